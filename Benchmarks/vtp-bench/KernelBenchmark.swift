@@ -1,0 +1,103 @@
+import Foundation
+import VisionTokenPruning
+
+/// `vtp-bench kernels`: GEMM GFLOP/s per backend and thread count, plus softmax, norms and attention.
+struct KernelBenchmark {
+    /// A GEMM shape from the models this library targets: A [m, k] · Wᵀ with W [n, k].
+    struct GemmShape {
+        var m, k, n: Int
+        var label: String
+    }
+
+    static let fullShapes = [
+        GemmShape(m: 577, k: 1024, n: 1024, label: "CLIP-L qkv/out"),
+        GemmShape(m: 577, k: 1024, n: 4096, label: "CLIP-L fc1"),
+        GemmShape(m: 577, k: 4096, n: 1024, label: "CLIP-L fc2"),
+        GemmShape(m: 640, k: 2048, n: 2048, label: "1B attn"),
+        GemmShape(m: 640, k: 2048, n: 5632, label: "1B mlp"),
+    ]
+
+    var shapes: [GemmShape]
+    var repetitions: Int
+    var quick: Bool
+
+    /// Runs every measurement and returns the JSON-ready report.
+    func run() throws -> [String: Any] {
+        var gemmRows: [[String: Any]] = []
+        var configurations: [(GemmBackend, Int)] = [(.simd, 1), (.simd, 2)]
+        if GemmBackend.openBLAS.isAvailable { configurations += [(.openBLAS, 1), (.openBLAS, 2)] }
+        for shape in shapes {
+            let a = BenchData.tensor([shape.m, shape.k], seed: 1)
+            let w = BenchData.tensor([shape.n, shape.k], seed: 2)
+            var row: [String: Any] = ["m": shape.m, "k": shape.k, "n": shape.n, "label": shape.label]
+            for (backend, threads) in configurations {
+                Progress.say("gemm \(shape.m)x\(shape.k)x\(shape.n) \(backend) \(threads) thread(s)")
+                let options = try ComputeOptions(backend: backend, threads: threads)
+                let timing = try ComputeOptions.$current.withValue(options) {
+                    try Stopwatch.best(repetitions: repetitions) { _ = try a.matmul(w, transposeOther: true) }
+                }
+                let flops = 2.0 * Double(shape.m * shape.n * shape.k)
+                row["\(backend)_\(threads)t_gflops"] = flops / timing.wallSeconds / 1e9
+                row["\(backend)_\(threads)t_cpu_per_wall"] = timing.cpuPerWall
+            }
+            if let s1 = row["simd_1t_gflops"] as? Double, let s2 = row["simd_2t_gflops"] as? Double {
+                row["simd_2t_over_1t"] = s2 / s1
+            }
+            for t in [1, 2] {
+                if let s = row["simd_\(t)t_gflops"] as? Double, let o = row["openBLAS_\(t)t_gflops"] as? Double {
+                    row["ratio_simd_over_openblas_\(t)t"] = s / o
+                }
+            }
+            gemmRows.append(row)
+        }
+        return [
+            "fma": CPUFeatures.hasFMA,
+            "vector_bytes": CPUFeatures.vectorBytes,
+            "openblas_available": GemmBackend.openBLAS.isAvailable,
+            "gemm": gemmRows,
+            "pointwise": try pointwise(),
+        ]
+    }
+
+    /// Softmax, LayerNorm, RMSNorm (GB/s: one read + one write of the tensor) and attention (GFLOP/s).
+    private func pointwise() throws -> [[String: Any]] {
+        let n = 577, d = 1024, heads = 16
+        let x = BenchData.tensor([n, d], seed: 3)
+        let w = BenchData.tensor([d], seed: 4), b = BenchData.tensor([d], seed: 5)
+        let bytes = Double(2 * n * d * 4)
+        var rows: [[String: Any]] = []
+        func record(_ name: String, bytes: Double?, flops: Double?, _ body: () throws -> Void) throws {
+            Progress.say(name)
+            let t = try Stopwatch.best(repetitions: repetitions * 4, body)
+            var row: [String: Any] = ["kernel": name, "seconds": t.wallSeconds, "cpu_per_wall": t.cpuPerWall]
+            row["gb_per_s"] = bytes.map { $0 / t.wallSeconds / 1e9 } ?? NSNull()
+            row["gflops"] = flops.map { $0 / t.wallSeconds / 1e9 } ?? NSNull()
+            rows.append(row)
+        }
+        try record("softmax 577x1024", bytes: bytes, flops: nil) { _ = x.softmaxLastDimension() }
+        try record("layernorm 577x1024", bytes: bytes, flops: nil) { _ = try x.layerNorm(weight: w, bias: b, eps: 1e-5) }
+        try record("rmsnorm 577x1024", bytes: bytes, flops: nil) { _ = try x.rmsNorm(weight: w, eps: 1e-6) }
+        let attentionFlops = Double(4 * n * n * d)
+        for threads in [1, 2] {
+            let options = ComputeOptions.standard.withThreads(threads)
+            try record("attention 577 tokens d=1024 16 heads, \(threads)t", bytes: nil, flops: attentionFlops) {
+                _ = try Attention.scaledDotProduct(
+                    query: x, key: x, value: x, heads: heads, kvHeads: heads, causal: false, options: options)
+            }
+        }
+        return rows
+    }
+}
+
+/// Deterministic pseudo-random benchmark inputs.
+enum BenchData {
+    static func tensor(_ shape: Shape, seed: UInt64, scale: Float = 1) -> Tensor {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        return Tensor(shape: shape) { p in
+            for i in 0..<p.count {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                p[i] = (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
+            }
+        }
+    }
+}

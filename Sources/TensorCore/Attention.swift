@@ -1,0 +1,103 @@
+/// Which attention probabilities a caller wants back from `Attention.scaledDotProduct`.
+public enum AttentionProbabilityRequest: Sendable, Equatable {
+    /// None (the cheapest).
+    case none
+    /// The whole map, `[heads, queries, keys]`.
+    case all
+    /// Only these query rows, `[heads, rows.count, keys]`, in the order given.
+    case rows([Int])
+}
+
+/// Output of one attention call.
+public struct AttentionResult: Sendable {
+    /// Attention output, `[queries, heads · headDimension]`.
+    public var output: Tensor
+    /// Post-softmax probabilities as requested (nil for `.none`).
+    public var probabilities: Tensor?
+}
+
+/// Multi-head scaled-dot-product attention with grouped key/value heads and an optional causal mask.
+public enum Attention {
+    /// softmax(Q Kᵀ / √d) V per head.
+    ///
+    /// - Parameters:
+    ///   - query: `[queries, heads · d]`.
+    ///   - key, value: `[keys, kvHeads · d]`; query head h reads key/value head `h / (heads / kvHeads)`.
+    ///   - causal: when true, query i sees keys `0 ... queryOffset + i` (slot order in the key tensor).
+    ///   - queryOffset: slot of query 0 among the keys (the cache length before these queries).
+    ///   - probabilities: which post-softmax rows to return.
+    /// - Throws: `TensorError` for inconsistent shapes, head counts or row indices.
+    public static func scaledDotProduct(
+        query: Tensor, key: Tensor, value: Tensor, heads: Int, kvHeads: Int,
+        causal: Bool, queryOffset: Int = 0, probabilities: AttentionProbabilityRequest = .none,
+        options: ComputeOptions = .current
+    ) throws -> AttentionResult {
+        guard heads > 0, kvHeads > 0, heads % kvHeads == 0, query.shape.rank == 2,
+              query.shape[1] % heads == 0 else {
+            throw TensorError.invalidArgument(
+                operation: "attention", reason: "query \(query.shape) with \(heads) heads / \(kvHeads) kv heads")
+        }
+        let t = query.shape[0], d = query.shape[1] / heads, s = key.shape[0]
+        let kvWidth = kvHeads * d
+        guard key.shape == [s, kvWidth], value.shape == [s, kvWidth] else {
+            throw TensorError.shapeMismatch(operation: "attention key/value", expected: [s, kvWidth],
+                                            actual: key.shape == [s, kvWidth] ? value.shape : key.shape)
+        }
+        guard !causal || (queryOffset >= 0 && queryOffset + t <= s) else {
+            throw TensorError.invalidArgument(
+                operation: "attention", reason: "causal queries \(queryOffset)..<\(queryOffset + t) exceed \(s) keys")
+        }
+        var keptRows: [Int] = []
+        switch probabilities {
+        case .none: break
+        case .all: keptRows = Array(0..<t)
+        case .rows(let rows):
+            if let bad = rows.first(where: { $0 < 0 || $0 >= t }) {
+                throw TensorError.indexOutOfRange(operation: "attention probability row", index: bad, bound: t)
+            }
+            keptRows = rows
+        }
+        let group = heads / kvHeads
+        let scale = 1 / Float(d).squareRoot()
+        let inner = options.withThreads(1)
+        // Freshly allocated and not yet shared, so the workers write its storage directly.
+        let probs = probabilities == .none ? nil : Tensor(zeros: [heads, keptRows.count, s])
+        let output = Tensor(shape: [t, heads * d]) { out in
+            query.withUnsafeBufferPointer { q in
+                key.withUnsafeBufferPointer { k in
+                    value.withUnsafeBufferPointer { v in
+                        let outBase = UncheckedSendable(out.baseAddress!)
+                        let probBase: UncheckedSendable<UnsafeMutablePointer<Float>>? = probs.map { p in
+                            UncheckedSendable(p.storage.pointer)
+                        }
+                        Parallel.forEach(heads, threads: options.threads) { h in
+                            let kvh = h / group
+                            let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, t * s))
+                            defer { scores.deallocate() }
+                            Gemm.multiply(
+                                m: t, n: s, k: d, a: q.baseAddress! + h * d, lda: heads * d,
+                                b: k.baseAddress! + kvh * d, ldb: kvWidth, transposeB: true,
+                                c: scores, ldc: s, options: inner)
+                            for i in 0..<t {
+                                let row = scores + i * s
+                                let visible = causal ? queryOffset + i + 1 : s
+                                VectorMath.map(row, row, count: visible) { $0 * scale }
+                                Softmax.row(row, count: visible)
+                                if visible < s { (row + visible).update(repeating: 0, count: s - visible) }
+                            }
+                            if let probBase {
+                                for (r, i) in keptRows.enumerated() {
+                                    (probBase.value + (h * keptRows.count + r) * s).update(from: scores + i * s, count: s)
+                                }
+                            }
+                            Gemm.multiply(
+                                m: t, n: d, k: s, a: scores, lda: s, b: v.baseAddress! + kvh * d, ldb: kvWidth,
+                                transposeB: false, c: outBase.value + h * d, ldc: heads * d, options: inner)
+                        }
+                    }
+                }
+            }
+        }
+        return AttentionResult(output: output, probabilities: probs)
+    }
+}

@@ -1,0 +1,43 @@
+import _TensorShims
+
+/// What the compiler was allowed to use for this build's kernels.
+public enum CPUFeatures {
+    /// True when the build targets a CPU with fused multiply-add (e.g. built with
+    /// `-Xswiftc -target-cpu -Xswiftc native`). Without it the kernels use separate multiply and add,
+    /// which is correct but several times slower.
+    public static var hasFMA: Bool { vtp_shim_has_fma() != 0 }
+
+    /// Widest vector register the build may use, in bytes (16 SSE/NEON, 32 AVX2, 64 AVX-512).
+    public static var vectorBytes: Int { Int(vtp_shim_vector_bytes()) }
+
+    /// One line for benchmark output, e.g. "FMA on, 32-byte vectors".
+    public static var summary: String {
+        "FMA \(hasFMA ? "on" : "OFF (build with -Xswiftc -target-cpu -Xswiftc native)"), \(vectorBytes)-byte vectors"
+    }
+}
+
+/// A multiply-add step for SIMD accumulators, chosen once per kernel call so the inner loop has no branch.
+protocol MultiplyAddStrategy {
+    static func apply(_ acc: inout SIMD16<Float>, _ a: SIMD16<Float>, _ b: SIMD16<Float>)
+    static func apply(_ acc: inout SIMD8<Float>, _ a: SIMD8<Float>, _ b: SIMD8<Float>)
+}
+
+/// Fused multiply-add: one rounding, one instruction, only fast when the target CPU has FMA.
+enum FusedMultiplyAdd: MultiplyAddStrategy {
+    @inline(__always) static func apply(_ acc: inout SIMD16<Float>, _ a: SIMD16<Float>, _ b: SIMD16<Float>) {
+        acc.addProduct(a, b)
+    }
+    @inline(__always) static func apply(_ acc: inout SIMD8<Float>, _ a: SIMD8<Float>, _ b: SIMD8<Float>) {
+        acc.addProduct(a, b)
+    }
+}
+
+/// Multiply then add: what a CPU without FMA runs fast (a fused call there becomes a libm call per lane).
+enum SeparateMultiplyAdd: MultiplyAddStrategy {
+    @inline(__always) static func apply(_ acc: inout SIMD16<Float>, _ a: SIMD16<Float>, _ b: SIMD16<Float>) {
+        acc = acc + a * b
+    }
+    @inline(__always) static func apply(_ acc: inout SIMD8<Float>, _ a: SIMD8<Float>, _ b: SIMD8<Float>) {
+        acc = acc + a * b
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+/// Which implementation runs matrix products.
+public enum GemmBackend: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// The package's own packed-panel SIMD kernel (always available).
+    case simd
+    /// OpenBLAS `cblas_sgemm`; available only when the package is built with the `OpenBLAS` trait.
+    case openBLAS
+
+    /// True when this backend was compiled into the build.
+    public var isAvailable: Bool {
+        switch self {
+        case .simd: return true
+        case .openBLAS:
+            #if OpenBLAS
+            return true
+            #else
+            return false
+            #endif
+        }
+    }
+
+    public var description: String { rawValue }
+}
+
+/// How heavy kernels run: which GEMM backend and how many threads.
+///
+/// Kernels read `ComputeOptions.current`, a task-local value, so a caller scopes a setting with
+/// `ComputeOptions.$current.withValue(options) { ... }` without threading it through every call.
+public struct ComputeOptions: Sendable, Equatable, CustomStringConvertible {
+    /// GEMM implementation.
+    public let backend: GemmBackend
+    /// Worker threads for one kernel call (>= 1).
+    public let threads: Int
+
+    /// Options for `backend` with `threads` workers (default: the active processor count).
+    /// - Throws: `TensorError.invalidArgument` when the backend is not in this build or `threads < 1`.
+    public init(backend: GemmBackend = .simd, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        guard backend.isAvailable else {
+            throw TensorError.invalidArgument(
+                operation: "ComputeOptions", reason: "backend \(backend) is not built in (build with --traits OpenBLAS)")
+        }
+        guard threads >= 1 else {
+            throw TensorError.invalidArgument(operation: "ComputeOptions", reason: "threads must be >= 1, got \(threads)")
+        }
+        self.backend = backend
+        self.threads = threads
+    }
+
+    private init(unchecked backend: GemmBackend, threads: Int) {
+        self.backend = backend
+        self.threads = threads
+    }
+
+    /// The SIMD backend on every active processor.
+    public static let standard = ComputeOptions(
+        unchecked: .simd, threads: max(1, ProcessInfo.processInfo.activeProcessorCount))
+
+    /// The options kernels use in the current task (default: `standard`).
+    @TaskLocal public static var current: ComputeOptions = .standard
+
+    /// The same options with `threads` workers (clamped to >= 1).
+    public func withThreads(_ threads: Int) -> ComputeOptions {
+        ComputeOptions(unchecked: backend, threads: max(1, threads))
+    }
+
+    public var description: String { "\(backend) x\(threads)" }
+}

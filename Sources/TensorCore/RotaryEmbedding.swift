@@ -1,0 +1,73 @@
+import Foundation
+
+/// Rotary position embedding in the rotate-half (NeoX / Hugging Face LLaMA) convention.
+///
+/// For head dimension d, pair (j, j + d/2) is rotated by angle `position · theta^(−2j/d)`:
+/// x'[j] = x[j] cos − x[j+d/2] sin, x'[j+d/2] = x[j+d/2] cos + x[j] sin. Frequencies and angles are
+/// computed in Float32, as transformers does.
+public struct RotaryEmbedding: Sendable, Equatable {
+    /// Dimension of one attention head (even).
+    public let headDimension: Int
+    /// RoPE base (`rope_theta`, 10000 for LLaMA 1/2).
+    public let theta: Float
+    /// theta^(−2j/d) for j < d/2.
+    public let inverseFrequencies: [Float]
+
+    /// - Throws: `TensorError.invalidArgument` when `headDimension` is odd or not positive, or theta <= 0.
+    public init(headDimension: Int, theta: Float) throws {
+        guard headDimension > 0, headDimension % 2 == 0, theta > 0, theta.isFinite else {
+            throw TensorError.invalidArgument(
+                operation: "RotaryEmbedding", reason: "need an even head dimension and theta > 0, got \(headDimension), \(theta)")
+        }
+        self.headDimension = headDimension
+        self.theta = theta
+        inverseFrequencies = (0..<(headDimension / 2)).map { j in
+            1 / powf(theta, Float(2 * j) / Float(headDimension))
+        }
+    }
+
+    /// Rotates, in place, `tokens` rows of `heads` heads each (row stride `rowStride` floats), row t at
+    /// absolute position `positions[t]`.
+    public func apply(_ x: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, rowStride: Int, positions: [Int]) {
+        precondition(positions.count == tokens)
+        let half = headDimension / 2
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: headDimension) { table in
+            for t in 0..<tokens {
+                let position = Float(positions[t])
+                for j in 0..<half {
+                    let angle = position * inverseFrequencies[j]
+                    table[j] = cosf(angle)
+                    table[half + j] = sinf(angle)
+                }
+                for h in 0..<heads {
+                    let v = x + t * rowStride + h * headDimension
+                    for j in 0..<half {
+                        let a = v[j], b = v[j + half], c = table[j], s = table[half + j]
+                        v[j] = a * c - b * s
+                        v[j + half] = b * c + a * s
+                    }
+                }
+            }
+        }
+    }
+
+    /// `x [tokens, heads · headDimension]` rotated, row t at absolute position `positions[t]`.
+    /// - Throws: `TensorError` when the shape or the number of positions does not fit.
+    public func rotated(_ x: Tensor, heads: Int, positions: [Int]) throws -> Tensor {
+        guard x.shape.rank == 2, x.shape[1] == heads * headDimension else {
+            throw TensorError.shapeMismatch(
+                operation: "RoPE", expected: [x.shape.rowCount, heads * headDimension], actual: x.shape)
+        }
+        guard positions.count == x.shape[0] else {
+            throw TensorError.countMismatch(operation: "RoPE positions", expected: x.shape[0], actual: positions.count)
+        }
+        if let bad = positions.first(where: { $0 < 0 }) {
+            throw TensorError.invalidArgument(operation: "RoPE", reason: "negative position \(bad)")
+        }
+        var out = x
+        out.withUnsafeMutableBufferPointer {
+            apply($0.baseAddress!, tokens: positions.count, heads: heads, rowStride: x.shape[1], positions: positions)
+        }
+        return out
+    }
+}

@@ -1,0 +1,171 @@
+/// The pure-Swift GEMM: BLIS-style blocking with packed panels and a 6x16 register-blocked microkernel.
+///
+/// Loops: `jc` (NC columns) → `pc` (KC depth, pack B) → `ic` (MC rows, pack A) → `jr` (NR) → `ir` (MR) →
+/// microkernel. The 6x16 tile keeps 12 AVX2 (or 6 AVX-512) accumulators in registers. Multi-threading
+/// splits C into disjoint column (or row) blocks, each thread packing its own panels.
+enum SIMDGemm {
+    static let mr = 6
+    static let nr = 16
+    static let kc = 256
+    static let mc = 96
+    static let nc = 1024
+
+    static func multiply(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, threads: Int
+    ) {
+        if CPUFeatures.hasFMA {
+            run(FusedMultiplyAdd.self, m, n, k, a, lda, b, ldb, transposeB, c, ldc, accumulate, threads)
+        } else {
+            run(SeparateMultiplyAdd.self, m, n, k, a, lda, b, ldb, transposeB, c, ldc, accumulate, threads)
+        }
+    }
+
+    private static func run<F: MultiplyAddStrategy>(
+        _ strategy: F.Type, _ m: Int, _ n: Int, _ k: Int,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ transposeB: Bool,
+        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ threads: Int
+    ) {
+        let work = 2 * m * n * k
+        let usable = work < 2_000_000 ? 1 : threads
+        if m < mr {
+            // Matrix-vector shapes (decoding): packing B would cost as much as the product itself.
+            let chunks = min(usable, max(1, n / 64))
+            Parallel.forEach(chunks, threads: chunks) { t in
+                let range = split(n, parts: chunks, index: t, align: 16)
+                SmallGemm.multiply(
+                    strategy, m: m, columns: range, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                    transposeB: transposeB, c: c, ldc: ldc, accumulate: accumulate)
+            }
+            return
+        }
+        let splitColumns = n >= usable * 4 * nr
+        Parallel.forEach(usable, threads: usable) { t in
+            if splitColumns {
+                let range = split(n, parts: usable, index: t, align: nr)
+                if range.isEmpty { return }
+                let bPart = transposeB ? b + range.lowerBound * ldb : b + range.lowerBound
+                blocked(strategy, m, range.count, k, a, lda, bPart, ldb, transposeB, c + range.lowerBound, ldc, accumulate)
+            } else {
+                let range = split(m, parts: usable, index: t, align: mr)
+                if range.isEmpty { return }
+                blocked(
+                    strategy, range.count, n, k, a + range.lowerBound * lda, lda, b, ldb, transposeB,
+                    c + range.lowerBound * ldc, ldc, accumulate)
+            }
+        }
+    }
+
+    /// Part `index` of `0..<total` cut into `parts` pieces whose boundaries are multiples of `align`.
+    static func split(_ total: Int, parts: Int, index: Int, align: Int) -> Range<Int> {
+        let blocks = (total + align - 1) / align
+        let start = min(total, (blocks * index / parts) * align)
+        let end = min(total, (blocks * (index + 1) / parts) * align)
+        return start..<end
+    }
+
+    /// Single-threaded blocked product on one sub-problem.
+    private static func blocked<F: MultiplyAddStrategy>(
+        _ strategy: F.Type, _ m: Int, _ n: Int, _ k: Int,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ transposeB: Bool,
+        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool
+    ) {
+        let packedA = UnsafeMutableRawPointer.allocate(byteCount: mc * kc * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: mc * kc)
+        let packedB = UnsafeMutableRawPointer.allocate(byteCount: nc * kc * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: nc * kc)
+        defer {
+            UnsafeMutableRawPointer(packedA).deallocate()
+            UnsafeMutableRawPointer(packedB).deallocate()
+        }
+        var jc = 0
+        while jc < n {
+            let ncb = min(nc, n - jc)
+            var pc = 0
+            while pc < k {
+                let kcb = min(kc, k - pc)
+                packB(b, ldb, transposeB, row: pc, column: jc, depth: kcb, width: ncb, into: packedB)
+                var ic = 0
+                while ic < m {
+                    let mcb = min(mc, m - ic)
+                    packA(a + ic * lda + pc, lda, rows: mcb, depth: kcb, into: packedA)
+                    var jr = 0
+                    while jr < ncb {
+                        let cols = min(nr, ncb - jr)
+                        var ir = 0
+                        while ir < mcb {
+                            let rows = min(mr, mcb - ir)
+                            Microkernel.tile6x16(
+                                strategy, depth: kcb, a: packedA + ir * kcb, b: packedB + jr * kcb,
+                                c: c + (ic + ir) * ldc + jc + jr, ldc: ldc, rows: rows, columns: cols,
+                                accumulate: accumulate || pc > 0)
+                            ir += mr
+                        }
+                        jr += nr
+                    }
+                    ic += mc
+                }
+                pc += kc
+            }
+            jc += nc
+        }
+    }
+
+    /// Packs `rows x depth` of A into MR-row panels laid out `[panel][p][MR]`, zero-padding the last panel.
+    private static func packA(
+        _ a: UnsafePointer<Float>, _ lda: Int, rows: Int, depth: Int, into out: UnsafeMutablePointer<Float>
+    ) {
+        var panel = 0
+        while panel < rows {
+            let dst = out + panel * depth
+            let live = min(mr, rows - panel)
+            for r in 0..<mr {
+                if r < live {
+                    let src = a + (panel + r) * lda
+                    for p in 0..<depth { dst[p * mr + r] = src[p] }
+                } else {
+                    for p in 0..<depth { dst[p * mr + r] = 0 }
+                }
+            }
+            panel += mr
+        }
+    }
+
+    /// Packs the `depth x width` block of op(B) starting at (`row`, `column`) into NR-column panels
+    /// laid out `[panel][p][NR]`, zero-padding the last panel.
+    private static func packB(
+        _ b: UnsafePointer<Float>, _ ldb: Int, _ transposed: Bool, row: Int, column: Int, depth: Int, width: Int,
+        into out: UnsafeMutablePointer<Float>
+    ) {
+        var panel = 0
+        while panel < width {
+            let dst = out + panel * depth
+            let live = min(nr, width - panel)
+            if transposed {
+                // op(B)[p, j] = B[j, p]: read each weight row contiguously.
+                for j in 0..<nr {
+                    if j < live {
+                        let src = b + (column + panel + j) * ldb + row
+                        for p in 0..<depth { dst[p * nr + j] = src[p] }
+                    } else {
+                        for p in 0..<depth { dst[p * nr + j] = 0 }
+                    }
+                }
+            } else if live == nr {
+                for p in 0..<depth {
+                    let src = UnsafeRawPointer(b + (row + p) * ldb + column + panel)
+                    UnsafeMutableRawPointer(dst + p * nr).storeBytes(
+                        of: src.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                }
+            } else {
+                for p in 0..<depth {
+                    let src = b + (row + p) * ldb + column + panel
+                    for j in 0..<nr { dst[p * nr + j] = j < live ? src[j] : 0 }
+                }
+            }
+            panel += nr
+        }
+    }
+}

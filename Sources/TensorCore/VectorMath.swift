@@ -1,0 +1,49 @@
+/// Vectorised transcendental functions on SIMD16 lanes (Cephes-style polynomials, ~1 ulp in float).
+enum VectorMath {
+    /// e^x per lane; inputs below −87.3 give 0, above 88.7 give +infinity, NaN stays NaN.
+    @inline(__always)
+    static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let clamped = pointwiseMin(pointwiseMax(x, SIMD16(repeating: -87.336_54)), SIMD16(repeating: 88.722_83))
+        let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+        var r = clamped - n * 0.693_359_375
+        r = r - n * -2.121_944_4e-4
+        var p = SIMD16<Float>(repeating: 1.987_569_15e-4)
+        p = p * r + 1.398_199_95e-3
+        p = p * r + 8.333_451_9e-3
+        p = p * r + 4.166_579_6e-2
+        p = p * r + 1.666_666_55e-1
+        p = p * r + 5.000_000_1e-1
+        let y = p * (r * r) + r + 1
+        let bits = (SIMD16<Int32>(n, rounding: .toNearestOrEven) &+ 127) &<< 23
+        var result = y * unsafeBitCast(bits, to: SIMD16<Float>.self)
+        result.replace(with: SIMD16(repeating: .infinity), where: x .> 88.722_83)
+        result.replace(with: SIMD16(repeating: 0), where: x .< -87.336_54)
+        result.replace(with: x, where: x .!= x)
+        return result
+    }
+
+    /// e^x for one value, through the same polynomial as the vector form.
+    @inline(__always)
+    static func exp(_ x: Float) -> Float { exp(SIMD16(repeating: x))[0] }
+
+    /// Applies `f` to `count` floats from `x` into `y` (which may equal `x`), 16 lanes at a time.
+    @inline(__always)
+    static func map(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+        _ f: (SIMD16<Float>) -> SIMD16<Float>
+    ) {
+        var i = 0
+        let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
+        while i + 16 <= count {
+            ry.storeBytes(of: f(rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)),
+                          toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        if i < count {
+            var tail = SIMD16<Float>()
+            for j in 0..<(count - i) { tail[j] = x[i + j] }
+            let out = f(tail)
+            for j in 0..<(count - i) { y[i + j] = out[j] }
+        }
+    }
+}

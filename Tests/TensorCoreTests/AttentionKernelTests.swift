@@ -1,0 +1,98 @@
+import Foundation
+import TensorCore
+import XCTest
+
+/// RoPE and scaled-dot-product attention against naive loops.
+final class AttentionKernelTests: XCTestCase {
+    func testRotaryEmbeddingRotateHalf() throws {
+        let d = 8, heads = 2, tokens = 3
+        let rope = try RotaryEmbedding(headDimension: d, theta: 10000)
+        let x = randomTensor([tokens, heads * d], seed: 11)
+        let positions = [0, 5, 17]
+        let out = try rope.rotated(x, heads: heads, positions: positions).scalars
+        let v = x.scalars
+        var expected = [Double](repeating: 0, count: v.count)
+        for t in 0..<tokens {
+            for h in 0..<heads {
+                for j in 0..<(d / 2) {
+                    let angle = Double(positions[t]) * pow(10000.0, -2.0 * Double(j) / Double(d))
+                    let a = Double(v[t * heads * d + h * d + j]), b = Double(v[t * heads * d + h * d + j + d / 2])
+                    expected[t * heads * d + h * d + j] = a * cos(angle) - b * sin(angle)
+                    expected[t * heads * d + h * d + j + d / 2] = b * cos(angle) + a * sin(angle)
+                }
+            }
+        }
+        assertClose(out, expected, atol: 2e-5, "rope")
+        XCTAssertThrowsError(try RotaryEmbedding(headDimension: 7, theta: 10000))
+        XCTAssertThrowsError(try rope.rotated(x, heads: heads, positions: [0, 1]))
+    }
+
+    /// Naive attention: returns output [t, heads*d] and probabilities [heads, t, s].
+    private func reference(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, kvHeads: Int, causal: Bool, offset: Int)
+        -> (out: [Double], probs: [Double])
+    {
+        let t = q.shape[0], s = k.shape[0], d = q.shape[1] / heads
+        let qv = q.scalars, kv = k.scalars, vv = v.scalars
+        var out = [Double](repeating: 0, count: t * heads * d), probs = [Double](repeating: 0, count: heads * t * s)
+        for h in 0..<heads {
+            let g = h / (heads / kvHeads)
+            for i in 0..<t {
+                let visible = causal ? offset + i + 1 : s
+                var scores = (0..<visible).map { j in
+                    (0..<d).reduce(0.0) { $0 + Double(qv[i * heads * d + h * d + $1]) * Double(kv[j * kvHeads * d + g * d + $1]) }
+                        / Double(d).squareRoot()
+                }
+                let m = scores.max()!
+                scores = scores.map { exp($0 - m) }
+                let sum = scores.reduce(0, +)
+                for j in 0..<visible {
+                    let p = scores[j] / sum
+                    probs[(h * t + i) * s + j] = p
+                    for c in 0..<d { out[i * heads * d + h * d + c] += p * Double(vv[j * kvHeads * d + g * d + c]) }
+                }
+            }
+        }
+        return (out, probs)
+    }
+
+    func testCausalGroupedAttentionWithProbabilities() throws {
+        for (t, s, offset) in [(1, 1, 0), (3, 3, 0), (17, 17, 0), (2, 19, 17), (65, 65, 0)] {
+            let heads = 4, kvHeads = 2, d = 5
+            let q = randomTensor([t, heads * d], seed: UInt64(t), range: -2...2)
+            let k = randomTensor([s, kvHeads * d], seed: UInt64(s + 100), range: -2...2)
+            let v = randomTensor([s, kvHeads * d], seed: UInt64(s + 200))
+            let expected = reference(q, k, v, heads: heads, kvHeads: kvHeads, causal: true, offset: offset)
+            for threads in [1, 2] {
+                let result = try Attention.scaledDotProduct(
+                    query: q, key: k, value: v, heads: heads, kvHeads: kvHeads, causal: true, queryOffset: offset,
+                    probabilities: .all, options: ComputeOptions.standard.withThreads(threads))
+                assertClose(result.output.scalars, expected.out, atol: 2e-5, "attention out t=\(t)")
+                XCTAssertEqual(result.probabilities?.shape, [heads, t, s])
+                assertClose(result.probabilities!.scalars, expected.probs, atol: 2e-6, "attention probs t=\(t)")
+            }
+        }
+    }
+
+    func testNonCausalAttentionReturnsChosenRowsOnly() throws {
+        let heads = 4, d = 4, n = 17
+        let q = randomTensor([n, heads * d], seed: 1), k = randomTensor([n, heads * d], seed: 2)
+        let v = randomTensor([n, heads * d], seed: 3)
+        let expected = reference(q, k, v, heads: heads, kvHeads: heads, causal: false, offset: 0)
+        let result = try Attention.scaledDotProduct(
+            query: q, key: k, value: v, heads: heads, kvHeads: heads, causal: false, probabilities: .rows([0, 16]))
+        assertClose(result.output.scalars, expected.out, atol: 2e-5, "out")
+        let p = result.probabilities!
+        XCTAssertEqual(p.shape, [heads, 2, n])
+        for h in 0..<heads {
+            for (r, i) in [0, 16].enumerated() {
+                for j in 0..<n {
+                    XCTAssertEqual(Double(p[h, r, j]), expected.probs[(h * n + i) * n + j], accuracy: 2e-6)
+                }
+            }
+        }
+        XCTAssertThrowsError(try Attention.scaledDotProduct(
+            query: q, key: k, value: v, heads: heads, kvHeads: heads, causal: false, probabilities: .rows([17])))
+        XCTAssertThrowsError(try Attention.scaledDotProduct(
+            query: q, key: k, value: v, heads: 3, kvHeads: 2, causal: false))
+    }
+}

@@ -1,0 +1,82 @@
+import TensorCore
+import XCTest
+
+final class GemmTests: XCTestCase {
+    /// Naive double-precision C = A·op(B) + bias.
+    private func reference(_ a: Tensor, _ b: Tensor, transposeB: Bool, bias: Tensor?) -> [Double] {
+        let m = a.shape[0], k = a.shape[1], n = transposeB ? b.shape[0] : b.shape[1]
+        let av = a.scalars, bv = b.scalars, biasv = bias?.scalars
+        var c = [Double](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = Double(biasv?[j] ?? 0)
+                for p in 0..<k { s += Double(av[i * k + p]) * Double(transposeB ? bv[j * k + p] : bv[p * n + j]) }
+                c[i * n + j] = s
+            }
+        }
+        return c
+    }
+
+    private func check(m: Int, n: Int, k: Int, transposeB: Bool, bias: Bool, options: ComputeOptions) throws {
+        let a = randomTensor([m, k], seed: UInt64(m * 31 + k))
+        let b = randomTensor(transposeB ? [n, k] : [k, n], seed: UInt64(n * 17 + k))
+        let biasTensor = bias ? randomTensor([n], seed: 5) : nil
+        let c = try ComputeOptions.$current.withValue(options) {
+            try a.matmul(b, transposeOther: transposeB, bias: biasTensor)
+        }
+        XCTAssertEqual(c.shape, [m, n])
+        assertClose(c.scalars, reference(a, b, transposeB: transposeB, bias: biasTensor),
+                    atol: 1e-5 * Double(k).squareRoot() + 1e-6, "m=\(m) n=\(n) k=\(k) tB=\(transposeB) \(options)")
+    }
+
+    func testOddShapesBothLayoutsWithAndWithoutBias() throws {
+        for backend in GemmBackend.allCases where backend.isAvailable {
+            for threads in [1, 2] {
+                let options = try ComputeOptions(backend: backend, threads: threads)
+                for m in [1, 3, 17, 65] {
+                    for (n, k) in [(1, 1), (3, 17), (17, 65), (65, 3), (33, 300)] {
+                        try check(m: m, n: n, k: k, transposeB: m % 2 == 1, bias: n % 2 == 1, options: options)
+                        try check(m: m, n: n, k: k, transposeB: m % 2 == 0, bias: n % 2 == 0, options: options)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Shapes that cross every blocking boundary (KC = 256, MC = 96, NC = 1024) and the threading split.
+    func testBlockBoundariesAndThreadSplit() throws {
+        for backend in GemmBackend.allCases where backend.isAvailable {
+            let options = try ComputeOptions(backend: backend, threads: 2)
+            try check(m: 577, n: 130, k: 300, transposeB: true, bias: true, options: options)
+            try check(m: 100, n: 1030, k: 257, transposeB: false, bias: false, options: options)
+            try check(m: 7, n: 577, k: 65, transposeB: true, bias: false, options: options)
+        }
+    }
+
+    func testAccumulateAddsToExistingOutput() throws {
+        let a = randomTensor([5, 7], seed: 1), b = randomTensor([7, 19], seed: 2)
+        var c = [Float](repeating: 1.5, count: 5 * 19)
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                Gemm.multiply(m: 5, n: 19, k: 7, a: ap.baseAddress!, lda: 7, b: bp.baseAddress!, ldb: 19,
+                              transposeB: false, c: &c, ldc: 19, accumulate: true)
+            }
+        }
+        assertClose(c, reference(a, b, transposeB: false, bias: nil).map { $0 + 1.5 }, atol: 1e-5, "accumulate")
+    }
+
+    func testShapeMismatchThrows() {
+        let a = Tensor(zeros: [2, 3]), b = Tensor(zeros: [4, 5])
+        XCTAssertThrowsError(try a.matmul(b)) { error in
+            XCTAssertEqual(error as? TensorError, .shapeMismatch(operation: "matmul", expected: [3, 5], actual: [4, 5]))
+        }
+        XCTAssertThrowsError(try a.matmul(Tensor(zeros: [3, 5]), bias: Tensor(zeros: [4])))
+    }
+
+    func testUnavailableBackendIsRejected() {
+        if !GemmBackend.openBLAS.isAvailable {
+            XCTAssertThrowsError(try ComputeOptions(backend: .openBLAS))
+        }
+        XCTAssertThrowsError(try ComputeOptions(threads: 0))
+    }
+}
