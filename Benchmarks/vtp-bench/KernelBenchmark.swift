@@ -26,6 +26,7 @@ struct KernelBenchmark {
         var gemmRows: [[String: Any]] = []
         var configurations: [(GemmBackend, Int)] = [(.simd, 1), (.simd, 2)]
         if GemmBackend.openBLAS.isAvailable { configurations += [(.openBLAS, 1), (.openBLAS, 2)] }
+        try warmUpThreads()
         for shape in shapes {
             let a = BenchData.tensor([shape.m, shape.k], seed: 1)
             let w = BenchData.tensor([shape.n, shape.k], seed: 2)
@@ -57,6 +58,14 @@ struct KernelBenchmark {
             "gemm": gemmRows,
             "pointwise": try pointwise(),
         ]
+    }
+
+    /// One untimed 2-thread product, so the worker pool exists before the first timed figure.
+    private func warmUpThreads() throws {
+        let a = BenchData.tensor([256, 512], seed: 9)
+        try ComputeOptions.$current.withValue(ComputeOptions.standard.withThreads(2)) {
+            for _ in 0..<20 { _ = try a.matmul(a, transposeOther: true) }
+        }
     }
 
     /// Softmax, LayerNorm, RMSNorm (GB/s: one read + one write of the tensor) and attention (GFLOP/s).

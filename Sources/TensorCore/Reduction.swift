@@ -53,7 +53,8 @@ enum Reduction {
         let rx = UnsafeRawPointer(x)
         var i = 0
         while i + 16 <= count {
-            m = pointwiseMax(m, rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+            let v = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            m.replace(with: v, where: v .> m)  // pointwiseMax compiles to lane-by-lane code
             i += 16
         }
         var result = m.max()

@@ -6,9 +6,9 @@
 enum SIMDGemm {
     static let mr = 6
     static let nr = 16
-    static let kc = 256
-    static let mc = 96
-    static let nc = 1024
+    static let kc = 384
+    static let mc = 72
+    static let nc = 2048
 
     static func multiply(
         m: Int, n: Int, k: Int,

@@ -1,10 +1,16 @@
 /// Vectorised transcendental functions on SIMD16 lanes (Cephes-style polynomials, ~1 ulp in float).
 enum VectorMath {
-    /// e^x per lane; inputs below −87.3 give 0, above 88.7 give +infinity, NaN stays NaN.
+    /// e^x per lane, saturating: inputs are clamped to [−87.34, 88.72] (results ~1.2e−38 ... ~3.4e38);
+    /// NaN stays NaN. (`pointwiseMin`/`Max` are avoided: they compile to lane-by-lane code.)
     @inline(__always)
     static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let clamped = pointwiseMin(pointwiseMax(x, SIMD16(repeating: -87.336_54)), SIMD16(repeating: 88.722_83))
-        let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+        var clamped = x
+        clamped.replace(with: SIMD16(repeating: -87.336_54), where: x .< -87.336_54)
+        clamped.replace(with: SIMD16(repeating: 88.722_83), where: x .> 88.722_83)
+        // Round x·log2(e) to an integer with the 1.5·2^23 trick: the sum's low mantissa bits hold n.
+        let magic = SIMD16<Float>(repeating: 12_582_912)
+        let shifted = clamped * 1.442_695_04 + magic
+        let n = shifted - magic
         var r = clamped - n * 0.693_359_375
         r = r - n * -2.121_944_4e-4
         var p = SIMD16<Float>(repeating: 1.987_569_15e-4)
@@ -14,12 +20,8 @@ enum VectorMath {
         p = p * r + 1.666_666_55e-1
         p = p * r + 5.000_000_1e-1
         let y = p * (r * r) + r + 1
-        let bits = (SIMD16<Int32>(n, rounding: .toNearestOrEven) &+ 127) &<< 23
-        var result = y * unsafeBitCast(bits, to: SIMD16<Float>.self)
-        result.replace(with: SIMD16(repeating: .infinity), where: x .> 88.722_83)
-        result.replace(with: SIMD16(repeating: 0), where: x .< -87.336_54)
-        result.replace(with: x, where: x .!= x)
-        return result
+        let integer = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
+        return y * unsafeBitCast((integer &+ 127) &<< 23, to: SIMD16<Float>.self)
     }
 
     /// e^x for one value, through the same polynomial as the vector form.
