@@ -42,11 +42,12 @@ let package = Package(
             path: "Benchmarks/vtp-bench",
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], swiftSettings: strictSettings),
-        .testTarget(name: "VLMModelsTests", dependencies: ["VLMModels"], swiftSettings: strictSettings),
+        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "VLMModelsTests", dependencies: ["VLMModels", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "VisionTokenPruningTests",
-            dependencies: ["VisionTokenPruning"],
+            dependencies: ["VisionTokenPruning", "TestSupport"],
             swiftSettings: strictSettings
         ),
     ],

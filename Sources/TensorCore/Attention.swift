@@ -22,14 +22,16 @@ public enum Attention {
     ///
     /// - Parameters:
     ///   - query: `[queries, heads · d]`.
-    ///   - key, value: `[keys, kvHeads · d]`; query head h reads key/value head `h / (heads / kvHeads)`.
+    ///   - key, value: `[rows, kvHeads · d]`; query head h reads key/value head `h / (heads / kvHeads)`.
+    ///   - keyCount: how many leading rows of `key`/`value` are live (default: all), so a cache with spare
+    ///     capacity can be passed without copying.
     ///   - causal: when true, query i sees keys `0 ... queryOffset + i` (slot order in the key tensor).
     ///   - queryOffset: slot of query 0 among the keys (the cache length before these queries).
     ///   - probabilities: which post-softmax rows to return.
     /// - Throws: `TensorError` for inconsistent shapes, head counts or row indices.
     public static func scaledDotProduct(
         query: Tensor, key: Tensor, value: Tensor, heads: Int, kvHeads: Int,
-        causal: Bool, queryOffset: Int = 0, probabilities: AttentionProbabilityRequest = .none,
+        keyCount: Int? = nil, causal: Bool, queryOffset: Int = 0, probabilities: AttentionProbabilityRequest = .none,
         options: ComputeOptions = .current
     ) throws -> AttentionResult {
         guard heads > 0, kvHeads > 0, heads % kvHeads == 0, query.shape.rank == 2,
@@ -37,11 +39,15 @@ public enum Attention {
             throw TensorError.invalidArgument(
                 operation: "attention", reason: "query \(query.shape) with \(heads) heads / \(kvHeads) kv heads")
         }
-        let t = query.shape[0], d = query.shape[1] / heads, s = key.shape[0]
+        let t = query.shape[0], d = query.shape[1] / heads, rows = key.shape.rank == 2 ? key.shape[0] : 0
         let kvWidth = kvHeads * d
-        guard key.shape == [s, kvWidth], value.shape == [s, kvWidth] else {
-            throw TensorError.shapeMismatch(operation: "attention key/value", expected: [s, kvWidth],
-                                            actual: key.shape == [s, kvWidth] ? value.shape : key.shape)
+        guard key.shape == [rows, kvWidth], value.shape == [rows, kvWidth] else {
+            throw TensorError.shapeMismatch(operation: "attention key/value", expected: [rows, kvWidth],
+                                            actual: key.shape == [rows, kvWidth] ? value.shape : key.shape)
+        }
+        let s = keyCount ?? rows
+        guard s >= 0, s <= rows else {
+            throw TensorError.indexOutOfRange(operation: "attention keyCount", index: s, bound: rows + 1)
         }
         guard !causal || (queryOffset >= 0 && queryOffset + t <= s) else {
             throw TensorError.invalidArgument(

@@ -75,3 +75,25 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// Columns `range` of a 2-D tensor, copied into a `[rows, range.count]` tensor.
+    /// - Throws: `TensorError` when the tensor is not 2-D or the range leaves its columns.
+    public func columns(_ range: Range<Int>) throws -> Tensor {
+        guard shape.rank == 2 else {
+            throw TensorError.invalidArgument(operation: "columns", reason: "needs a 2-D tensor, got \(shape)")
+        }
+        let rows = shape[0], width = shape[1]
+        guard range.lowerBound >= 0, range.upperBound <= width else {
+            throw TensorError.indexOutOfRange(operation: "columns", index: range.upperBound, bound: width)
+        }
+        return Tensor(shape: [rows, range.count]) { out in
+            withUnsafeBufferPointer { src in
+                for r in 0..<rows {
+                    (out.baseAddress! + r * range.count).update(
+                        from: src.baseAddress! + r * width + range.lowerBound, count: range.count)
+                }
+            }
+        }
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import TensorCore
+import TestSupport
 import XCTest
 
 /// Top-k, cosine similarity, KL divergence, row gather/scatter and half-precision conversion.

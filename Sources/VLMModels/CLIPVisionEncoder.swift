@@ -1,0 +1,145 @@
+import TensorCore
+
+// A port of transformers' CLIPVisionModel (modeling_clip.py) as LLaVA uses it.
+
+/// What `CLIPVisionEncoder.encode` returns.
+public struct CLIPVisionOutput: Sendable {
+    /// Patch embeddings + [CLS] + position embeddings, before `pre_layrnorm`: `[tokens, hidden]`.
+    public var embeddings: Tensor
+    /// Requested hidden states by transformers' index (0 = after `pre_layrnorm`, i = output of layer i−1),
+    /// each `[tokens, hidden]`; token 0 is [CLS].
+    public var hiddenStates: [Int: Tensor]
+    /// Requested attention probabilities by layer, `[heads, rows, tokens]` (rows as requested).
+    public var attentions: [Int: Tensor]
+}
+
+/// The CLIP ViT vision tower: patch embedding, [CLS], position embeddings, `pre_layrnorm`, pre-norm layers
+/// with quick_gelu MLPs. Immutable and `Sendable`: one instance serves any number of concurrent callers.
+public struct CLIPVisionEncoder: Sendable {
+    struct Layer: Sendable {
+        var norm1: LayerNorm
+        var qkv: Linear
+        var out: Linear
+        var norm2: LayerNorm
+        var fc1: Linear
+        var fc2: Linear
+    }
+
+    /// The tower's configuration.
+    public let configuration: CLIPVisionConfiguration
+    let patchWeight: Tensor  // [hidden, channels·patch·patch]
+    let classEmbedding: Tensor  // [hidden]
+    let positionEmbedding: Tensor  // [tokens, hidden]
+    let preLayerNorm: LayerNorm
+    let layers: [Layer]
+    /// Loaded so that no checkpoint tensor is left unused; LLaVA never applies it.
+    let postLayerNorm: LayerNorm
+
+    /// Builds the tower from `weights` under `prefix` (e.g. `vision_tower.vision_model`).
+    public init(configuration c: CLIPVisionConfiguration, weights: inout some WeightSource, prefix: String) throws {
+        configuration = c
+        let h = c.hiddenSize
+        patchWeight = try wrapTensorErrors {
+            try weights.tensor("\(prefix).embeddings.patch_embedding.weight",
+                               shape: [h, c.channelCount, c.patchSize, c.patchSize])
+                .reshaped([h, c.channelCount * c.patchSize * c.patchSize])
+        }
+        classEmbedding = try weights.tensor("\(prefix).embeddings.class_embedding", shape: [h])
+        positionEmbedding = try weights.tensor("\(prefix).embeddings.position_embedding.weight", shape: [c.tokenCount, h])
+        preLayerNorm = try weights.layerNorm("\(prefix).pre_layrnorm", width: h, eps: c.layerNormEps)
+        layers = try (0..<c.layerCount).map { i in
+            let p = "\(prefix).encoder.layers.\(i)"
+            let q = try weights.linear("\(p).self_attn.q_proj", inputs: h, outputs: h, bias: true)
+            let k = try weights.linear("\(p).self_attn.k_proj", inputs: h, outputs: h, bias: true)
+            let v = try weights.linear("\(p).self_attn.v_proj", inputs: h, outputs: h, bias: true)
+            return Layer(
+                norm1: try weights.layerNorm("\(p).layer_norm1", width: h, eps: c.layerNormEps),
+                qkv: try Linear.stacked([q, k, v]),
+                out: try weights.linear("\(p).self_attn.out_proj", inputs: h, outputs: h, bias: true),
+                norm2: try weights.layerNorm("\(p).layer_norm2", width: h, eps: c.layerNormEps),
+                fc1: try weights.linear("\(p).mlp.fc1", inputs: h, outputs: c.intermediateSize, bias: true),
+                fc2: try weights.linear("\(p).mlp.fc2", inputs: c.intermediateSize, outputs: h, bias: true))
+        }
+        postLayerNorm = try weights.layerNorm("\(prefix).post_layernorm", width: h, eps: c.layerNormEps)
+    }
+
+    /// Runs the tower on one image only as deep as the requests need.
+    ///
+    /// - Parameters:
+    ///   - pixels: normalised image `[channels, imageSize, imageSize]`.
+    ///   - hiddenStates: transformers hidden-state indices to return (0 ... layerCount).
+    ///   - attentions: per layer index, which attention probability rows to return (`.rows([0])` = the [CLS]
+    ///     query row only).
+    /// - Throws: `ModelError.invalidInput` for a wrong pixel shape, NaN/infinite pixels or indices out of range.
+    public func encode(
+        pixels: Tensor, hiddenStates: Set<Int>, attentions: [Int: AttentionProbabilityRequest] = [:]
+    ) throws -> CLIPVisionOutput {
+        let c = configuration
+        guard pixels.shape == [c.channelCount, c.imageSize, c.imageSize] else {
+            throw ModelError.invalidInput("pixel values have shape \(pixels.shape), expected [\(c.channelCount), \(c.imageSize), \(c.imageSize)]")
+        }
+        if let bad = pixels.firstNonFiniteIndex {
+            throw ModelError.invalidInput("pixel value at flat index \(bad) is NaN or infinite")
+        }
+        if let bad = hiddenStates.first(where: { !(0...c.layerCount).contains($0) }) {
+            throw ModelError.invalidInput("vision hidden state \(bad) is outside 0...\(c.layerCount)")
+        }
+        if let bad = attentions.keys.first(where: { !(0..<c.layerCount).contains($0) }) {
+            throw ModelError.invalidInput("vision attention layer \(bad) is outside 0..<\(c.layerCount)")
+        }
+        let embeddings = try embed(pixels)
+        var x = try preLayerNorm(embeddings)
+        var output = CLIPVisionOutput(embeddings: embeddings, hiddenStates: [:], attentions: [:])
+        if hiddenStates.contains(0) { output.hiddenStates[0] = x }
+        let depth = max(hiddenStates.max() ?? 0, (attentions.keys.max() ?? -1) + 1)
+        for i in 0..<depth {
+            let probabilities = try run(layers[i], &x, probabilities: attentions[i] ?? .none)
+            if let probabilities { output.attentions[i] = probabilities }
+            if hiddenStates.contains(i + 1) { output.hiddenStates[i + 1] = x }
+        }
+        return output
+    }
+
+    /// Patchify (row-major grid, each patch ordered channel, y, x), project, prepend [CLS], add positions.
+    private func embed(_ pixels: Tensor) throws -> Tensor {
+        let c = configuration
+        let p = c.patchSize, side = c.patchesPerSide, size = c.imageSize
+        let patches = Tensor(shape: [c.patchCount, c.channelCount * p * p]) { out in
+            pixels.withUnsafeBufferPointer { px in
+                var o = 0
+                for row in 0..<side {
+                    for col in 0..<side {
+                        for ch in 0..<c.channelCount {
+                            for y in 0..<p {
+                                let src = px.baseAddress! + ch * size * size + (row * p + y) * size + col * p
+                                (out.baseAddress! + o).update(from: src, count: p)
+                                o += p
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return try wrapTensorErrors {
+            let projected = try patches.matmul(patchWeight, transposeOther: true)
+            var tokens = try Tensor.concatenateRows([classEmbedding.reshaped([1, c.hiddenSize]), projected])
+            try tokens.add(positionEmbedding)
+            return tokens
+        }
+    }
+
+    /// One pre-norm encoder layer in place on `x [tokens, hidden]`; returns requested probabilities.
+    private func run(_ layer: Layer, _ x: inout Tensor, probabilities: AttentionProbabilityRequest) throws -> Tensor? {
+        let h = configuration.hiddenSize, heads = configuration.headCount
+        let qkv = try layer.qkv(try layer.norm1(x))
+        let attention = try wrapTensorErrors {
+            try Attention.scaledDotProduct(
+                query: qkv.columns(0..<h), key: qkv.columns(h..<(2 * h)), value: qkv.columns((2 * h)..<(3 * h)),
+                heads: heads, kvHeads: heads, causal: false, probabilities: probabilities)
+        }
+        try wrapTensorErrors { try x.add(try layer.out(attention.output)) }
+        let hidden = try layer.fc1(try layer.norm2(x)).applying(configuration.activation)
+        try wrapTensorErrors { try x.add(try layer.fc2(hidden)) }
+        return attention.probabilities
+    }
+}

@@ -1,0 +1,144 @@
+import TensorCore
+
+/// The LLaMA language model of a LLaVA checkpoint (`text_config` in `config.json`).
+/// Absent keys take `transformers.LlamaConfig`'s defaults.
+public struct LlamaConfiguration: Codable, Sendable, Equatable {
+    /// Vocabulary size (`vocab_size`).
+    public var vocabularySize: Int
+    /// Width of the residual stream (`hidden_size`).
+    public var hiddenSize: Int
+    /// Width of the SwiGLU MLP (`intermediate_size`).
+    public var intermediateSize: Int
+    /// Number of decoder layers (`num_hidden_layers`).
+    public var layerCount: Int
+    /// Query heads (`num_attention_heads`).
+    public var headCount: Int
+    /// Key/value heads (`num_key_value_heads`, default = query heads).
+    public var kvHeadCount: Int
+    /// Width of one head (`head_dim`, default hidden / heads).
+    public var headDimension: Int
+    /// MLP gate activation (`hidden_act`).
+    public var activation: Activation
+    /// RMSNorm epsilon (`rms_norm_eps`).
+    public var rmsNormEps: Float
+    /// RoPE base (`rope_theta` or `rope_parameters.rope_theta`).
+    public var ropeTheta: Float
+    /// Longest position the checkpoint was trained for (`max_position_embeddings`); informational.
+    public var maxPositionEmbeddings: Int
+    /// Whether `lm_head` shares the embedding matrix (`tie_word_embeddings`).
+    public var tieWordEmbeddings: Bool
+    /// Padding token id (`pad_token_id`), if any.
+    public var padTokenId: Int?
+    /// Beginning-of-sequence token id (`bos_token_id`).
+    public var bosTokenId: Int?
+    /// End-of-sequence token id (`eos_token_id`).
+    public var eosTokenId: Int?
+
+    /// A configuration with every size given; the rest take LLaMA defaults.
+    public init(vocabularySize: Int, hiddenSize: Int, intermediateSize: Int, layerCount: Int, headCount: Int,
+                kvHeadCount: Int? = nil, headDimension: Int? = nil, rmsNormEps: Float = 1e-6, ropeTheta: Float = 10000,
+                maxPositionEmbeddings: Int = 4096, tieWordEmbeddings: Bool = false,
+                padTokenId: Int? = 0, bosTokenId: Int? = 1, eosTokenId: Int? = 2) {
+        self.vocabularySize = vocabularySize
+        self.hiddenSize = hiddenSize
+        self.intermediateSize = intermediateSize
+        self.layerCount = layerCount
+        self.headCount = headCount
+        self.kvHeadCount = kvHeadCount ?? headCount
+        self.headDimension = headDimension ?? hiddenSize / max(headCount, 1)
+        activation = .silu
+        self.rmsNormEps = rmsNormEps
+        self.ropeTheta = ropeTheta
+        self.maxPositionEmbeddings = maxPositionEmbeddings
+        self.tieWordEmbeddings = tieWordEmbeddings
+        self.padTokenId = padTokenId
+        self.bosTokenId = bosTokenId
+        self.eosTokenId = eosTokenId
+    }
+
+    /// A 1B-class decoder (TinyLlama-1.1B shape: 22 layers, width 2048, MLP 5632, 32 heads, 4 KV heads).
+    public static let oneBillionClass = LlamaConfiguration(
+        vocabularySize: 32000, hiddenSize: 2048, intermediateSize: 5632, layerCount: 22, headCount: 32, kvHeadCount: 4)
+
+    enum CodingKeys: String, CodingKey {
+        case vocabularySize = "vocab_size", hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
+        case layerCount = "num_hidden_layers", headCount = "num_attention_heads", kvHeadCount = "num_key_value_heads"
+        case headDimension = "head_dim", activation = "hidden_act", rmsNormEps = "rms_norm_eps"
+        case ropeTheta = "rope_theta", ropeParameters = "rope_parameters", ropeScaling = "rope_scaling"
+        case maxPositionEmbeddings = "max_position_embeddings"
+        case tieWordEmbeddings = "tie_word_embeddings", padTokenId = "pad_token_id", bosTokenId = "bos_token_id"
+        case eosTokenId = "eos_token_id", attentionBias = "attention_bias", mlpBias = "mlp_bias"
+    }
+
+    private struct RopeParameters: Codable {
+        var rope_theta: Float?
+        var rope_type: String?
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        vocabularySize = try c.decodeIfPresent(Int.self, forKey: .vocabularySize) ?? 32000
+        hiddenSize = try c.decodeIfPresent(Int.self, forKey: .hiddenSize) ?? 4096
+        intermediateSize = try c.decodeIfPresent(Int.self, forKey: .intermediateSize) ?? 11008
+        layerCount = try c.decodeIfPresent(Int.self, forKey: .layerCount) ?? 32
+        headCount = try c.decodeIfPresent(Int.self, forKey: .headCount) ?? 32
+        kvHeadCount = try c.decodeIfPresent(Int.self, forKey: .kvHeadCount) ?? headCount
+        headDimension = try c.decodeIfPresent(Int.self, forKey: .headDimension) ?? hiddenSize / max(headCount, 1)
+        let act = try c.decodeIfPresent(String.self, forKey: .activation) ?? "silu"
+        do { activation = try Activation(huggingFaceName: act) } catch {
+            throw DecodingError.dataCorruptedError(forKey: .activation, in: c, debugDescription: "unsupported hidden_act '\(act)'")
+        }
+        rmsNormEps = try c.decodeIfPresent(Float.self, forKey: .rmsNormEps) ?? 1e-6
+        let parameters = try c.decodeIfPresent(RopeParameters.self, forKey: .ropeParameters)
+        let scaling = try c.decodeIfPresent(RopeParameters.self, forKey: .ropeScaling)
+        for p in [parameters, scaling].compactMap({ $0 }) where !(p.rope_type == nil || p.rope_type == "default") {
+            throw DecodingError.dataCorruptedError(
+                forKey: .ropeParameters, in: c, debugDescription: "RoPE type '\(p.rope_type!)' is not supported (only default)")
+        }
+        ropeTheta = try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? parameters?.rope_theta ?? 10000
+        maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 2048
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
+        padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
+        bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId) ?? 1
+        eosTokenId = try? c.decodeIfPresent(Int.self, forKey: .eosTokenId) ?? 2
+        for key in [CodingKeys.attentionBias, .mlpBias] where try c.decodeIfPresent(Bool.self, forKey: key) == true {
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(key.rawValue) = true is not supported")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(vocabularySize, forKey: .vocabularySize)
+        try c.encode(hiddenSize, forKey: .hiddenSize)
+        try c.encode(intermediateSize, forKey: .intermediateSize)
+        try c.encode(layerCount, forKey: .layerCount)
+        try c.encode(headCount, forKey: .headCount)
+        try c.encode(kvHeadCount, forKey: .kvHeadCount)
+        try c.encode(headDimension, forKey: .headDimension)
+        try c.encode(activation.rawValue, forKey: .activation)
+        try c.encode(rmsNormEps, forKey: .rmsNormEps)
+        try c.encode(ropeTheta, forKey: .ropeTheta)
+        try c.encode(maxPositionEmbeddings, forKey: .maxPositionEmbeddings)
+        try c.encode(tieWordEmbeddings, forKey: .tieWordEmbeddings)
+        try c.encodeIfPresent(padTokenId, forKey: .padTokenId)
+        try c.encodeIfPresent(bosTokenId, forKey: .bosTokenId)
+        try c.encodeIfPresent(eosTokenId, forKey: .eosTokenId)
+    }
+
+    /// Every inconsistency found, as readable sentences (empty when the configuration is usable).
+    func problems() -> [String] {
+        var p: [String] = []
+        for (name, v) in [("vocab_size", vocabularySize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
+                          ("num_hidden_layers", layerCount), ("num_attention_heads", headCount),
+                          ("num_key_value_heads", kvHeadCount), ("head_dim", headDimension)] where v <= 0 {
+            p.append("text_config.\(name) must be positive, got \(v)")
+        }
+        if p.isEmpty {
+            if headCount % kvHeadCount != 0 { p.append("\(headCount) attention heads are not a multiple of \(kvHeadCount) key-value heads") }
+            if headDimension % 2 != 0 { p.append("head_dim \(headDimension) must be even for RoPE") }
+        }
+        if !(rmsNormEps > 0) { p.append("rms_norm_eps must be positive") }
+        if !(ropeTheta > 0) { p.append("rope_theta must be positive") }
+        return p
+    }
+}

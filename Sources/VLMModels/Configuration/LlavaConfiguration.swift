@@ -1,0 +1,158 @@
+import Foundation
+import TensorCore
+
+/// Which encoder tokens LLaVA feeds to the projector (`vision_feature_select_strategy`).
+public enum VisionFeatureSelection: String, Codable, Sendable {
+    /// Drop the [CLS] token (LLaVA-1.5).
+    case patchesOnly = "default"
+    /// Keep every token including [CLS].
+    case all = "full"
+}
+
+/// A LLaVA checkpoint's `config.json`: vision tower, projector and language model.
+/// Absent keys take `transformers.LlavaConfig`'s defaults.
+public struct LlavaConfiguration: Codable, Sendable, Equatable {
+    /// The CLIP vision tower.
+    public var vision: CLIPVisionConfiguration
+    /// The LLaMA language model.
+    public var text: LlamaConfiguration
+    /// Token id of the image placeholder (`image_token_index`).
+    public var imageTokenIndex: Int
+    /// Projector activation between its two linears (`projector_hidden_act`).
+    public var projectorActivation: Activation
+    /// Which hidden state of the vision tower feeds the projector, Python-style (`vision_feature_layer`, −2).
+    public var visionFeatureLayer: Int
+    /// Which tokens of that hidden state are projected (`vision_feature_select_strategy`).
+    public var visionFeatureSelection: VisionFeatureSelection
+    /// Whether the projector linears have biases (`multimodal_projector_bias`).
+    public var projectorBias: Bool
+
+    /// A configuration with every part given.
+    public init(vision: CLIPVisionConfiguration, text: LlamaConfiguration, imageTokenIndex: Int,
+                projectorActivation: Activation = .gelu, visionFeatureLayer: Int = -2,
+                visionFeatureSelection: VisionFeatureSelection = .patchesOnly, projectorBias: Bool = true) {
+        self.vision = vision
+        self.text = text
+        self.imageTokenIndex = imageTokenIndex
+        self.projectorActivation = projectorActivation
+        self.visionFeatureLayer = visionFeatureLayer
+        self.visionFeatureSelection = visionFeatureSelection
+        self.projectorBias = projectorBias
+    }
+
+    /// The index into the vision tower's `layerCount + 1` hidden states (0 = after `pre_layrnorm`) that feeds
+    /// the projector, with negative `visionFeatureLayer` counted from the end.
+    public var resolvedVisionFeatureLayer: Int {
+        visionFeatureLayer < 0 ? vision.layerCount + 1 + visionFeatureLayer : visionFeatureLayer
+    }
+
+    /// Visual tokens per image after feature selection.
+    public var visualTokenCount: Int {
+        visionFeatureSelection == .patchesOnly ? vision.patchCount : vision.tokenCount
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case vision = "vision_config", text = "text_config", imageTokenIndex = "image_token_index"
+        case legacyImageTokenIndex = "image_token_id"
+        case projectorActivation = "projector_hidden_act", visionFeatureLayer = "vision_feature_layer"
+        case visionFeatureSelection = "vision_feature_select_strategy", projectorBias = "multimodal_projector_bias"
+        case modelType = "model_type"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let type = try c.decodeIfPresent(String.self, forKey: .modelType), type != "llava" {
+            throw DecodingError.dataCorruptedError(forKey: .modelType, in: c, debugDescription: "model_type '\(type)' is not 'llava'")
+        }
+        vision = try c.decodeIfPresent(CLIPVisionConfiguration.self, forKey: .vision) ?? .clipViTLarge336
+        text = try c.decodeIfPresent(LlamaConfiguration.self, forKey: .text)
+            ?? LlamaConfiguration(vocabularySize: 32000, hiddenSize: 4096, intermediateSize: 11008, layerCount: 32, headCount: 32)
+        imageTokenIndex = try c.decodeIfPresent(Int.self, forKey: .imageTokenIndex)
+            ?? c.decodeIfPresent(Int.self, forKey: .legacyImageTokenIndex) ?? 32000
+        let act = try c.decodeIfPresent(String.self, forKey: .projectorActivation) ?? "gelu"
+        do { projectorActivation = try Activation(huggingFaceName: act) } catch {
+            throw DecodingError.dataCorruptedError(
+                forKey: .projectorActivation, in: c, debugDescription: "unsupported projector_hidden_act '\(act)'")
+        }
+        if (try? c.decodeIfPresent([Int].self, forKey: .visionFeatureLayer)) != nil {
+            throw DecodingError.dataCorruptedError(
+                forKey: .visionFeatureLayer, in: c, debugDescription: "a list of vision feature layers is not supported")
+        }
+        visionFeatureLayer = try c.decodeIfPresent(Int.self, forKey: .visionFeatureLayer) ?? -2
+        visionFeatureSelection = try c.decodeIfPresent(VisionFeatureSelection.self, forKey: .visionFeatureSelection)
+            ?? .patchesOnly
+        projectorBias = try c.decodeIfPresent(Bool.self, forKey: .projectorBias) ?? true
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode("llava", forKey: .modelType)
+        try c.encode(vision, forKey: .vision)
+        try c.encode(text, forKey: .text)
+        try c.encode(imageTokenIndex, forKey: .imageTokenIndex)
+        try c.encode(projectorActivation.rawValue, forKey: .projectorActivation)
+        try c.encode(visionFeatureLayer, forKey: .visionFeatureLayer)
+        try c.encode(visionFeatureSelection, forKey: .visionFeatureSelection)
+        try c.encode(projectorBias, forKey: .projectorBias)
+    }
+
+    /// Decodes `config.json` bytes; `path` names the file in errors.
+    /// - Throws: `ModelError.invalidConfiguration` for bad JSON, unsupported values or inconsistent sizes.
+    public static func decode(_ data: Data, path: String = "config.json") throws -> LlavaConfiguration {
+        let config: LlavaConfiguration
+        do {
+            config = try JSONDecoder().decode(LlavaConfiguration.self, from: data)
+        } catch let error as DecodingError {
+            throw ModelError.invalidConfiguration(path: path, reason: describe(error))
+        } catch {
+            throw ModelError.invalidConfiguration(path: path, reason: "\(error)")
+        }
+        try config.validate(path: path)
+        return config
+    }
+
+    /// Reads and decodes `config.json` in `directory`.
+    /// - Throws: `ModelError.fileUnreadable` or `.invalidConfiguration`.
+    public static func load(directory: URL) throws -> LlavaConfiguration {
+        let url = directory.appendingPathComponent("config.json")
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ModelError.fileUnreadable(path: url.path, reason: "no such file or not readable")
+        }
+        return try decode(data, path: url.path)
+    }
+
+    /// JSON for this configuration in Hugging Face's key names.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    /// Checks that every size fits together.
+    /// - Throws: `ModelError.invalidConfiguration` listing every problem.
+    public func validate(path: String = "config.json") throws {
+        var p = vision.problems() + text.problems()
+        if !(0...vision.layerCount).contains(resolvedVisionFeatureLayer) {
+            p.append("vision_feature_layer \(visionFeatureLayer) is outside the \(vision.layerCount + 1) hidden states")
+        }
+        if imageTokenIndex < 0 { p.append("image_token_index must be >= 0") }
+        guard p.isEmpty else { throw ModelError.invalidConfiguration(path: path, reason: p.joined(separator: "; ")) }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case let .typeMismatch(_, context), let .valueNotFound(_, context):
+            return "\(path(context)): \(context.debugDescription)"
+        case let .keyNotFound(key, context):
+            return "\(path(context)): missing key '\(key.stringValue)'"
+        case let .dataCorrupted(context):
+            let underlying = context.underlyingError.map { " (\($0))" } ?? ""
+            return (path(context).isEmpty ? "" : "\(path(context)): ") + context.debugDescription + underlying
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}

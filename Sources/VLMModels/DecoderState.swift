@@ -1,0 +1,27 @@
+import TensorCore
+
+/// A prefill in progress: the residual stream entering `nextLayer`, with each row's absolute position and
+/// its row in the original input. Removing rows here (`keepRows`) removes those tokens from this layer on:
+/// later layers neither compute them nor cache their keys and values.
+public struct DecoderState: Sendable {
+    /// Residual stream `[rows, hidden]` at the input of `nextLayer`.
+    public internal(set) var hidden: Tensor
+    /// Absolute position (RoPE) of each row.
+    public internal(set) var positions: [Int]
+    /// Index of each row in the sequence the prefill started with.
+    public internal(set) var sourceRows: [Int]
+    /// The next decoder layer to run (== layer count when all have run).
+    public internal(set) var nextLayer: Int
+
+    /// Keeps only `rows` (ascending indices into the current rows).
+    /// - Throws: `ModelError.invalidInput` when `rows` is empty, unsorted or out of range.
+    public mutating func keepRows(_ rows: [Int]) throws {
+        guard !rows.isEmpty, zip(rows, rows.dropFirst()).allSatisfy({ $0 < $1 }),
+              rows.allSatisfy({ (0..<positions.count).contains($0) }) else {
+            throw ModelError.invalidInput("rows to keep must be a non-empty ascending subset of 0..<\(positions.count)")
+        }
+        hidden = try wrapTensorErrors { try hidden.gatherRows(rows) }
+        positions = rows.map { positions[$0] }
+        sourceRows = rows.map { sourceRows[$0] }
+    }
+}

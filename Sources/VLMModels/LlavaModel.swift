@@ -1,0 +1,124 @@
+import Foundation
+import TensorCore
+
+/// A LLaVA-1.5-style model: CLIP vision tower → projector → LLaMA decoder, loaded from a Hugging Face
+/// folder (`config.json` + `.safetensors`, F32/F16/BF16, classic or transformers-5 key layout) or built
+/// from generated weights. Immutable and `Sendable`: share one instance across tasks.
+public struct LlavaModel: Sendable {
+    /// The model's configuration.
+    public let configuration: LlavaConfiguration
+    /// The vision tower.
+    public let vision: CLIPVisionEncoder
+    /// The vision-to-language projector.
+    public let projector: MultiModalProjector
+    /// The language model.
+    public let language: LlamaDecoder
+
+    /// Loads `config.json` and the safetensors weights in `directory`.
+    /// - Throws: `ModelError` for unreadable or malformed files, missing, mis-shaped or unused tensors.
+    public init(directory: URL) throws {
+        let configuration = try LlavaConfiguration.load(directory: directory)
+        var weights = try CheckpointWeights(checkpoint: SafetensorsCheckpoint(directory: directory))
+        try self.init(configuration: configuration, weights: &weights)
+        try weights.verifyAllConsumed()
+    }
+
+    /// Builds the model from any weight source (checkpoint or generated).
+    public init(configuration: LlavaConfiguration, weights: inout some WeightSource) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        vision = try CLIPVisionEncoder(configuration: configuration.vision, weights: &weights,
+                                       prefix: "vision_tower.vision_model")
+        projector = try MultiModalProjector(configuration: configuration, weights: &weights)
+        language = try LlamaDecoder(configuration: configuration.text, weights: &weights)
+    }
+
+    /// A model with deterministic pseudo-random weights (benchmarks and tests).
+    public static func generated(configuration: LlavaConfiguration, seed: UInt64 = 1) throws -> LlavaModel {
+        var weights = GeneratedWeights(seed: seed)
+        return try LlavaModel(configuration: configuration, weights: &weights)
+    }
+
+    /// The layout of a prompt with one image placeholder.
+    /// - Throws: `ModelError.invalidInput` for a missing/duplicate placeholder or ids outside the vocabulary.
+    public func layout(tokenIds: [Int]) throws -> PromptLayout {
+        if let bad = tokenIds.first(where: { !(0..<configuration.text.vocabularySize).contains($0) }) {
+            throw ModelError.invalidInput("token id \(bad) is outside the vocabulary 0..<\(configuration.text.vocabularySize)")
+        }
+        return try PromptLayout(tokenIds: tokenIds, imageTokenId: configuration.imageTokenIndex,
+                                imageTokenCount: configuration.visualTokenCount)
+    }
+
+    /// Runs the vision tower and selects the projector's input features.
+    /// - Parameter attentions: extra attention rows to record per vision layer (e.g. `.rows([0])` for [CLS]).
+    /// - Returns: `features [visualTokens, visionHidden]` (CLS dropped under `.patchesOnly`) and the raw output.
+    public func encodeImage(
+        pixels: Tensor, attentions: [Int: AttentionProbabilityRequest] = [:]
+    ) throws -> (features: Tensor, vision: CLIPVisionOutput) {
+        let layer = configuration.resolvedVisionFeatureLayer
+        let output = try vision.encode(pixels: pixels, hiddenStates: [layer], attentions: attentions)
+        let hidden = output.hiddenStates[layer]!
+        let features = configuration.visionFeatureSelection == .patchesOnly
+            ? try wrapTensorErrors { try hidden.rows(1..<hidden.shape[0]) } : hidden
+        return (features, output)
+    }
+
+    /// Language-model input embeddings for `layout`: text embeddings with `visual [k, textHidden]` written over
+    /// the image span (k = `layout.imageTokenCount`).
+    public func inputEmbeddings(layout: PromptLayout, visual: Tensor) throws -> Tensor {
+        guard visual.shape == [layout.imageTokenCount, configuration.text.hiddenSize] else {
+            throw ModelError.invalidInput("visual tokens \(visual.shape), expected [\(layout.imageTokenCount), \(configuration.text.hiddenSize)]")
+        }
+        var ids = layout.tokenIds
+        ids.replaceSubrange(layout.imageStart...layout.imageStart,
+                            with: repeatElement(layout.tokenIds[layout.imageStart], count: layout.imageTokenCount))
+        var embeddings = try language.embed(ids)
+        try wrapTensorErrors { try embeddings.scatterRows(visual, at: Array(layout.imageSpan)) }
+        return embeddings
+    }
+
+    /// Next-token logits of the unpruned model after `tokenIds` (one placeholder) with image `pixels`.
+    public func nextTokenLogits(pixels: Tensor, tokenIds: [Int]) throws -> [Float] {
+        try generate(pixels: pixels, tokenIds: tokenIds, maxNewTokens: 0).firstLogits
+    }
+
+    /// Greedy continuation of the unpruned model: `maxNewTokens` tokens (argmax, no early stop) and the
+    /// logits that chose the first one.
+    public func generate(pixels: Tensor, tokenIds: [Int], maxNewTokens: Int) throws -> (tokens: [Int], firstLogits: [Float]) {
+        let layout = try layout(tokenIds: tokenIds)
+        let visual = try projector(try encodeImage(pixels: pixels).features)
+        let embeddings = try inputEmbeddings(layout: layout, visual: visual)
+        var cache = language.makeCache()
+        var state = try language.beginPrefill(embeddings: embeddings, positions: Array(0..<layout.expandedLength))
+        try language.advance(&state, to: configuration.text.layerCount, cache: &cache)
+        let first = try language.logits(state.hidden, rows: [state.hidden.shape[0] - 1]).scalars
+        let tokens = try language.greedyContinuation(from: first, nextPosition: layout.expandedLength,
+                                                     count: maxNewTokens, cache: &cache)
+        return (tokens, first)
+    }
+}
+
+extension LlamaDecoder {
+    /// Greedy decoding after a prefill: takes the argmax of `logits`, feeds it at `nextPosition`, and repeats
+    /// until `count` tokens are chosen (no early stop).
+    public func greedyContinuation(from logits: [Float], nextPosition: Int, count: Int, cache: inout KVCache) throws -> [Int] {
+        var tokens: [Int] = []
+        var current = logits
+        var position = nextPosition
+        while tokens.count < count {
+            let token = Self.argmax(current)
+            tokens.append(token)
+            if tokens.count == count { break }
+            current = try decode(token: token, position: position, cache: &cache)
+            position += 1
+        }
+        return tokens
+    }
+
+    /// Index of the largest value (the lowest index among ties).
+    public static func argmax(_ values: [Float]) -> Int {
+        var best = 0
+        for i in values.indices where values[i] > values[best] { best = i }
+        return best
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Read-only bytes of a whole file, memory-mapped (zero-copy; pages load as they are touched) or held in memory.
+/// The base pointer is stable for the object's lifetime.
+final class MappedBytes: @unchecked Sendable {
+    let base: UnsafeRawPointer
+    let count: Int
+    private let isMapped: Bool
+
+    /// Maps the file at `path` read-only.
+    /// - Throws: `ModelError.fileUnreadable` when it cannot be opened, examined or mapped.
+    init(mapping path: String) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw ModelError.fileUnreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw ModelError.fileUnreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw ModelError.fileUnreadable(path: path, reason: "not a regular file")
+        }
+        count = Int(info.st_size)
+        if count == 0 {
+            base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64))
+            isMapped = false
+            return
+        }
+        guard let pointer = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0), pointer != MAP_FAILED else {
+            throw ModelError.fileUnreadable(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
+        }
+        base = UnsafeRawPointer(pointer)
+        isMapped = true
+    }
+
+    /// Copies `data` into an owned, 64-byte aligned buffer.
+    init(copying data: Data) {
+        count = data.count
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, data.count), alignment: 64)
+        data.copyBytes(to: buffer.assumingMemoryBound(to: UInt8.self), count: data.count)
+        base = UnsafeRawPointer(buffer)
+        isMapped = false
+    }
+
+    deinit {
+        if isMapped { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+        else { UnsafeMutableRawPointer(mutating: base).deallocate() }
+    }
+}
