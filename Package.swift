@@ -42,7 +42,7 @@ let package = Package(
             path: "Benchmarks/vtp-bench",
             swiftSettings: strictSettings
         ),
-        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .target(name: "TestSupport", dependencies: ["TensorCore", "VLMModels"], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "VLMModelsTests", dependencies: ["VLMModels", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(

@@ -32,4 +32,11 @@ public struct PromptLayout: Sendable, Equatable {
     public var textAfterImage: Range<Int> { imageSpan.upperBound..<expandedLength }
     /// Token ids after the placeholder.
     public var tokenIdsAfterImage: ArraySlice<Int> { tokenIds[(imageStart + 1)...] }
+
+    /// The token id at `row` of the expanded sequence (the placeholder id for visual rows).
+    public func expandedTokenId(row: Int) -> Int {
+        if row < imageStart { return tokenIds[row] }
+        if row < imageSpan.upperBound { return tokenIds[imageStart] }
+        return tokenIds[row - imageTokenCount + 1]
+    }
 }

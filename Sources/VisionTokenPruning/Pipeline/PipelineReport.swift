@@ -1,0 +1,37 @@
+/// Seconds or FLOPs per pipeline stage.
+public struct StageFigures: Sendable, Equatable, Codable {
+    /// Vision encoder.
+    public var encoder: Double = 0
+    /// Token scoring and selection (pre-LLM or in-LLM).
+    public var scoring: Double = 0
+    /// Projector.
+    public var projector: Double = 0
+    /// Language-model prefill (includes in-LLM scoring time in `scoring`, not here).
+    public var prefill: Double = 0
+    /// Token-by-token decoding after the first token.
+    public var decode: Double = 0
+
+    /// Sum over stages.
+    public var total: Double { encoder + scoring + projector + prefill + decode }
+
+    /// All zero.
+    public init() {}
+}
+
+/// What one pipeline run did and cost.
+public struct PipelineReport: Sendable, Equatable, Codable {
+    /// Visual tokens produced by the vision side.
+    public var visualTokensIn: Int
+    /// Visual tokens that entered the language model's first layer.
+    public var visualTokensKept: Int
+    /// Sequence length processed by each decoder layer during prefill (drops at pruning/withdrawal layers).
+    public var tokensPerLayer: [Int]
+    /// Wall-clock seconds per stage.
+    public var seconds: StageFigures
+    /// FLOPs per stage from the FastV/SparseVLM model: a decoder layer over n tokens costs
+    /// 4nd² + 2n²d + 3ndm (d = hidden, m = MLP width); the CLIP encoder 4nd² + 2n²d + 2ndm per layer;
+    /// decoding one token over a cache of S entries 4d² + 2Sd + 3dm per layer. Scoring is not counted.
+    public var flops: StageFigures
+    /// Bytes of keys and values held in the KV cache at the end of the run (Float32).
+    public var kvCacheBytes: Int
+}

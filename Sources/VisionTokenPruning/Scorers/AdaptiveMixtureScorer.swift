@@ -1,0 +1,127 @@
+import TensorCore
+import VLMModels
+
+/// The adaptive mixture of AdaFV/AdaV (arXiv 2501.09532): for a budget K, at least ⌊K/4⌋ tokens come from
+/// each source (text similarity and [CLS] attention); the remaining R = K − 2⌊K/4⌋ are split as
+/// k₁ = argmax over 0...R of S_T(k₁)·S_C(R − k₁), S being prefix sums of each source's next-ranked scores,
+/// so a flatter source gets more tokens. Unlike the published code, the union is de-duplicated and refilled
+/// to exactly K (walking further down both rankings, the larger share first).
+/// If the context has no [CLS] attention (an encoder without [CLS]), it falls back to text similarity alone.
+public struct AdaptiveMixtureScorer: TokenScorer {
+    /// The saliency source (default: FasterVLM's feature-layer [CLS] attention).
+    public var saliency: ClassAttentionScorer
+    /// The relevance source (default: AdaV's T2I).
+    public var similarity: TextSimilarityScorer
+    /// Minimum share of the budget reserved for each source (0.25 in AdaV).
+    public var reservedShare: Double
+
+    public var name: String { "mixture" }
+
+    /// AdaV's mixture unless overridden.
+    public init(saliency: ClassAttentionScorer = .init(), similarity: TextSimilarityScorer = .init(),
+                reservedShare: Double = 0.25) {
+        self.saliency = saliency
+        self.similarity = similarity
+        self.reservedShare = reservedShare
+    }
+
+    public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements {
+        var r = try similarity.requirements(for: configuration)
+        r.visionAttentionLayers = try saliency.requirements(for: configuration).visionAttentionLayers
+        return r
+    }
+
+    /// A budget-free ranking for display: the larger of the two sources' percentile ranks per token.
+    public func scores(_ context: ScoringContext) throws -> [Float] {
+        let t = try similarity.checkedScores(context)
+        guard hasSaliency(context) else { return t }
+        let c = try saliency.checkedScores(context)
+        let rt = Self.percentileRanks(t), rc = Self.percentileRanks(c)
+        return zip(rt, rc).map { Swift.max($0, $1) }
+    }
+
+    public func select(_ context: ScoringContext, keep k: Int) throws -> [Int] {
+        let t = try similarity.checkedScores(context)
+        guard k >= 1, k <= t.count else { throw PruningError.impossibleBudget("keep \(k) of \(t.count) visual tokens") }
+        guard hasSaliency(context) else { return try TokenSelection.topK(t, k: k, scorer: name) }
+        let c = try saliency.checkedScores(context)
+        let split = try self.split(textScores: t, clsScores: c, k: k)
+        return try TokenSelection.union([split.textRanking, split.clsRanking],
+                                        quotas: [split.textCount, split.clsCount], k: k)
+    }
+
+    /// The two rankings (best first, top k each) and how many each contributes before de-duplication.
+    public func split(textScores t: [Float], clsScores c: [Float], k: Int) throws
+        -> (textRanking: [Int], clsRanking: [Int], textCount: Int, clsCount: Int)
+    {
+        let textRanking = try TopK.indices(of: t, k: k), clsRanking = try TopK.indices(of: c, k: k)
+        let base = Int(Double(k) * reservedShare)
+        let rest = k - 2 * base
+        // Prefix sums of the scores ranked after the reserved heads; S(0) = 0.
+        func prefix(_ ranking: [Int], _ s: [Float]) -> [Double] {
+            var sums = [0.0]
+            for i in ranking.dropFirst(base) { sums.append(sums.last! + Double(s[i])) }
+            return sums
+        }
+        let st = prefix(textRanking, t), sc = prefix(clsRanking, c)
+        var best = 0, bestValue = -Double.infinity
+        for k1 in 0...Swift.max(0, Swift.min(rest, st.count - 1)) where rest - k1 < sc.count {
+            let value = st[k1] * sc[rest - k1]
+            if value > bestValue { best = k1; bestValue = value }
+        }
+        return (textRanking, clsRanking, base + best, base + rest - best)
+    }
+
+    private func hasSaliency(_ context: ScoringContext) -> Bool {
+        guard let layers = try? saliency.encoderLayers(for: context.configuration) else { return false }
+        return layers.allSatisfy { context.visionClassAttention[$0] != nil }
+    }
+
+    /// Rank of each value as a fraction in [0, 1] (1 = best; ties share the lower index's order).
+    static func percentileRanks(_ s: [Float]) -> [Float] {
+        let order = (try? TopK.indices(of: s, k: s.count)) ?? Array(s.indices)
+        var ranks = [Float](repeating: 0, count: s.count)
+        for (r, i) in order.enumerated() { ranks[i] = s.count > 1 ? 1 - Float(r) / Float(s.count - 1) : 1 }
+        return ranks
+    }
+}
+
+/// A fixed-weight mixture for comparison: α·z(CLS) + (1 − α)·z(T2I), z = standardised scores.
+public struct WeightedMixtureScorer: TokenScorer {
+    /// Saliency source.
+    public var saliency: ClassAttentionScorer
+    /// Relevance source.
+    public var similarity: TextSimilarityScorer
+    /// Weight of the [CLS] scores, in [0, 1].
+    public var alpha: Float
+
+    public var name: String { "weighted-mixture" }
+
+    /// A mixture with weight `alpha` on [CLS] attention (default 0.5).
+    public init(alpha: Float = 0.5, saliency: ClassAttentionScorer = .init(), similarity: TextSimilarityScorer = .init()) {
+        self.alpha = alpha
+        self.saliency = saliency
+        self.similarity = similarity
+    }
+
+    public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements {
+        guard (0...1).contains(alpha) else { throw PruningError.invalidConfiguration("alpha \(alpha) is outside [0, 1]") }
+        var r = try similarity.requirements(for: configuration)
+        r.visionAttentionLayers = try saliency.requirements(for: configuration).visionAttentionLayers
+        return r
+    }
+
+    public func scores(_ context: ScoringContext) throws -> [Float] {
+        let c = Self.standardised(try saliency.checkedScores(context))
+        let t = Self.standardised(try similarity.checkedScores(context))
+        return zip(c, t).map { alpha * $0 + (1 - alpha) * $1 }
+    }
+
+    /// (x − mean) / std; all zeros when the scores are constant.
+    static func standardised(_ s: [Float]) -> [Float] {
+        let n = Double(s.count)
+        let mean = s.reduce(0.0) { $0 + Double($1) } / n
+        let std = (s.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n).squareRoot()
+        return s.map { std > 0 ? Float((Double($0) - mean) / std) : 0 }
+    }
+}

@@ -1,0 +1,46 @@
+import VLMModels
+
+/// Random selection (a floor for every table): scores drawn uniformly from a generator seeded with `seed`,
+/// so a run is reproducible.
+public struct RandomScorer: TokenScorer {
+    /// Generator seed.
+    public var seed: UInt64
+    public var name: String { "random" }
+
+    /// Random scores from `seed`.
+    public init(seed: UInt64 = 0) { self.seed = seed }
+
+    public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements { ScoringRequirements() }
+
+    public func scores(_ context: ScoringContext) throws -> [Float] {
+        var state = seed &+ 0x9E37_79B9_7F4A_7C15
+        return (0..<context.visualTokenCount).map { _ in
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Float((z ^ (z >> 31)) >> 40) / Float(1 << 24)
+        }
+    }
+}
+
+/// Spatially uniform selection: k tokens evenly spaced in raster order, `⌊(i + ½)·N/k⌋` for i < k, which
+/// spreads them over the patch grid. Its scores are flat (it carries no preference between tokens).
+public struct UniformScorer: TokenScorer {
+    public var name: String { "uniform" }
+
+    /// The uniform baseline.
+    public init() {}
+
+    public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements { ScoringRequirements() }
+
+    public func scores(_ context: ScoringContext) throws -> [Float] {
+        [Float](repeating: 0, count: context.visualTokenCount)
+    }
+
+    public func select(_ context: ScoringContext, keep k: Int) throws -> [Int] {
+        let n = context.visualTokenCount
+        guard k >= 1, k <= n else { throw PruningError.impossibleBudget("keep \(k) of \(n) visual tokens") }
+        return (0..<k).map { (2 * $0 + 1) * n / (2 * k) }
+    }
+}

@@ -1,0 +1,73 @@
+import TensorCore
+import VLMModels
+
+/// What a scorer needs computed before it can score, so the pipeline computes only that.
+public struct ScoringRequirements: Sendable, Equatable {
+    /// Vision encoder layers whose [CLS] attention row is needed.
+    public var visionAttentionLayers: Set<Int> = []
+    /// The projected visual tokens (all of them, before pruning).
+    public var projectedTokens = false
+    /// The language model's input embeddings of the prompt.
+    public var promptEmbeddings = false
+    /// In-LLM scoring: the decoder layer whose attention is needed; tokens are then removed at the input of
+    /// the next layer. nil for pre-LLM scorers.
+    public var languageAttentionLayer: Int?
+    /// Query rows of that attention, as a function of the layout (e.g. the last prompt token).
+    public var languageAttentionQueries: LanguageQueryRows = .lastToken
+
+    /// Nothing needed (e.g. random or uniform selection).
+    public init() {}
+}
+
+/// Which prompt rows act as queries when a scorer reads in-LLM attention.
+public enum LanguageQueryRows: Sendable, Equatable {
+    /// The last prompt token (FastV).
+    case lastToken
+    /// Every text token after the image.
+    case textAfterImage
+
+    /// Row indices in the expanded sequence.
+    public func rows(in layout: PromptLayout) -> [Int] {
+        switch self {
+        case .lastToken: return [layout.expandedLength - 1]
+        case .textAfterImage: return Array(layout.textAfterImage)
+        }
+    }
+}
+
+/// Everything a scorer may read for one image + prompt. Fields a scorer did not request may be nil/empty.
+public struct ScoringContext: Sendable {
+    /// The model being pruned.
+    public let configuration: LlavaConfiguration
+    /// Where text and image sit in the prompt.
+    public let layout: PromptLayout
+    /// Number of visual tokens to score (`layout.imageTokenCount`).
+    public var visualTokenCount: Int { layout.imageTokenCount }
+    /// Per requested vision layer: the [CLS] query row of the attention probabilities, `[heads, 1, tokens]`,
+    /// column 0 = [CLS] itself.
+    public let visionClassAttention: [Int: Tensor]
+    /// Projected visual tokens `[visual, textHidden]`, if requested.
+    public let projectedTokens: Tensor?
+    /// LM input embeddings of the expanded prompt `[expandedLength, textHidden]` (visual rows are the
+    /// projected tokens), if requested.
+    public let promptEmbeddings: Tensor?
+    /// In-LLM attention probabilities `[heads, queries, expandedLength]` for the requested query rows.
+    public let languageAttention: Tensor?
+    /// Token ids that never count as text for similarity (padding, BOS, EOS, the image placeholder).
+    public let specialTokenIds: Set<Int>
+
+    /// A context; the pipeline builds these, tests may build them by hand.
+    public init(configuration: LlavaConfiguration, layout: PromptLayout, visionClassAttention: [Int: Tensor] = [:],
+                projectedTokens: Tensor? = nil, promptEmbeddings: Tensor? = nil, languageAttention: Tensor? = nil,
+                specialTokenIds: Set<Int>? = nil) {
+        self.configuration = configuration
+        self.layout = layout
+        self.visionClassAttention = visionClassAttention
+        self.projectedTokens = projectedTokens
+        self.promptEmbeddings = promptEmbeddings
+        self.languageAttention = languageAttention
+        let t = configuration.text
+        self.specialTokenIds = specialTokenIds
+            ?? Set([t.padTokenId, t.bosTokenId, t.eosTokenId, configuration.imageTokenIndex].compactMap { $0 })
+    }
+}

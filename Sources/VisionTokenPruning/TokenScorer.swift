@@ -1,0 +1,33 @@
+import TensorCore
+import VLMModels
+
+/// A method that ranks visual tokens. Implement `scores` (higher = keep) and declare `requirements`;
+/// override `select` only when the method chooses a set directly (e.g. a mixture of rankings).
+public protocol TokenScorer: Sendable {
+    /// Short name used in reports (`cls`, `text-sim`, …).
+    var name: String { get }
+    /// The inputs the pipeline must compute for this scorer on a model with `configuration`.
+    /// - Throws: `PruningError` when the scorer cannot run on such a model (e.g. a layer out of range).
+    func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements
+    /// One score per visual token, in raster order; higher means more worth keeping.
+    func scores(_ context: ScoringContext) throws -> [Float]
+    /// Ascending indices of the `k` visual tokens to keep.
+    func select(_ context: ScoringContext, keep k: Int) throws -> [Int]
+}
+
+extension TokenScorer {
+    /// Default selection: top-k of `scores`, ties to the lower index, returned in raster order.
+    public func select(_ context: ScoringContext, keep k: Int) throws -> [Int] {
+        try TokenSelection.topK(try checkedScores(context), k: k, scorer: name)
+    }
+
+    /// `scores`, checked for count and NaN.
+    public func checkedScores(_ context: ScoringContext) throws -> [Float] {
+        let s = try scores(context)
+        guard s.count == context.visualTokenCount else {
+            throw PruningError.invalidScores(scorer: name, reason: "\(s.count) scores for \(context.visualTokenCount) visual tokens")
+        }
+        if let bad = s.firstIndex(where: { $0.isNaN }) { throw PruningError.nonFiniteScore(scorer: name, index: bad) }
+        return s
+    }
+}
