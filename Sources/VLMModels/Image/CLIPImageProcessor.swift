@@ -1,0 +1,135 @@
+import Foundation
+import TensorCore
+
+/// CLIP image preprocessing as transformers' `CLIPImageProcessor` does it: resize so the shortest edge is
+/// `shortestEdge` (bicubic, antialiased like PIL), center-crop to `cropHeight x cropWidth`, scale by 1/255,
+/// normalise per channel with `mean` and `std`. Output is planar `[3, cropHeight, cropWidth]`.
+public struct CLIPImageProcessor: Sendable, Equatable {
+    /// Target length of the shorter side after resizing.
+    public var shortestEdge: Int
+    /// Crop height.
+    public var cropHeight: Int
+    /// Crop width.
+    public var cropWidth: Int
+    /// Multiplier from 8-bit values to [0, 1] (1/255).
+    public var rescaleFactor: Float
+    /// Per-channel mean (RGB).
+    public var mean: [Float]
+    /// Per-channel standard deviation (RGB).
+    public var std: [Float]
+
+    /// CLIP's defaults at `size` pixels (336 for LLaVA-1.5).
+    public init(size: Int = 336) {
+        shortestEdge = size
+        cropHeight = size
+        cropWidth = size
+        rescaleFactor = 1 / 255
+        mean = [0.481_454_66, 0.457_827_5, 0.408_210_73]
+        std = [0.268_629_54, 0.261_302_58, 0.275_777_11]
+    }
+
+    /// Reads `preprocessor_config.json` in `directory` when present (falling back to CLIP defaults at
+    /// `defaultSize` for absent keys or an absent file).
+    /// - Throws: `ModelError.invalidConfiguration` for a file that is present but malformed.
+    public init(directory: URL, defaultSize: Int) throws {
+        self.init(size: defaultSize)
+        let url = directory.appendingPathComponent("preprocessor_config.json")
+        guard let data = FileManager.default.contents(atPath: url.path) else { return }
+        guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ModelError.invalidConfiguration(path: url.path, reason: "not a JSON object")
+        }
+        func side(_ value: Any?, _ key: String) -> Int? {
+            if let n = value as? Int { return n }
+            if let d = value as? [String: Any] { return d[key] as? Int }
+            return nil
+        }
+        if let s = side(json["size"], "shortest_edge") { shortestEdge = s }
+        if let h = side(json["crop_size"], "height") { cropHeight = h }
+        if let w = side(json["crop_size"], "width") { cropWidth = w }
+        if let r = json["rescale_factor"] as? Double { rescaleFactor = Float(r) }
+        if let m = json["image_mean"] as? [Double] { mean = m.map(Float.init) }
+        if let s = json["image_std"] as? [Double] { std = s.map(Float.init) }
+        guard shortestEdge > 0, cropHeight > 0, cropWidth > 0, mean.count == 3, std.count == 3,
+              std.allSatisfy({ $0 > 0 }) else {
+            throw ModelError.invalidConfiguration(path: url.path, reason: "sizes must be positive and mean/std hold 3 values (std > 0)")
+        }
+    }
+
+    /// Resizes, crops and normalises `image` into `[3, cropHeight, cropWidth]`.
+    /// - Throws: `ModelError.invalidInput` when the resized image is smaller than the crop.
+    public func preprocess(_ image: RGBImage) throws -> Tensor {
+        let short = min(image.width, image.height), long = max(image.width, image.height)
+        let resizedLong = Int(Double(shortestEdge) * Double(long) / Double(short))
+        let (width, height) = image.width <= image.height ? (shortestEdge, resizedLong) : (resizedLong, shortestEdge)
+        guard width >= cropWidth, height >= cropHeight else {
+            throw ModelError.invalidInput("resized image \(width)x\(height) is smaller than the crop \(cropWidth)x\(cropHeight)")
+        }
+        let resized = BicubicResampler.resize(image, width: width, height: height)
+        let top = (height - cropHeight) / 2, left = (width - cropWidth) / 2
+        return Tensor(shape: [3, cropHeight, cropWidth]) { out in
+            for c in 0..<3 {
+                let scale = rescaleFactor / std[c], shift = mean[c] / std[c]
+                for y in 0..<cropHeight {
+                    for x in 0..<cropWidth {
+                        let v = Float(resized[((top + y) * width + left + x) * 3 + c])
+                        out[(c * cropHeight + y) * cropWidth + x] = v * scale - shift
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// PIL-compatible bicubic resampling (a = −0.5, support widened when downscaling), with results rounded
+/// and clamped to 8 bits as PIL does between its two separable passes.
+enum BicubicResampler {
+    static func resize(_ image: RGBImage, width: Int, height: Int) -> [UInt8] {
+        let horizontal = pass(image.pixels, lines: image.height, inLength: image.width, outLength: width,
+                              stride: 1, lineStride: image.width)
+        // Transpose-free vertical pass: treat columns as lines.
+        return pass(horizontal, lines: width, inLength: image.height, outLength: height, stride: width, lineStride: 1)
+    }
+
+    /// Resamples every line (`lines` of them, `inLength` samples `stride` pixels apart, consecutive lines
+    /// `lineStride` pixels apart) to `outLength` samples; output uses the same layout with the new length.
+    private static func pass(_ src: [UInt8], lines: Int, inLength: Int, outLength: Int, stride: Int, lineStride: Int) -> [UInt8] {
+        let weights = coefficients(inLength: inLength, outLength: outLength)
+        let outStride = stride == 1 ? 1 : lines, outLineStride = stride == 1 ? outLength : 1
+        var out = [UInt8](repeating: 0, count: lines * outLength * 3)
+        for line in 0..<lines {
+            for (o, (start, w)) in weights.enumerated() {
+                var acc: (Double, Double, Double) = (0, 0, 0)
+                for (k, weight) in w.enumerated() {
+                    let p = (line * lineStride + (start + k) * stride) * 3
+                    acc.0 += weight * Double(src[p]); acc.1 += weight * Double(src[p + 1]); acc.2 += weight * Double(src[p + 2])
+                }
+                let q = (line * outLineStride + o * outStride) * 3
+                out[q] = clamp(acc.0); out[q + 1] = clamp(acc.1); out[q + 2] = clamp(acc.2)
+            }
+        }
+        return out
+    }
+
+    private static func clamp(_ v: Double) -> UInt8 { UInt8(max(0, min(255, v.rounded()))) }
+
+    /// Per output sample: first input index and normalised weights (PIL's `precompute_coeffs`).
+    private static func coefficients(inLength: Int, outLength: Int) -> [(Int, [Double])] {
+        let scale = Double(inLength) / Double(outLength)
+        let filterScale = max(scale, 1)
+        let support = 2 * filterScale
+        func cubic(_ x: Double) -> Double {
+            let a = -0.5, x = abs(x)
+            if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+            if x < 2 { return (((x - 5) * x + 8) * x - 4) * a }
+            return 0
+        }
+        return (0..<outLength).map { o in
+            let center = (Double(o) + 0.5) * scale
+            let lo = max(0, Int(center - support + 0.5)), hi = min(inLength, Int(center + support + 0.5))
+            var w = (lo..<hi).map { cubic((Double($0) - center + 0.5) / filterScale) }
+            let total = w.reduce(0, +)
+            if total != 0 { w = w.map { $0 / total } }
+            return (lo, w)
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import TensorCore
+import VLMModels
+
+/// Aggregate results of one method on an evaluation set (the `vtp-bench eval --json` keys).
+public struct EvaluationSummary: Sendable, Codable, Equatable {
+    /// Samples evaluated.
+    public var samples: Int
+    /// Fraction whose top-1 next token equals `answer_ids`.
+    public var accuracy: Double
+    /// Fraction whose top-1 next token equals the unpruned model's.
+    public var agreement: Double
+    /// Mean KL(pruned ‖ unpruned) of the next-token distribution, in nats.
+    public var meanKL: Double
+    /// Mean fraction of target patches kept (samples with a non-empty mask), nil without masks.
+    public var targetRecall: Double?
+    /// The same over small-target samples, nil when none is marked.
+    public var smallTargetRecall: Double?
+    /// Mean visual tokens entering the language model.
+    public var keptTokens: Double
+    /// Total wall-clock seconds of the pruned runs.
+    public var seconds: Double
+    /// Mean FLOPs per sample of the pruned runs (FastV/SparseVLM model).
+    public var flops: Double
+
+    enum CodingKeys: String, CodingKey {
+        case samples, accuracy, agreement, meanKL = "mean_kl", targetRecall = "target_recall"
+        case smallTargetRecall = "small_target_recall", keptTokens = "kept_tokens", seconds, flops
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(samples, forKey: .samples)
+        try c.encode(accuracy, forKey: .accuracy)
+        try c.encode(agreement, forKey: .agreement)
+        try c.encode(meanKL, forKey: .meanKL)
+        try c.encode(targetRecall, forKey: .targetRecall)  // explicit null when absent
+        try c.encode(smallTargetRecall, forKey: .smallTargetRecall)
+        try c.encode(keptTokens, forKey: .keptTokens)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(flops, forKey: .flops)
+    }
+}
+
+/// Per-sample outputs of an evaluation, for `--dump`.
+public struct EvaluationOutputs: Sendable {
+    /// Next-token logits per sample.
+    public var nextTokenLogits: [[Float]]
+    /// Kept visual-token indices per sample, ascending.
+    public var keptIndices: [[Int]]
+
+    /// Outputs from their parts.
+    public init(nextTokenLogits: [[Float]], keptIndices: [[Int]]) {
+        self.nextTokenLogits = nextTokenLogits
+        self.keptIndices = keptIndices
+    }
+}
+
+/// Runs a pipeline over an evaluation set and compares it with the unpruned model.
+public enum PruningEvaluation {
+    /// Unpruned next-token logits for every sample (compute once, reuse across methods).
+    public static func referenceLogits(model: LlavaModel, set: EvaluationSet, progress: ((Int, Int) -> Void)? = nil) throws -> [[Float]] {
+        let pipeline = try PruningPipeline(model: model)
+        return try (0..<set.count).map { i in
+            defer { progress?(i + 1, set.count) }
+            return try pipeline.run(pixels: set.pixels(i), tokenIds: set.prompts[i]).nextTokenLogits
+        }
+    }
+
+    /// Evaluates `pipeline` on `set` against `reference` logits (from `referenceLogits`).
+    public static func evaluate(
+        _ pipeline: PruningPipeline, set: EvaluationSet, reference: [[Float]], progress: ((Int, Int) -> Void)? = nil
+    ) throws -> (summary: EvaluationSummary, outputs: EvaluationOutputs) {
+        guard reference.count == set.count else {
+            throw PruningError.invalidConfiguration("\(reference.count) reference logits for \(set.count) samples")
+        }
+        var correct = 0, agree = 0, kl = 0.0, kept = 0.0, seconds = 0.0, flops = 0.0
+        var recalls: [Double] = [], smallRecalls: [Double] = []
+        var outputs = EvaluationOutputs(nextTokenLogits: [], keptIndices: [])
+        for i in 0..<set.count {
+            let result = try pipeline.run(pixels: set.pixels(i), tokenIds: set.prompts[i])
+            let top = LlamaDecoder.argmax(result.nextTokenLogits)
+            if top == set.answerIds[i] { correct += 1 }
+            if top == LlamaDecoder.argmax(reference[i]) { agree += 1 }
+            kl += try Divergence.kl(p: result.nextTokenLogits, q: reference[i])
+            kept += Double(result.report.visualTokensKept)
+            seconds += result.report.seconds.total
+            flops += result.report.flops.total
+            if let mask = set.targetPatchMask?[i], mask.contains(true) {
+                let keptSet = Set(result.keptVisualIndices)
+                let targets = mask.indices.filter { mask[$0] }
+                let recall = Double(targets.filter { keptSet.contains($0) }.count) / Double(targets.count)
+                recalls.append(recall)
+                if set.isSmallTarget?[i] == true { smallRecalls.append(recall) }
+            }
+            outputs.nextTokenLogits.append(result.nextTokenLogits)
+            outputs.keptIndices.append(result.keptVisualIndices)
+            progress?(i + 1, set.count)
+        }
+        let n = Double(set.count)
+        let mean = { (v: [Double]) in v.isEmpty ? nil : v.reduce(0, +) / Double(v.count) }
+        let summary = EvaluationSummary(
+            samples: set.count, accuracy: Double(correct) / n, agreement: Double(agree) / n, meanKL: kl / n,
+            targetRecall: mean(recalls), smallTargetRecall: mean(smallRecalls), keptTokens: kept / n,
+            seconds: seconds, flops: flops / n)
+        return (summary, outputs)
+    }
+
+    /// The `--dump` file: `next_token_logits` F32 [n, vocab] and `kept_indices` I64 [n, k] (−1 where fewer).
+    public static func dump(_ outputs: EvaluationOutputs) throws -> Data {
+        let n = outputs.nextTokenLogits.count, vocab = outputs.nextTokenLogits.first?.count ?? 0
+        let k = outputs.keptIndices.map(\.count).max() ?? 0
+        var writer = SafetensorsWriter(metadata: ["format": "vtp-eval-dump-1"])
+        try writer.add("next_token_logits", Tensor(shape: [n, vocab], scalars: outputs.nextTokenLogits.flatMap { $0 }))
+        try writer.add("kept_indices", integers: outputs.keptIndices.flatMap { $0 + Array(repeating: -1, count: k - $0.count) },
+                       shape: [n, k])
+        return try writer.data()
+    }
+}

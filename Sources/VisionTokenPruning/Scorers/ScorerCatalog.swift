@@ -1,0 +1,26 @@
+import VLMModels
+
+/// The built-in scorers by their command-line names.
+public enum ScorerCatalog {
+    /// Every name `scorer(named:for:)` accepts, in display order.
+    public static let names = ["none", "random", "uniform", "cls", "cls-ensemble", "text-sim", "mixture", "fastv"]
+
+    /// The scorer called `name` with its published defaults (nil for `none`). `cls-ensemble` sums the seven
+    /// layers up to the feature layer (VTC-CLS's default 16...22 on LLaVA-1.5), fewer on shallower towers.
+    /// - Throws: `PruningError.invalidConfiguration` for an unknown name.
+    public static func scorer(named name: String, for configuration: LlavaConfiguration) throws -> (any TokenScorer)? {
+        switch name {
+        case "none": return nil
+        case "random": return RandomScorer()
+        case "uniform": return UniformScorer()
+        case "cls": return ClassAttentionScorer()
+        case "cls-ensemble":
+            return ClassAttentionScorer(layers: .ensemble(start: max(0, configuration.resolvedVisionFeatureLayer - 7)))
+        case "text-sim": return TextSimilarityScorer()
+        case "mixture": return AdaptiveMixtureScorer()
+        case "fastv": return FastVScorer()
+        default:
+            throw PruningError.invalidConfiguration("unknown scorer '\(name)'; known: \(names.joined(separator: ", "))")
+        }
+    }
+}

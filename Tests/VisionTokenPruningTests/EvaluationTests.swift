@@ -1,0 +1,80 @@
+import Foundation
+import TestSupport
+import VisionTokenPruning
+import XCTest
+
+/// The `vtp-eval-1` reader/writer and the evaluation metrics on the fixture's eval set.
+final class EvaluationTests: XCTestCase {
+    func testFixtureEvalSetUnprunedScoresPerfectly() throws {
+        let dir = try requireTinyLlavaFixture()
+        let set = try EvaluationSet(url: dir.appendingPathComponent("eval.safetensors"))
+        XCTAssertEqual(set.count, 16)
+        XCTAssertEqual(set.imageTokenIndex, 299)
+        let model = try LlavaModel(directory: dir)
+        let reference = try PruningEvaluation.referenceLogits(model: model, set: set)
+        let (summary, outputs) = try PruningEvaluation.evaluate(try PruningPipeline(model: model), set: set, reference: reference)
+        XCTAssertEqual(summary.accuracy, 1)
+        XCTAssertEqual(summary.agreement, 1)
+        XCTAssertEqual(summary.meanKL, 0)
+        XCTAssertEqual(summary.keptTokens, 16)
+        XCTAssertNil(summary.targetRecall)
+        XCTAssertEqual(outputs.keptIndices.first, Array(0..<16))
+        // Pruned: accuracy and agreement count the same argmax decisions by hand.
+        let pruned = try PruningPipeline(model: model, scorer: ClassAttentionScorer(), budget: .count(4))
+        let (p, out) = try PruningEvaluation.evaluate(pruned, set: set, reference: reference)
+        let byHand = (0..<16).filter { LlamaDecoder.argmax(out.nextTokenLogits[$0]) == set.answerIds[$0] }.count
+        XCTAssertEqual(p.accuracy, Double(byHand) / 16)
+        XCTAssertEqual(p.keptTokens, 4)
+        XCTAssertGreaterThan(p.meanKL, 0)
+    }
+
+    func testRoundTripWithMasksAndRecall() throws {
+        let f = try FixtureSamples.load()
+        let pixels = try Tensor.concatenateRows([f.pixels[0].reshaped([1, 3, 56, 56]), f.pixels[1].reshaped([1, 3, 56, 56])])
+        var mask = [[Bool]](repeating: [Bool](repeating: false, count: 16), count: 2)
+        mask[0][0] = true; mask[0][15] = true; mask[1][5] = true
+        let set = try EvaluationSet(pixelValues: pixels, prompts: f.prompts, answerIds: [224, 175], targetPatchMask: mask,
+                                    isSmallTarget: [false, true], imageTokenIndex: 299, padTokenId: 0)
+        let reread = try EvaluationSet(file: SafetensorsFile(data: set.data()))
+        XCTAssertEqual(reread.prompts, f.prompts)
+        XCTAssertEqual(reread.targetPatchMask, mask)
+        XCTAssertEqual(reread.isSmallTarget, [false, true])
+        XCTAssertEqual(reread.pixelValues, pixels)
+        // Uniform keeps 4 of 16: patches 2, 6, 10, 14 → recall 0 for both samples.
+        let reference = try PruningEvaluation.referenceLogits(model: f.model, set: reread)
+        let uniform = try PruningPipeline(model: f.model, scorer: UniformScorer(), budget: .count(4))
+        let (summary, outputs) = try PruningEvaluation.evaluate(uniform, set: reread, reference: reference)
+        XCTAssertEqual(outputs.keptIndices[0], [2, 6, 10, 14])
+        XCTAssertEqual(summary.targetRecall, 0)
+        let nine = try PruningPipeline(model: f.model, scorer: UniformScorer(), budget: .count(8))  // 1, 3, 5, ..., 15
+        let (s9, _) = try PruningEvaluation.evaluate(nine, set: reread, reference: reference)
+        XCTAssertEqual(s9.targetRecall, (0.5 + 1) / 2)  // sample 0 keeps 15 not 0; sample 1 keeps 5
+        XCTAssertEqual(s9.smallTargetRecall, 1)
+        // JSON keys, with nulls.
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(summary)) as! [String: Any]
+        XCTAssertEqual(Set(json.keys), ["samples", "accuracy", "agreement", "mean_kl", "target_recall", "small_target_recall",
+                                        "kept_tokens", "seconds", "flops"])
+        let plain = try JSONSerialization.jsonObject(with: JSONEncoder().encode(
+            try PruningEvaluation.evaluate(try PruningPipeline(model: f.model), set: EvaluationSet(
+                pixelValues: pixels, prompts: f.prompts, answerIds: [224, 175], imageTokenIndex: 299, padTokenId: 0),
+                reference: reference).summary)) as! [String: Any]
+        XCTAssertTrue(plain["target_recall"] is NSNull)
+        // The dump pads kept indices with −1.
+        let dump = try SafetensorsFile(data: PruningEvaluation.dump(EvaluationOutputs(
+            nextTokenLogits: [[1, 2], [3, 4]], keptIndices: [[0, 3], [1]])))
+        XCTAssertEqual(try dump.integerTensor("kept_indices").values, [0, 3, 1, -1])
+        XCTAssertEqual(try dump.floatTensor("next_token_logits").shape, [2, 2])
+    }
+
+    func testMalformedEvalFilesAreRejected() throws {
+        var writer = SafetensorsWriter(metadata: ["format": "something-else"])
+        try writer.add("answer_ids", integers: [1], shape: [1])
+        XCTAssertThrowsError(try EvaluationSet(file: SafetensorsFile(data: writer.data())))
+        XCTAssertThrowsError(try EvaluationSet(pixelValues: Tensor(zeros: [1, 3, 2, 2]), prompts: [[1, 2]], answerIds: [1],
+                                               imageTokenIndex: 299, padTokenId: 0))  // no placeholder
+        XCTAssertThrowsError(try EvaluationSet(pixelValues: Tensor(zeros: [2, 3, 2, 2]), prompts: [[299]], answerIds: [1],
+                                               imageTokenIndex: 299, padTokenId: 0))  // counts differ
+        XCTAssertThrowsError(try ScorerCatalog.scorer(named: "magic", for: ScorerTests.config))
+        for name in ScorerCatalog.names { XCTAssertNoThrow(try ScorerCatalog.scorer(named: name, for: ScorerTests.config)) }
+    }
+}
