@@ -5,38 +5,59 @@ import VisionTokenPruning
 enum BenchCommand {
     static let usage = """
     usage: vtp-bench [command] [options]
-      (no command)       short representative run: kernels at reduced size
-      kernels            GEMM GFLOP/s (SIMD vs OpenBLAS, 1 and 2 threads), softmax/norm GB/s, attention
-    options:
-      --json             print one JSON object instead of a table
-      --reps N           repetitions per figure (best is kept)
+      (no command)   short representative run: kernels and e2e at reduced size (under a minute)
+      kernels        GEMM GFLOP/s (SIMD vs OpenBLAS, 1 and 2 threads), softmax/norm GB/s, attention
+                       [--reps N]
+      models         CLIP-L/14-336 encoder and 1B-class decoder prefill throughput (generated weights)
+      eval           --model DIR --data FILE --scorer NAME --keep N|P% [--positions keep|renumber]
+                     [--withdraw-layer K | --calibrate-withdrawal [--calibrate-start J] [--eta E]]
+                     [--kv-budget R] [--dump FILE] [--sweep [--svg FILE]]
+      e2e            time to first token and FLOPs, full vs pruned, generated LLaVA-1.5-shaped model
+                       [--quick]
+      show           --model DIR --image FILE.ppm --prompt "ID ID ..." --keep N|P% --svg FILE [--scorers a,b]
+    common options: --json (one JSON object on stdout), --threads N
+    scorers: \(ScorerCatalog.names.joined(separator: ", "))
     """
 
     static func run(_ arguments: [String]) throws {
-        var args = arguments
-        let command = args.first.map { $0.hasPrefix("-") ? "" : args.removeFirst() } ?? ""
-        let json = args.contains("--json")
-        let reps = value(after: "--reps", in: args).flatMap(Int.init) ?? 5
-        Progress.say("vtp-bench: \(CPUFeatures.summary)")
-        switch command {
-        case "kernels":
-            let report = try KernelBenchmark(shapes: KernelBenchmark.fullShapes, repetitions: reps, quick: false).run()
-            try emit(report, json: json)
-        case "":
-            let report = try KernelBenchmark(shapes: Array(KernelBenchmark.fullShapes.prefix(2)), repetitions: 2,
-                                             quick: true).run()
-            try emit(report, json: json)
-            if !json { print("\nMore: vtp-bench kernels | vtp-bench --help") }
-        case "help", "--help", "-h":
-            print(usage)
-        default:
-            throw BenchError.usage("unknown command '\(command)'\n\(usage)")
+        var args = Arguments(arguments)
+        let command = arguments.first.map { $0.hasPrefix("-") ? "" : $0 } ?? ""
+        if !command.isEmpty { _ = args.flag(command) }
+        let json = args.flag("--json")
+        var options = ComputeOptions.standard
+        if let threads = try args.integer("--threads") { options = try ComputeOptions(threads: threads) }
+        Progress.say("vtp-bench: \(CPUFeatures.summary); \(options)")
+        try ComputeOptions.$current.withValue(options) {
+            switch command {
+            case "kernels":
+                let reps = try args.integer("--reps") ?? 5
+                try args.finish()
+                try emit(try KernelBenchmark(shapes: KernelBenchmark.fullShapes, repetitions: reps).run(), json: json)
+            case "models":
+                try args.finish()
+                try emit(try ModelBenchmark().run(), json: json)
+            case "eval":
+                try EvalCommand.run(&args, json: json)
+            case "e2e":
+                let quick = args.flag("--quick")
+                try args.finish()
+                try emit(try EndToEndBenchmark(quick: quick).run(), json: json)
+            case "show":
+                try ShowCommand.run(&args)
+            case "":
+                try args.finish()
+                var report = try KernelBenchmark(shapes: Array(KernelBenchmark.fullShapes.prefix(2)), repetitions: 2).run()
+                report["e2e"] = try EndToEndBenchmark(quick: true).run()
+                try emit(report, json: json)
+                if !json {
+                    print("\nFull runs: vtp-bench kernels | models | e2e | eval --model DIR --data FILE ... (vtp-bench help)")
+                }
+            case "help", "--help", "-h":
+                print(usage)
+            default:
+                throw BenchError.usage("unknown command '\(command)'\n\(usage)")
+            }
         }
-    }
-
-    static func value(after flag: String, in args: [String]) -> String? {
-        guard let i = args.firstIndex(of: flag), i + 1 < args.count else { return nil }
-        return args[i + 1]
     }
 
     static func emit(_ report: [String: Any], json: Bool) throws {

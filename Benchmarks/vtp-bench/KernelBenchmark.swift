@@ -19,7 +19,6 @@ struct KernelBenchmark {
 
     var shapes: [GemmShape]
     var repetitions: Int
-    var quick: Bool
 
     /// Runs every measurement and returns the JSON-ready report.
     func run() throws -> [String: Any] {

@@ -8,6 +8,9 @@ enum TableFormatter {
             if let rows = report[key] as? [[String: Any]], !rows.isEmpty {
                 out.append("\n== \(key) ==")
                 out.append(table(rows))
+            } else if let nested = report[key] as? [String: Any] {
+                out.append("\n== \(key) ==")
+                out.append(render(nested))
             } else if !(report[key] is [[String: Any]]) {
                 out.append("\(key): \(format(report[key]!))")
             }
@@ -16,7 +19,8 @@ enum TableFormatter {
     }
 
     static func table(_ rows: [[String: Any]]) -> String {
-        var columns: [String] = []
+        let leading = ["method", "scorer", "keep", "model", "kernel", "label", "m", "k", "n"]
+        var columns: [String] = leading.filter { key in rows.contains { $0[key] != nil } }
         for row in rows { for k in row.keys.sorted() where !columns.contains(k) { columns.append(k) } }
         let cells = rows.map { row in columns.map { row[$0].map(format) ?? "-" } }
         let widths = columns.indices.map { c in max(columns[c].count, cells.map { $0[c].count }.max() ?? 0) }
@@ -28,7 +32,10 @@ enum TableFormatter {
 
     static func format(_ value: Any) -> String {
         switch value {
-        case let d as Double: return d.isNaN ? "nan" : String(format: abs(d) >= 100 ? "%.1f" : "%.3f", d)
+        case let d as Double:
+            if d.isNaN { return "nan" }
+            if d != 0 && abs(d) < 0.001 { return String(format: "%.2e", d) }
+            return String(format: abs(d) >= 100 ? "%.1f" : "%.3f", d)
         case is NSNull: return "-"
         default: return "\(value)"
         }

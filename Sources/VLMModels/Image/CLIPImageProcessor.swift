@@ -58,6 +58,12 @@ public struct CLIPImageProcessor: Sendable, Equatable {
     /// Resizes, crops and normalises `image` into `[3, cropHeight, cropWidth]`.
     /// - Throws: `ModelError.invalidInput` when the resized image is smaller than the crop.
     public func preprocess(_ image: RGBImage) throws -> Tensor {
+        normalize(try resizedAndCropped(image))
+    }
+
+    /// The 8-bit image the model sees: shortest edge resized to `shortestEdge` (bicubic), center-cropped.
+    /// - Throws: `ModelError.invalidInput` when the resized image is smaller than the crop.
+    public func resizedAndCropped(_ image: RGBImage) throws -> RGBImage {
         let short = min(image.width, image.height), long = max(image.width, image.height)
         let resizedLong = Int(Double(shortestEdge) * Double(long) / Double(short))
         let (width, height) = image.width <= image.height ? (shortestEdge, resizedLong) : (resizedLong, shortestEdge)
@@ -66,15 +72,21 @@ public struct CLIPImageProcessor: Sendable, Equatable {
         }
         let resized = BicubicResampler.resize(image, width: width, height: height)
         let top = (height - cropHeight) / 2, left = (width - cropWidth) / 2
-        return Tensor(shape: [3, cropHeight, cropWidth]) { out in
+        var cropped = [UInt8](repeating: 0, count: cropWidth * cropHeight * 3)
+        for y in 0..<cropHeight {
+            let src = ((top + y) * width + left) * 3
+            cropped.replaceSubrange((y * cropWidth * 3)..<((y + 1) * cropWidth * 3), with: resized[src..<(src + cropWidth * 3)])
+        }
+        return try RGBImage(width: cropWidth, height: cropHeight, pixels: cropped)
+    }
+
+    /// Planar `[3, height, width]` of (value · rescaleFactor − mean) / std per channel.
+    public func normalize(_ image: RGBImage) -> Tensor {
+        let w = image.width, h = image.height
+        return Tensor(shape: [3, h, w]) { out in
             for c in 0..<3 {
                 let scale = rescaleFactor / std[c], shift = mean[c] / std[c]
-                for y in 0..<cropHeight {
-                    for x in 0..<cropWidth {
-                        let v = Float(resized[((top + y) * width + left + x) * 3 + c])
-                        out[(c * cropHeight + y) * cropWidth + x] = v * scale - shift
-                    }
-                }
+                for i in 0..<(w * h) { out[c * w * h + i] = Float(image.pixels[i * 3 + c]) * scale - shift }
             }
         }
     }

@@ -1,0 +1,41 @@
+/// A small command-line reader: `--flag`, `--option value`, with errors for unknown or missing values.
+struct Arguments {
+    private var remaining: [String]
+
+    init(_ arguments: [String]) { remaining = arguments }
+
+    /// True (and consumed) when `--name` is present.
+    mutating func flag(_ name: String) -> Bool {
+        guard let i = remaining.firstIndex(of: name) else { return false }
+        remaining.remove(at: i)
+        return true
+    }
+
+    /// The value after `--name` (consumed), or nil when absent.
+    mutating func value(_ name: String) throws -> String? {
+        guard let i = remaining.firstIndex(of: name) else { return nil }
+        guard i + 1 < remaining.count, !remaining[i + 1].hasPrefix("--") else { throw BenchError.usage("\(name) needs a value") }
+        let v = remaining[i + 1]
+        remaining.removeSubrange(i...(i + 1))
+        return v
+    }
+
+    /// The value after `--name` parsed as an integer.
+    mutating func integer(_ name: String) throws -> Int? {
+        guard let text = try value(name) else { return nil }
+        guard let v = Int(text) else { throw BenchError.usage("\(name) needs an integer, got '\(text)'") }
+        return v
+    }
+
+    /// The value after `--name` parsed as a number.
+    mutating func number(_ name: String) throws -> Double? {
+        guard let text = try value(name) else { return nil }
+        guard let v = Double(text) else { throw BenchError.usage("\(name) needs a number, got '\(text)'") }
+        return v
+    }
+
+    /// Throws when anything was not consumed.
+    func finish() throws {
+        guard remaining.isEmpty else { throw BenchError.usage("unknown arguments: \(remaining.joined(separator: " "))") }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import VisionTokenPruning
+
+/// `vtp-bench e2e`: time to first token and FLOPs of a LLaVA-1.5-shaped model (generated weights), unpruned
+/// and with each scorer at 192/128/64 kept tokens, and with withdrawal at several layers, in one run.
+struct EndToEndBenchmark {
+    var quick: Bool
+
+    func run() throws -> [String: Any] {
+        let config = quick ? BenchModels.llava15Shaped(visionLayers: 8, textLayers: 4) : BenchModels.llava15Shaped()
+        Progress.say("e2e: generating a \(config.vision.layerCount)-layer CLIP-L/336 + \(config.text.layerCount)-layer 1B-width model")
+        let model = try LlavaModel.generated(configuration: config, seed: 7)
+        let pixels = BenchModels.pixels(size: config.vision.imageSize)
+        let prompt = BenchModels.prompt(imageToken: config.imageTokenIndex)
+        let budgets = quick ? [64] : [192, 128, 64]
+        let scorers = quick ? ["cls", "text-sim", "fastv"] : ["cls", "cls-ensemble", "text-sim", "mixture", "fastv", "random", "uniform"]
+        let withdrawal = quick ? [2] : [4, 8, 12, 16]
+
+        var cases: [(label: String, pipeline: PruningPipeline)] = [("full", try PruningPipeline(model: model))]
+        for budget in budgets {
+            for name in scorers {
+                cases.append(("\(name)@\(budget)", try PruningPipeline(
+                    model: model, scorer: ScorerCatalog.scorer(named: name, for: config), budget: .count(budget))))
+            }
+        }
+        for k in withdrawal { cases.append(("withdraw@\(k)", try PruningPipeline(model: model, withdrawalLayer: k))) }
+
+        _ = try cases[0].pipeline.run(pixels: pixels, tokenIds: prompt)  // warm-up
+        var rows: [[String: Any]] = []
+        var full: PipelineReport?
+        for (i, c) in cases.enumerated() {
+            Progress.say("e2e [\(i + 1)/\(cases.count)] \(c.label)")
+            var best: PipelineReport?
+            for _ in 0..<(c.label == "full" ? 2 : 1) {
+                let r = try c.pipeline.run(pixels: pixels, tokenIds: prompt, maxNewTokens: 1).report
+                if best == nil || r.seconds.total < best!.seconds.total { best = r }
+            }
+            let r = best!
+            if c.label == "full" { full = r }
+            let base = full!
+            rows.append([
+                "method": c.label, "visual_tokens": r.visualTokensKept,
+                "ttft_s": r.seconds.total, "encoder_s": r.seconds.encoder, "scoring_s": r.seconds.scoring,
+                "projector_s": r.seconds.projector, "prefill_s": r.seconds.prefill,
+                "prefill_flops": r.flops.prefill, "total_flops": r.flops.total,
+                "speedup_ttft": base.seconds.total / r.seconds.total,
+                "speedup_prefill": base.seconds.prefill / r.seconds.prefill,
+                "flops_ratio_prefill": base.flops.prefill / r.flops.prefill,
+                "speedup_over_flops_ratio": (base.seconds.prefill / r.seconds.prefill) / (base.flops.prefill / r.flops.prefill),
+                "scoring_share": r.seconds.scoring / r.seconds.total,
+                "kv_bytes": r.kvCacheBytes,
+            ])
+        }
+        return ["model": "CLIP-L/336 x\(config.vision.layerCount) + decoder \(config.text.hiddenSize)x\(config.text.layerCount)",
+                "prompt_tokens": prompt.count - 1 + config.visualTokenCount, "rows": rows]
+    }
+}

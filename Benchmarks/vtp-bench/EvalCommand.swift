@@ -1,0 +1,100 @@
+import Foundation
+import VisionTokenPruning
+
+/// `vtp-bench eval`: accuracy, agreement, KL, target recall and cost of one method (or a sweep of all
+/// methods over budgets) on a `vtp-eval-1` set.
+enum EvalCommand {
+    static let sweepBudgets = [0.5, 0.25, 0.125, 0.0625]
+
+    static func run(_ args: inout Arguments, json: Bool) throws {
+        guard let modelPath = try args.value("--model"), let dataPath = try args.value("--data") else {
+            throw BenchError.usage("eval needs --model DIR and --data FILE")
+        }
+        let sweep = args.flag("--sweep")
+        let svgPath = try args.value("--svg")
+        let scorerName = try args.value("--scorer") ?? (sweep ? "none" : nil)
+        let keep = try args.value("--keep")
+        let positions = try args.value("--positions").map { text -> PositionPolicy in
+            guard let p = PositionPolicy(rawValue: text) else { throw BenchError.usage("--positions is keep or renumber") }
+            return p
+        } ?? .keepOriginal
+        var withdrawal = try args.integer("--withdraw-layer")
+        let calibrate = args.flag("--calibrate-withdrawal")
+        let calibrationStart = try args.integer("--calibrate-start")
+        let eta = try args.number("--eta") ?? 0.003
+        let dumpPath = try args.value("--dump")
+        try args.finish()
+        guard let scorerName else { throw BenchError.usage("eval needs --scorer NAME (or --sweep)") }
+        if withdrawal != nil && calibrate { throw BenchError.usage("--withdraw-layer and --calibrate-withdrawal exclude each other") }
+
+        let model = try LlavaModel(directory: URL(fileURLWithPath: modelPath))
+        let set = try EvaluationSet(url: URL(fileURLWithPath: dataPath))
+        Progress.say("eval: \(set.count) samples; computing the unpruned reference")
+        let reference = try PruningEvaluation.referenceLogits(model: model, set: set) { Progress.say("reference \($0)/\($1)") }
+        if calibrate {
+            let layers = model.configuration.text.layerCount
+            let samples = try (0..<min(20, set.count)).map { CalibrationSample(pixels: try set.pixels($0), tokenIds: set.prompts[$0]) }
+            let result = try WithdrawalCalibrator.calibrate(
+                model: model, samples: samples, startLayer: calibrationStart ?? min(5, layers - 1), threshold: eta
+            ) { Progress.say("calibration \($0)/\($1)") }
+            for (layer, kl) in zip(result.layers, result.meanKL) { Progress.say(String(format: "  layer %2d: mean KL %.6f", layer, kl)) }
+            Progress.say("calibrated withdrawal layer: \(result.layer.map(String.init) ?? "none (no layer within eta; not withdrawing)")")
+            withdrawal = result.layer
+        }
+        if sweep {
+            try runSweep(model: model, set: set, reference: reference, positions: positions, withdrawal: withdrawal,
+                         json: json, svgPath: svgPath)
+            return
+        }
+        let scorer = try ScorerCatalog.scorer(named: scorerName, for: model.configuration)
+        guard scorer == nil || keep != nil else { throw BenchError.usage("--scorer \(scorerName) needs --keep N|P%") }
+        let pipeline = try PruningPipeline(model: model, scorer: scorer, budget: try keep.map(TokenBudget.init(parsing:)),
+                                           positions: positions, withdrawalLayer: withdrawal)
+        let (summary, outputs) = try PruningEvaluation.evaluate(pipeline, set: set, reference: reference) {
+            Progress.say("\(scorerName) \($0)/\($1)")
+        }
+        if let dumpPath { try PruningEvaluation.dump(outputs).write(to: URL(fileURLWithPath: dumpPath)) }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+        } else {
+            print(TableFormatter.table([row(scorerName, keep ?? "100%", summary)]))
+        }
+    }
+
+    private static func row(_ scorer: String, _ budget: String, _ s: EvaluationSummary) -> [String: Any] {
+        ["scorer": scorer, "keep": budget, "accuracy": s.accuracy, "agreement": s.agreement, "mean_kl": s.meanKL,
+         "target_recall": s.targetRecall ?? NSNull(), "small_target_recall": s.smallTargetRecall ?? NSNull(),
+         "kept_tokens": s.keptTokens, "seconds": s.seconds, "flops": s.flops]
+    }
+
+    private static func runSweep(model: LlavaModel, set: EvaluationSet, reference: [[Float]], positions: PositionPolicy,
+                                 withdrawal: Int?, json: Bool, svgPath: String?) throws {
+        var rows: [[String: Any]] = []
+        var series: [String: [(budget: Double, summary: EvaluationSummary)]] = [:]
+        for name in ScorerCatalog.names where name != "none" {
+            for budget in sweepBudgets {
+                Progress.say("sweep: \(name) at \(budget * 100)%")
+                let pipeline = try PruningPipeline(model: model, scorer: ScorerCatalog.scorer(named: name, for: model.configuration),
+                                                   budget: .ratio(budget), positions: positions, withdrawalLayer: withdrawal)
+                let summary = try PruningEvaluation.evaluate(pipeline, set: set, reference: reference).summary
+                rows.append(row(name, "\(budget * 100)%", summary))
+                series[name, default: []].append((budget * 100, summary))
+            }
+        }
+        try BenchCommand.emit(["sweep": rows], json: json)
+        if let svgPath {
+            let ordered = ScorerCatalog.names.filter { series[$0] != nil }
+            var panels: [(metric: String, series: [(name: String, points: [(x: Double, y: Double)])])] = [
+                ("accuracy", ordered.map { n in (n, series[n]!.map { ($0.budget, $0.summary.accuracy) }) }),
+            ]
+            if series.values.first?.first?.summary.targetRecall != nil {
+                panels.append(("target recall", ordered.map { n in (n, series[n]!.map { ($0.budget, $0.summary.targetRecall ?? 0) }) }))
+            }
+            try Data(SVG.lineCharts(title: "accuracy\(panels.count > 1 ? " and recall" : "") against budget", panels: panels).utf8)
+                .write(to: URL(fileURLWithPath: svgPath))
+            Progress.say("wrote \(svgPath)")
+        }
+    }
+}
