@@ -6,13 +6,16 @@ public enum AttentionProbabilityRequest: Sendable, Equatable {
     case all
     /// Only these query rows, `[heads, rows.count, keys]`, in the order given.
     case rows([Int])
+    /// Per key, the attention it receives summed over every query row and averaged over heads, `[keys]`
+    /// (H2O/PrefixKV importance); the maps themselves are never stored.
+    case columnSums
 }
 
 /// Output of one attention call.
 public struct AttentionResult: Sendable {
     /// Attention output, `[queries, heads · headDimension]`.
     public var output: Tensor
-    /// Post-softmax probabilities as requested (nil for `.none`).
+    /// Post-softmax probabilities as requested (nil for `.none`); `[keys]` for `.columnSums`.
     public var probabilities: Tensor?
 }
 
@@ -55,7 +58,7 @@ public enum Attention {
         }
         var keptRows: [Int] = []
         switch probabilities {
-        case .none: break
+        case .none, .columnSums: break
         case .all: keptRows = Array(0..<t)
         case .rows(let rows):
             if let bad = rows.first(where: { $0 < 0 || $0 >= t }) {
@@ -66,8 +69,13 @@ public enum Attention {
         let group = heads / kvHeads
         let scale = 1 / Float(d).squareRoot()
         let inner = options.withThreads(1)
-        // Freshly allocated and not yet shared, so the workers write its storage directly.
-        let probs = probabilities == .none ? nil : Tensor(zeros: [heads, keptRows.count, s])
+        // Freshly allocated and not yet shared, so the workers write their own slices of the storage directly.
+        let wantsColumns = probabilities == .columnSums
+        let probs: Tensor? = switch probabilities {
+        case .none: nil
+        case .columnSums: Tensor(zeros: [heads, s])
+        default: Tensor(zeros: [heads, keptRows.count, s])
+        }
         let output = Tensor(shape: [t, heads * d]) { out in
             query.withUnsafeBufferPointer { q in
                 key.withUnsafeBufferPointer { k in
@@ -91,7 +99,10 @@ public enum Attention {
                                 Softmax.row(row, count: visible)
                                 if visible < s { (row + visible).update(repeating: 0, count: s - visible) }
                             }
-                            if let probBase {
+                            if let probBase, wantsColumns {
+                                let columns = probBase.value + h * s
+                                for i in 0..<t { Elementwise.axpy(1, scores + i * s, columns, count: s) }
+                            } else if let probBase {
                                 for (r, i) in keptRows.enumerated() {
                                     (probBase.value + (h * keptRows.count + r) * s).update(from: scores + i * s, count: s)
                                 }
@@ -103,6 +114,14 @@ public enum Attention {
                     }
                 }
             }
+        }
+        if wantsColumns, let perHead = probs {
+            let averaged = Tensor(shape: [s]) { out in
+                perHead.withUnsafeBufferPointer { p in
+                    for h in 0..<heads { Elementwise.axpy(1 / Float(heads), p.baseAddress! + h * s, out.baseAddress!, count: s) }
+                }
+            }
+            return AttentionResult(output: output, probabilities: averaged)
         }
         return AttentionResult(output: output, probabilities: probs)
     }

@@ -70,6 +70,13 @@ final class AttentionKernelTests: XCTestCase {
                 assertClose(result.output.scalars, expected.out, atol: 2e-5, "attention out t=\(t)")
                 XCTAssertEqual(result.probabilities?.shape, [heads, t, s])
                 assertClose(result.probabilities!.scalars, expected.probs, atol: 2e-6, "attention probs t=\(t)")
+                let sums = try Attention.scaledDotProduct(
+                    query: q, key: k, value: v, heads: heads, kvHeads: kvHeads, causal: true, queryOffset: offset,
+                    probabilities: .columnSums, options: ComputeOptions.standard.withThreads(threads)).probabilities!
+                let expectedSums = (0..<s).map { j in
+                    (0..<heads).reduce(0.0) { acc, h in acc + (0..<t).reduce(0.0) { $0 + expected.probs[(h * t + $1) * s + j] } } / Double(heads)
+                }
+                assertClose(sums.scalars, expectedSums, atol: 1e-5, "column sums t=\(t)")
             }
         }
     }

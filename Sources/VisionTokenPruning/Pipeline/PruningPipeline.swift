@@ -6,8 +6,11 @@ import VLMModels
 public struct PipelineResult: Sendable {
     /// Next-token logits after the prompt, `[vocab]`.
     public var nextTokenLogits: [Float]
-    /// Greedy continuation (`maxNewTokens` tokens; the first is the argmax of `nextTokenLogits`).
+    /// Greedy continuation (`maxNewTokens` tokens; the first is the argmax of `nextTokenLogits`), or the
+    /// forced continuation when one was given.
     public var generatedTokens: [Int]
+    /// Logits after feeding each continuation token but the last (greedy) or after each forced token.
+    public var continuationLogits: [[Float]]
     /// Ascending indices (0 ..< visual tokens) of the visual tokens kept by the scorer (all when none).
     public var keptVisualIndices: [Int]
     /// Costs and token counts.
@@ -44,13 +47,21 @@ public struct PruningPipeline: Sendable {
     public let requirements: ScoringRequirements
     /// Visual tokens kept per image.
     public let keptCount: Int
+    /// Per-layer KV-cache budget (PrefixKV) applied after prefill and during decoding, or nil.
+    public let kvBudget: PrefixKVProfile?
 
     /// Validates and builds a pipeline.
     /// - Throws: `PruningError` for a scorer without budget, an impossible budget, a withdrawal layer outside
     ///   `0..<layers`, or withdrawal at or before an in-LLM pruning layer.
     public init(model: LlavaModel, scorer: (any TokenScorer)? = nil, budget: TokenBudget? = nil,
-                positions: PositionPolicy = .keepOriginal, withdrawalLayer: Int? = nil) throws {
+                positions: PositionPolicy = .keepOriginal, withdrawalLayer: Int? = nil,
+                kvBudget: PrefixKVProfile? = nil) throws {
         let c = model.configuration
+        if let kvBudget, kvBudget.evictionRatios.count != c.text.layerCount {
+            throw PruningError.invalidConfiguration(
+                "KV budget has \(kvBudget.evictionRatios.count) layer ratios, the model \(c.text.layerCount) layers")
+        }
+        self.kvBudget = kvBudget
         self.model = model
         self.scorer = scorer
         self.budget = budget
@@ -78,9 +89,11 @@ public struct PruningPipeline: Sendable {
     /// - Parameters:
     ///   - pixels: normalised image `[3, imageSize, imageSize]`.
     ///   - tokenIds: the prompt with exactly one image placeholder (unexpanded).
-    ///   - maxNewTokens: greedy tokens to generate (0: logits only).
+    ///   - maxNewTokens: greedy tokens to generate (0: logits only); ignored when `forcedContinuation` is given.
+    ///   - forcedContinuation: tokens to feed instead of the argmax (teacher forcing), to compare the
+    ///     distributions of two configurations step by step.
     /// - Throws: `ModelError` for bad inputs, `PruningError` from scoring.
-    public func run(pixels: Tensor, tokenIds: [Int], maxNewTokens: Int = 0) throws -> PipelineResult {
+    public func run(pixels: Tensor, tokenIds: [Int], maxNewTokens: Int = 0, forcedContinuation: [Int]? = nil) throws -> PipelineResult {
         guard maxNewTokens >= 0 else { throw ModelError.invalidInput("maxNewTokens must be >= 0") }
         let c = model.configuration
         let layout = try model.layout(tokenIds: tokenIds)
@@ -135,22 +148,38 @@ public struct PruningPipeline: Sendable {
         let layerCount = c.text.layerCount
         let isVisual = { (row: Int) in layout.imageSpan.contains(originalPositions[state.sourceRows[row]]) }
 
-        func advance(to layer: Int, attentions: [Int: AttentionProbabilityRequest] = [:]) throws -> [Int: Tensor] {
+        // Importance of every cached entry per layer (column sums), when a KV budget needs it.
+        var importance: [Int: [Float]] = [:]
+        func advance(to layer: Int, queryRows: (layer: Int, rows: [Int])? = nil) throws -> Tensor? {
             let n = state.positions.count
             let start = state.nextLayer
+            var requests: [Int: AttentionProbabilityRequest] = [:]
+            if kvBudget != nil { for l in start..<layer { requests[l] = .columnSums } }
+            if let q = queryRows { requests[q.layer] = kvBudget != nil ? .all : .rows(q.rows) }
             let result = try timed(&seconds.prefill) {
-                try model.language.advance(&state, to: layer, cache: &cache, attentions: attentions)
+                try model.language.advance(&state, to: layer, cache: &cache, attentions: requests)
             }
             for _ in start..<layer {
                 tokensPerLayer.append(n)
                 flops.prefill += FlopsModel.decoderLayer(tokens: n, c.text)
             }
-            return result
+            var queried: Tensor?
+            for (l, probabilities) in result {
+                if let q = queryRows, l == q.layer, kvBudget != nil {
+                    importance[l] = try Self.columnSums(probabilities)
+                    queried = try Self.rows(probabilities, q.rows)
+                } else if let q = queryRows, l == q.layer {
+                    queried = probabilities
+                } else {
+                    importance[l] = probabilities.scalars
+                }
+            }
+            return queried
         }
 
         if let scorer, let scoringLayer = requirements.languageAttentionLayer {
             let queries = requirements.languageAttentionQueries.rows(in: layout)
-            let attention = try advance(to: scoringLayer + 1, attentions: [scoringLayer: .rows(queries)])[scoringLayer]
+            let attention = try advance(to: scoringLayer + 1, queryRows: (scoringLayer, queries))
             kept = try timed(&seconds.scoring) { try scorer.select(context(nil, nil, attention), keep: keptCount) }
             try Self.checkSelection(kept, count: layout.imageTokenCount, scorer: scorer)
             let keptRows = Set(kept.map { layout.imageStart + $0 })
@@ -165,18 +194,33 @@ public struct PruningPipeline: Sendable {
         _ = try advance(to: layerCount)
 
         let logits = try model.language.logits(state.hidden, rows: [state.positions.count - 1]).scalars
-        let cacheLengths = cache.layers.map(\.count)
-        let generated = try timed(&seconds.decode) {
-            try model.language.greedyContinuation(from: logits, nextPosition: state.positions.last! + 1,
-                                                  count: maxNewTokens, cache: &cache)
+        var eviction = kvBudget.map(PrefixKVEviction.init)
+        if eviction != nil {
+            try eviction!.evictAfterPrefill(cache: &cache, scores: (0..<layerCount).map { importance[$0]! })
         }
-        for step in 0..<max(0, maxNewTokens - 1) {
-            for length in cacheLengths { flops.decode += FlopsModel.decodeStep(cacheLength: length + step + 1, c.text) }
+        var generated: [Int] = [], continuation: [[Float]] = []
+        try timed(&seconds.decode) {
+            let steps = forcedContinuation?.count ?? maxNewTokens
+            var current = logits, position = state.positions.last! + 1
+            var processed = originalPositions.count
+            for step in 0..<steps {
+                let token = forcedContinuation?[step] ?? LlamaDecoder.argmax(current)
+                generated.append(token)
+                if step == steps - 1 && forcedContinuation == nil { break }
+                let lengths = cache.layers.map(\.count)
+                current = try model.language.decode(token: token, position: position, cache: &cache)
+                for length in lengths { flops.decode += FlopsModel.decodeStep(cacheLength: length + 1, c.text) }
+                continuation.append(current)
+                position += 1
+                processed += 1
+                try eviction?.evictDuringDecode(cache: &cache, tokensProcessed: processed)
+            }
         }
         let report = PipelineReport(
             visualTokensIn: layout.imageTokenCount, visualTokensKept: kept.count, tokensPerLayer: tokensPerLayer,
             seconds: seconds, flops: flops, kvCacheBytes: cache.byteCount)
-        return PipelineResult(nextTokenLogits: logits, generatedTokens: generated, keptVisualIndices: kept, report: report)
+        return PipelineResult(nextTokenLogits: logits, generatedTokens: generated, continuationLogits: continuation,
+                              keptVisualIndices: kept, report: report)
     }
 
     /// Text embeddings of the unexpanded prompt with the placeholder row replaced by `visual` rows.
@@ -184,6 +228,24 @@ public struct PruningPipeline: Sendable {
         let before = try text.rows(0..<layout.imageStart)
         let after = try text.rows((layout.imageStart + 1)..<layout.tokenIds.count)
         return try Tensor.concatenateRows([before, visual, after].filter { $0.shape[0] > 0 })
+    }
+
+    /// Σ over heads and query rows / heads of a `[heads, queries, keys]` map: `[keys]`.
+    private static func columnSums(_ map: Tensor) throws -> [Float] {
+        let heads = map.shape[0], rows = map.shape[1], keys = map.shape[2]
+        var sums = [Float](repeating: 0, count: keys)
+        map.withUnsafeBufferPointer { p in
+            for h in 0..<heads { for r in 0..<rows { for j in 0..<keys { sums[j] += p[(h * rows + r) * keys + j] } } }
+        }
+        return sums.map { $0 / Float(heads) }
+    }
+
+    /// The given query rows of a `[heads, queries, keys]` map: `[heads, rows.count, keys]`.
+    private static func rows(_ map: Tensor, _ rows: [Int]) throws -> Tensor {
+        let heads = map.shape[0], queries = map.shape[1], keys = map.shape[2]
+        let flat = try map.reshaped([heads * queries, keys])
+        let picked = try flat.gatherRows((0..<heads).flatMap { h in rows.map { h * queries + $0 } })
+        return try picked.reshaped([heads, rows.count, keys])
     }
 
     private static func checkSelection(_ kept: [Int], count: Int, scorer: (any TokenScorer)?) throws {

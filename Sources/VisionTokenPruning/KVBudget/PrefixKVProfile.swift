@@ -1,0 +1,84 @@
+import Foundation
+import TensorCore
+import VLMModels
+
+/// Per-layer KV-cache eviction ratios computed offline with PrefixKV's search, so decoding pays nothing
+/// for the search: at run time layer l evicts round(ratio_l · N_l) of its N_l prefill entries.
+public struct PrefixKVProfile: Sendable, Codable, Equatable {
+    /// Share of the KV cache kept overall (the paper's budget b; 0.2 = keep 20 %).
+    public let retainedFraction: Double
+    /// Per decoder layer, the share of its prefill entries evicted (mean over the calibration samples).
+    public let evictionRatios: [Double]
+    /// Leading entries never evicted (PrefixKV's `start_size`; the last entry is never evicted either).
+    public let protectedPrefix: Int
+    /// Calibration samples averaged.
+    public let sampleCount: Int
+
+    enum CodingKeys: String, CodingKey {
+        case retainedFraction = "retained_fraction", evictionRatios = "eviction_ratios"
+        case protectedPrefix = "protected_prefix", sampleCount = "sample_count"
+    }
+
+    /// A profile from explicit ratios.
+    /// - Throws: `PruningError.invalidConfiguration` for ratios outside [0, 1) or a retained fraction outside (0, 1].
+    public init(retainedFraction: Double, evictionRatios: [Double], protectedPrefix: Int = 1, sampleCount: Int = 0) throws {
+        guard retainedFraction > 0, retainedFraction <= 1, evictionRatios.allSatisfy({ $0 >= 0 && $0 < 1 }),
+              protectedPrefix >= 0, !evictionRatios.isEmpty else {
+            throw PruningError.invalidConfiguration(
+                "KV budget needs a retained fraction in (0, 1], ratios in [0, 1) and protectedPrefix >= 0")
+        }
+        self.retainedFraction = retainedFraction
+        self.evictionRatios = evictionRatios
+        self.protectedPrefix = protectedPrefix
+        self.sampleCount = sampleCount
+    }
+
+    /// Reads a profile saved with `write(to:)`.
+    /// - Throws: `ModelError.fileUnreadable`, `.invalidConfiguration` for malformed JSON or values.
+    public init(url: URL) throws {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ModelError.fileUnreadable(path: url.path, reason: "no such file or not readable")
+        }
+        let decoded: PrefixKVProfile
+        do { decoded = try JSONDecoder().decode(PrefixKVProfile.self, from: data) } catch {
+            throw ModelError.invalidConfiguration(path: url.path, reason: "not a PrefixKV profile: \(error)")
+        }
+        try self.init(retainedFraction: decoded.retainedFraction, evictionRatios: decoded.evictionRatios,
+                      protectedPrefix: decoded.protectedPrefix, sampleCount: decoded.sampleCount)
+    }
+
+    /// Writes the profile as JSON.
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: url, options: .atomic)
+    }
+
+    /// Runs the full prefill of each sample, takes every layer's column-sum attention importance, solves
+    /// PrefixKV's search for `retainedFraction`, and averages the per-layer eviction ratios.
+    public static func calibrate(
+        model: LlavaModel, samples: [CalibrationSample], retainedFraction: Double, protectedPrefix: Int = 1,
+        progress: ((Int, Int) -> Void)? = nil
+    ) throws -> PrefixKVProfile {
+        guard !samples.isEmpty else { throw PruningError.invalidConfiguration("KV calibration needs at least one sample") }
+        let layers = model.configuration.text.layerCount
+        var totals = [Double](repeating: 0, count: layers)
+        for (i, sample) in samples.enumerated() {
+            let layout = try model.layout(tokenIds: sample.tokenIds)
+            let visual = try model.projector(try model.encodeImage(pixels: sample.pixels).features)
+            var state = try model.language.beginPrefill(
+                embeddings: try model.inputEmbeddings(layout: layout, visual: visual), positions: Array(0..<layout.expandedLength))
+            var cache = model.language.makeCache()
+            let requests = Dictionary(uniqueKeysWithValues: (0..<layers).map { ($0, AttentionProbabilityRequest.columnSums) })
+            let sums = try model.language.advance(&state, to: layers, cache: &cache, attentions: requests)
+            let scores = (0..<layers).map { sums[$0]!.scalars }
+            let result = try PrefixKVSearch.solve(scores: scores, evictFraction: 1 - retainedFraction,
+                                                  protectedCount: protectedPrefix + 1)
+            for l in 0..<layers { totals[l] += Double(result.evictions[l]) / Double(scores[l].count) }
+            progress?(i + 1, samples.count)
+        }
+        return try PrefixKVProfile(retainedFraction: retainedFraction,
+                                   evictionRatios: totals.map { min($0 / Double(samples.count), 0.999_999) },
+                                   protectedPrefix: protectedPrefix, sampleCount: samples.count)
+    }
+}
