@@ -11,7 +11,7 @@ enum BenchCommand {
       models         CLIP-L/14-336 encoder and 1B-class decoder prefill throughput (generated weights)
       eval           --model DIR --data FILE --scorer NAME --keep N|P% [--positions keep|renumber]
                      [--withdraw-layer K | --calibrate-withdrawal [--calibrate-start J] [--eta E]]
-                     [--kv-budget R] [--dump FILE] [--sweep [--svg FILE]]
+                     [--kv-budget R [--decode-steps N]] [--dump FILE] [--sweep [--svg FILE]]
       e2e            time to first token and FLOPs, full vs pruned, generated LLaVA-1.5-shaped model
                        [--quick]
       show           --model DIR --image FILE.ppm --prompt "ID ID ..." --keep N|P% --svg FILE [--scorers a,b]

@@ -7,7 +7,7 @@ struct EndToEndBenchmark {
     var quick: Bool
 
     func run() throws -> [String: Any] {
-        let config = quick ? BenchModels.llava15Shaped(visionLayers: 8, textLayers: 4) : BenchModels.llava15Shaped()
+        let config = quick ? BenchModels.llava15Shaped(visionLayers: 6, textLayers: 3) : BenchModels.llava15Shaped()
         Progress.say("e2e: generating a \(config.vision.layerCount)-layer CLIP-L/336 + \(config.text.layerCount)-layer 1B-width model")
         let model = try LlavaModel.generated(configuration: config, seed: 7)
         let pixels = BenchModels.pixels(size: config.vision.imageSize)
@@ -25,13 +25,13 @@ struct EndToEndBenchmark {
         }
         for k in withdrawal { cases.append(("withdraw@\(k)", try PruningPipeline(model: model, withdrawalLayer: k))) }
 
-        _ = try cases[0].pipeline.run(pixels: pixels, tokenIds: prompt)  // warm-up
+        if !quick { _ = try cases[0].pipeline.run(pixels: pixels, tokenIds: prompt) }  // warm-up
         var rows: [[String: Any]] = []
         var full: PipelineReport?
         for (i, c) in cases.enumerated() {
             Progress.say("e2e [\(i + 1)/\(cases.count)] \(c.label)")
             var best: PipelineReport?
-            for _ in 0..<(c.label == "full" ? 2 : 1) {
+            for _ in 0..<(c.label == "full" && !quick ? 2 : 1) {
                 let r = try c.pipeline.run(pixels: pixels, tokenIds: prompt, maxNewTokens: 1).report
                 if best == nil || r.seconds.total < best!.seconds.total { best = r }
             }
@@ -51,7 +51,33 @@ struct EndToEndBenchmark {
                 "kv_bytes": r.kvCacheBytes,
             ])
         }
-        return ["model": "CLIP-L/336 x\(config.vision.layerCount) + decoder \(config.text.hiddenSize)x\(config.text.layerCount)",
+
+        let kv = try kvRows(model: model, pixels: pixels, prompt: prompt)
+        return ["kv_budget": kv, "model": "CLIP-L/336 x\(config.vision.layerCount) + decoder \(config.text.hiddenSize)x\(config.text.layerCount)",
                 "prompt_tokens": prompt.count - 1 + config.visualTokenCount, "rows": rows]
+    }
+
+    /// Decoding with PrefixKV budgets of 20/40/60 % against the full cache: KV bytes and decode tokens/s.
+    private func kvRows(model: LlavaModel, pixels: Tensor, prompt: [Int]) throws -> [[String: Any]] {
+        let steps = quick ? 4 : 12
+        let sample = CalibrationSample(pixels: pixels, tokenIds: prompt)
+        var cases: [(String, PrefixKVProfile?)] = [("full cache", nil)]
+        for retained in quick ? [0.2] : [0.2, 0.4, 0.6] {
+            Progress.say("e2e: calibrating a \(Int(retained * 100))% KV budget")
+            cases.append(("kv \(Int(retained * 100))%", try PrefixKVProfile.calibrate(model: model, samples: [sample], retainedFraction: retained)))
+        }
+        var rows: [[String: Any]] = []
+        var fullRate = 0.0, fullBytes = 0
+        for (label, profile) in cases {
+            Progress.say("e2e: decoding \(steps) tokens with \(label)")
+            let r = try PruningPipeline(model: model, kvBudget: profile).run(pixels: pixels, tokenIds: prompt, maxNewTokens: steps + 1)
+            let rate = Double(steps) / r.report.seconds.decode
+            if profile == nil { fullRate = rate; fullBytes = r.report.kvCacheBytes }
+            rows.append(["method": label, "kv_bytes": r.report.kvCacheBytes,
+                         "kv_bytes_ratio": Double(r.report.kvCacheBytes) / Double(fullBytes),
+                         "decode_tokens_per_s": rate, "decode_speedup": rate / fullRate,
+                         "decode_flops": r.report.flops.decode])
+        }
+        return rows
     }
 }

@@ -23,6 +23,8 @@ enum EvalCommand {
         let calibrationStart = try args.integer("--calibrate-start")
         let eta = try args.number("--eta") ?? 0.003
         let dumpPath = try args.value("--dump")
+        let kvBudget = try args.number("--kv-budget")
+        let steps = try args.integer("--decode-steps") ?? 4
         try args.finish()
         guard let scorerName else { throw BenchError.usage("eval needs --scorer NAME (or --sweep)") }
         if withdrawal != nil && calibrate { throw BenchError.usage("--withdraw-layer and --calibrate-withdrawal exclude each other") }
@@ -41,6 +43,14 @@ enum EvalCommand {
             Progress.say("calibrated withdrawal layer: \(result.layer.map(String.init) ?? "none (no layer within eta; not withdrawing)")")
             withdrawal = result.layer
         }
+        var profile: PrefixKVProfile?
+        if let kvBudget {
+            let samples = try (0..<min(20, set.count)).map { CalibrationSample(pixels: try set.pixels($0), tokenIds: set.prompts[$0]) }
+            profile = try PrefixKVProfile.calibrate(model: model, samples: samples, retainedFraction: kvBudget) {
+                Progress.say("KV calibration \($0)/\($1)")
+            }
+            Progress.say("KV eviction ratios per layer: \(profile!.evictionRatios.map { String(format: "%.2f", $0) }.joined(separator: " "))")
+        }
         if sweep {
             try runSweep(model: model, set: set, reference: reference, positions: positions, withdrawal: withdrawal,
                          json: json, svgPath: svgPath)
@@ -49,7 +59,7 @@ enum EvalCommand {
         let scorer = try ScorerCatalog.scorer(named: scorerName, for: model.configuration)
         guard scorer == nil || keep != nil else { throw BenchError.usage("--scorer \(scorerName) needs --keep N|P%") }
         let pipeline = try PruningPipeline(model: model, scorer: scorer, budget: try keep.map(TokenBudget.init(parsing:)),
-                                           positions: positions, withdrawalLayer: withdrawal)
+                                           positions: positions, withdrawalLayer: withdrawal, kvBudget: profile)
         let (summary, outputs) = try PruningEvaluation.evaluate(pipeline, set: set, reference: reference) {
             Progress.say("\(scorerName) \($0)/\($1)")
         }
@@ -61,6 +71,26 @@ enum EvalCommand {
         } else {
             print(TableFormatter.table([row(scorerName, keep ?? "100%", summary)]))
         }
+        if let profile {
+            try reportContinuation(model: model, set: set, pipeline: pipeline, profile: profile, steps: steps, json: json)
+        }
+    }
+
+    /// The KV-budget table: teacher-forced continuation fidelity and cache size, full cache vs the budget.
+    private static func reportContinuation(model: LlavaModel, set: EvaluationSet, pipeline: PruningPipeline,
+                                           profile: PrefixKVProfile, steps: Int, json: Bool) throws {
+        Progress.say("continuations: \(steps) teacher-forced steps per sample")
+        let reference = try PruningEvaluation.referenceContinuations(model: model, set: set, steps: steps)
+        let unbudgeted = try PruningPipeline(model: model, scorer: pipeline.scorer, budget: pipeline.budget,
+                                             positions: pipeline.positions, withdrawalLayer: pipeline.withdrawalLayer)
+        var rows: [[String: Any]] = []
+        for (label, p) in [("full cache", unbudgeted), ("kv \(profile.retainedFraction * 100)%", pipeline)] {
+            let c = try PruningEvaluation.continuationFidelity(p, set: set, reference: reference)
+            rows.append(["kv_budget": label, "steps": c.steps, "agreement": c.agreement, "mean_kl": c.meanKL,
+                         "kv_bytes": c.kvBytes, "decode_tokens_per_s": c.decodeTokensPerSecond])
+        }
+        let table = TableFormatter.table(rows)
+        if json { Progress.say(table) } else { print("\n" + table) }
     }
 
     private static func row(_ scorer: String, _ budget: String, _ s: EvaluationSummary) -> [String: Any] {

@@ -19,7 +19,7 @@ enum TableFormatter {
     }
 
     static func table(_ rows: [[String: Any]]) -> String {
-        let leading = ["method", "scorer", "keep", "model", "kernel", "label", "m", "k", "n"]
+        let leading = ["method", "scorer", "keep", "kv_budget", "model", "kernel", "label", "m", "k", "n"]
         var columns: [String] = leading.filter { key in rows.contains { $0[key] != nil } }
         for row in rows { for k in row.keys.sorted() where !columns.contains(k) { columns.append(k) } }
         let cells = rows.map { row in columns.map { row[$0].map(format) ?? "-" } }

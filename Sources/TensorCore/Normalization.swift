@@ -21,7 +21,15 @@ public enum Normalization {
             variance = acc.sum()
             while i < columns { let d = src[i] - mean; variance += d * d; i += 1 }
             let inv = 1 / (variance / Float(columns) + eps).squareRoot()
+            let invV = SIMD16<Float>(repeating: inv)
             i = 0
+            while i + 16 <= columns {
+                let v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self)
+                let w = UnsafeRawPointer(weight + i).loadUnaligned(as: SIMD16<Float>.self)
+                let b = UnsafeRawPointer(bias + i).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(dst + i).storeBytes(of: (v - meanV) * invV * w + b, as: SIMD16<Float>.self)
+                i += 16
+            }
             while i < columns {
                 dst[i] = (src[i] - mean) * inv * weight[i] + bias[i]
                 i += 1
@@ -39,7 +47,14 @@ public enum Normalization {
             let meanSquare = Reduction.dot(src, src, count: columns) / Float(columns)
             let inv = 1 / (meanSquare + eps).squareRoot()
             let invV = SIMD16<Float>(repeating: inv)
-            Elementwise.zip(src, weight, dst, count: columns) { $0 * invV * $1 }
+            var i = 0
+            while i + 16 <= columns {
+                let v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self)
+                let w = UnsafeRawPointer(weight + i).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(dst + i).storeBytes(of: v * invV * w, as: SIMD16<Float>.self)
+                i += 16
+            }
+            while i < columns { dst[i] = src[i] * inv * weight[i]; i += 1 }
         }
     }
 }

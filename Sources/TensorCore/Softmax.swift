@@ -14,9 +14,20 @@ public enum Softmax {
             x.update(repeating: 0, count: count)
             return
         }
+        // One pass computes exp(x − max) in place and sums it; a second scales by 1/sum.
         let shift = SIMD16<Float>(repeating: m)
-        VectorMath.map(x, x, count: count) { VectorMath.exp($0 - shift) }
-        let inv = 1 / Reduction.sum(x, count: count)
+        var sums = SIMD16<Float>()
+        var i = 0
+        let raw = UnsafeMutableRawPointer(x)
+        while i + 16 <= count {
+            let e = VectorMath.exp(UnsafeRawPointer(raw).loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) - shift)
+            raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            sums += e
+            i += 16
+        }
+        var total = sums.sum()
+        while i < count { x[i] = VectorMath.exp(x[i] - m); total += x[i]; i += 1 }
+        let inv = 1 / total
         VectorMath.map(x, x, count: count) { $0 * inv }
     }
 }

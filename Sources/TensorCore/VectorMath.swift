@@ -13,13 +13,25 @@ enum VectorMath {
         let n = shifted - magic
         var r = clamped - n * 0.693_359_375
         r = r - n * -2.121_944_4e-4
-        var p = SIMD16<Float>(repeating: 1.987_569_15e-4)
-        p = p * r + 1.398_199_95e-3
-        p = p * r + 8.333_451_9e-3
-        p = p * r + 4.166_579_6e-2
-        p = p * r + 1.666_666_55e-1
-        p = p * r + 5.000_000_1e-1
-        let y = p * (r * r) + r + 1
+        // Polynomial in fused multiply-adds where the build has FMA (the branch folds at compile time).
+        let y: SIMD16<Float>
+        if CPUFeatures.hasFMA {
+            var p = SIMD16<Float>(repeating: 1.987_569_15e-4)
+            p = SIMD16(repeating: 1.398_199_95e-3).addingProduct(p, r)
+            p = SIMD16(repeating: 8.333_451_9e-3).addingProduct(p, r)
+            p = SIMD16(repeating: 4.166_579_6e-2).addingProduct(p, r)
+            p = SIMD16(repeating: 1.666_666_55e-1).addingProduct(p, r)
+            p = SIMD16(repeating: 5.000_000_1e-1).addingProduct(p, r)
+            y = (r + 1).addingProduct(p, r * r)
+        } else {
+            var p = SIMD16<Float>(repeating: 1.987_569_15e-4)
+            p = p * r + 1.398_199_95e-3
+            p = p * r + 8.333_451_9e-3
+            p = p * r + 4.166_579_6e-2
+            p = p * r + 1.666_666_55e-1
+            p = p * r + 5.000_000_1e-1
+            y = p * (r * r) + r + 1
+        }
         let integer = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
         return y * unsafeBitCast((integer &+ 127) &<< 23, to: SIMD16<Float>.self)
     }

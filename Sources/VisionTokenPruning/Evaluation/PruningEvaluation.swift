@@ -56,8 +56,63 @@ public struct EvaluationOutputs: Sendable {
     }
 }
 
+/// How closely a configuration follows the unpruned model over several decoding steps (teacher-forced on
+/// the unpruned greedy continuation), the measure for KV-cache budgets, which leave the first token unchanged.
+public struct ContinuationFidelity: Sendable, Codable, Equatable {
+    /// Decoding steps compared per sample.
+    public var steps: Int
+    /// Fraction of steps whose argmax equals the unpruned model's next token.
+    public var agreement: Double
+    /// Mean KL(configuration ‖ unpruned) over steps and samples, in nats.
+    public var meanKL: Double
+    /// Mean KV-cache bytes at the end of a sample.
+    public var kvBytes: Double
+    /// Mean decoding tokens per second.
+    public var decodeTokensPerSecond: Double
+
+    enum CodingKeys: String, CodingKey {
+        case steps, agreement, meanKL = "mean_kl", kvBytes = "kv_bytes", decodeTokensPerSecond = "decode_tokens_per_s"
+    }
+}
+
 /// Runs a pipeline over an evaluation set and compares it with the unpruned model.
 public enum PruningEvaluation {
+    /// The unpruned model's greedy continuation (`steps + 1` tokens) and its distributions after each of
+    /// the first `steps` tokens, per sample.
+    public static func referenceContinuations(model: LlavaModel, set: EvaluationSet, steps: Int) throws
+        -> [(tokens: [Int], logits: [[Float]])]
+    {
+        guard steps >= 1 else { throw PruningError.invalidConfiguration("continuation steps must be >= 1") }
+        let pipeline = try PruningPipeline(model: model)
+        return try (0..<set.count).map { i in
+            let r = try pipeline.run(pixels: set.pixels(i), tokenIds: set.prompts[i], maxNewTokens: steps + 1)
+            return (r.generatedTokens, r.continuationLogits)
+        }
+    }
+
+    /// Feeds each sample's unpruned continuation to `pipeline` and compares the distributions step by step.
+    public static func continuationFidelity(
+        _ pipeline: PruningPipeline, set: EvaluationSet, reference: [(tokens: [Int], logits: [[Float]])]
+    ) throws -> ContinuationFidelity {
+        guard reference.count == set.count, let steps = reference.first?.logits.count, steps > 0 else {
+            throw PruningError.invalidConfiguration("reference continuations do not match the set")
+        }
+        var agree = 0, kl = 0.0, bytes = 0.0, rate = 0.0
+        for i in 0..<set.count {
+            let fed = Array(reference[i].tokens.prefix(steps))
+            let r = try pipeline.run(pixels: set.pixels(i), tokenIds: set.prompts[i], forcedContinuation: fed)
+            for s in 0..<steps {
+                if LlamaDecoder.argmax(r.continuationLogits[s]) == reference[i].tokens[s + 1] { agree += 1 }
+                kl += try Divergence.kl(p: r.continuationLogits[s], q: reference[i].logits[s])
+            }
+            bytes += Double(r.report.kvCacheBytes)
+            rate += r.report.seconds.decode > 0 ? Double(steps) / r.report.seconds.decode : 0
+        }
+        let total = Double(set.count * steps), n = Double(set.count)
+        return ContinuationFidelity(steps: steps, agreement: Double(agree) / total, meanKL: kl / total,
+                                    kvBytes: bytes / n, decodeTokensPerSecond: rate / n)
+    }
+
     /// Unpruned next-token logits for every sample (compute once, reuse across methods).
     public static func referenceLogits(model: LlavaModel, set: EvaluationSet, progress: ((Int, Int) -> Void)? = nil) throws -> [[Float]] {
         let pipeline = try PruningPipeline(model: model)
