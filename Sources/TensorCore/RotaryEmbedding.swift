@@ -28,6 +28,7 @@ public struct RotaryEmbedding: Sendable, Equatable {
 
     /// Rotates, in place, `tokens` rows of `heads` heads each (row stride `rowStride` floats), row t at
     /// absolute position `positions[t]`.
+    /// - Precondition: `positions.count == tokens` (the unchecked pointer layer under `rotated`).
     public func apply(_ x: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, rowStride: Int, positions: [Int]) {
         precondition(positions.count == tokens)
         let half = headDimension / 2

@@ -3,10 +3,26 @@ public struct Shape: Hashable, Sendable, CustomStringConvertible, ExpressibleByA
     /// Extent of each dimension; every entry is >= 0.
     public let dims: [Int]
 
-    /// Creates a shape. - Precondition: no negative extent (internal invariant; callers validate input first).
+    /// Creates a shape from dimensions known to be valid (literals, sizes computed by the library).
+    /// - Precondition: no negative extent. Use `init(checking:)` for dimensions that come from outside.
     public init(_ dims: [Int]) {
         precondition(dims.allSatisfy { $0 >= 0 }, "negative dimension in \(dims)")
         self.dims = dims
+    }
+
+    /// Creates a shape from dimensions that come from outside (a file, a caller).
+    /// - Throws: `TensorError.invalidArgument` for a negative extent or an element count that overflows.
+    public init(checking dims: [Int]) throws {
+        guard dims.allSatisfy({ $0 >= 0 }) else {
+            throw TensorError.invalidArgument(operation: "Shape", reason: "negative dimension in \(dims)")
+        }
+        var count = 1
+        for d in dims {
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw TensorError.invalidArgument(operation: "Shape", reason: "\(dims) overflows") }
+            count = product
+        }
+        self.init(dims)
     }
 
     /// Creates a shape from a literal such as `[577, 1024]`.

@@ -15,9 +15,12 @@ public enum TokenSelection {
     /// Merges ranked candidate lists: takes `quota[i]` entries from the head of `lists[i]`, drops duplicates,
     /// then refills to exactly `k` by walking the lists further in turn (the list with the larger quota
     /// first). Returns ascending indices.
-    /// - Throws: `PruningError.impossibleBudget` when the lists hold fewer than `k` distinct indices.
+    /// - Throws: `PruningError.impossibleBudget` when the lists hold fewer than `k` distinct indices,
+    ///   `.invalidConfiguration` when there is not one quota per list.
     public static func union(_ lists: [[Int]], quotas: [Int], k: Int) throws -> [Int] {
-        precondition(lists.count == quotas.count)
+        guard lists.count == quotas.count else {
+            throw PruningError.invalidConfiguration("\(quotas.count) quotas for \(lists.count) candidate lists")
+        }
         var chosen = Set<Int>()
         var cursor = quotas.map { _ in 0 }
         for (i, list) in lists.enumerated() {

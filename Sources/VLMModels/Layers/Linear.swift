@@ -7,9 +7,12 @@ public struct Linear: Sendable {
     /// Optional bias, `[outputs]`.
     public let bias: Tensor?
 
-    /// Wraps a weight and optional bias. - Precondition: shapes agree (checked when loading).
-    public init(weight: Tensor, bias: Tensor? = nil) {
-        precondition(weight.shape.rank == 2 && (bias == nil || bias!.shape == [weight.shape[0]]))
+    /// Wraps a weight and optional bias.
+    /// - Throws: `ModelError.invalidInput` unless the weight is 2-D and the bias has one entry per output.
+    public init(weight: Tensor, bias: Tensor? = nil) throws {
+        guard weight.shape.rank == 2, bias.map({ $0.shape == [weight.shape[0]] }) ?? true else {
+            throw ModelError.invalidInput("linear weight \(weight.shape) and bias \(bias.map { "\($0.shape)" } ?? "none") do not fit")
+        }
         self.weight = weight
         self.bias = bias
     }
@@ -33,7 +36,7 @@ public struct Linear: Sendable {
             throw ModelError.invalidInput("cannot stack linears where only some have a bias")
         }
         let bias = biases.isEmpty ? nil : try wrapTensorErrors { try Tensor.concatenateRows(biases) }
-        return Linear(weight: weight, bias: bias)
+        return try Linear(weight: weight, bias: bias)
     }
 }
 

@@ -11,7 +11,7 @@ extension WeightSource {
     /// A linear layer `prefix.weight [outputs, inputs]` (+ `prefix.bias [outputs]` when `bias`).
     mutating func linear(_ prefix: String, inputs: Int, outputs: Int, bias: Bool) throws -> Linear {
         let w = try tensor(prefix + ".weight", shape: [outputs, inputs])
-        return Linear(weight: w, bias: bias ? try tensor(prefix + ".bias", shape: [outputs]) : nil)
+        return try Linear(weight: w, bias: bias ? try tensor(prefix + ".bias", shape: [outputs]) : nil)
     }
 
     /// A LayerNorm `prefix.weight`, `prefix.bias`, both `[width]`.

@@ -1,0 +1,16 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// libFuzzer targets for the parsers that read untrusted files. Kept out of the main package so that
+// `swift build`/`swift test` never need the fuzzing runtime. See README.md for how to run them.
+let package = Package(
+    name: "VisionTokenPruningFuzz",
+    dependencies: [.package(name: "VisionTokenPruning", path: "..")],
+    targets: [.target(name: "FuzzSupport")]
+        + ["FuzzSafetensors", "FuzzConfiguration", "FuzzPortablePixmap", "FuzzEvaluationSet"].map { name in
+            .executableTarget(name: name, dependencies: [
+                "FuzzSupport", .product(name: "VisionTokenPruning", package: "VisionTokenPruning"),
+            ])
+        },
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,91 @@
+import Foundation
+import TestSupport
+import VisionTokenPruning
+import XCTest
+
+/// One loaded model serving concurrent requests, batches of different lengths, and results that do not
+/// depend on the thread count or the GEMM backend.
+final class ConcurrencyAndDeterminismTests: XCTestCase {
+    /// 8 requests mixing samples, scorers and options.
+    private func requests(_ f: FixtureSamples) throws -> [(PruningPipeline, Int)] {
+        let names = ["none", "cls", "cls-ensemble", "text-sim", "mixture", "fastv", "uniform", "random"]
+        return try names.enumerated().map { i, name in
+            let scorer = try ScorerCatalog.scorer(named: name, for: f.model.configuration)
+            let pipeline = try PruningPipeline(model: f.model, scorer: scorer, budget: scorer == nil ? nil : .count(3 + i),
+                                               positions: i % 2 == 0 ? .keepOriginal : .renumber,
+                                               withdrawalLayer: i == 3 ? 2 : nil)
+            return (pipeline, i % 2)
+        }
+    }
+
+    func testEightConcurrentRequestsEqualSequentialResults() async throws {
+        let f = try FixtureSamples.load()
+        let work = try requests(f)
+        let sequential = try work.map { try $0.0.run(pixels: f.pixels[$0.1], tokenIds: f.prompts[$0.1], maxNewTokens: 3) }
+        let concurrent = try await withThrowingTaskGroup(of: (Int, PipelineResult).self) { group in
+            for (i, (pipeline, sample)) in work.enumerated() {
+                let pixels = f.pixels[sample], prompt = f.prompts[sample]
+                group.addTask { (i, try pipeline.run(pixels: pixels, tokenIds: prompt, maxNewTokens: 3)) }
+            }
+            var results = [PipelineResult?](repeating: nil, count: work.count)
+            for try await (i, r) in group { results[i] = r }
+            return results.map { $0! }
+        }
+        for i in work.indices {
+            XCTAssertEqual(concurrent[i].nextTokenLogits, sequential[i].nextTokenLogits, "request \(i)")
+            XCTAssertEqual(concurrent[i].generatedTokens, sequential[i].generatedTokens, "request \(i)")
+            XCTAssertEqual(concurrent[i].keptVisualIndices, sequential[i].keptVisualIndices, "request \(i)")
+        }
+    }
+
+    func testBatchOfDifferentLengthsEqualsOneAtATime() throws {
+        let f = try FixtureSamples.load()
+        let dir = try requireTinyLlavaFixture()
+        let set = try EvaluationSet(url: dir.appendingPathComponent("eval.safetensors"))
+        let batch = try (0..<6).map { PipelineRequest(pixels: try set.pixels($0), tokenIds: set.prompts[$0]) }
+        XCTAssertGreaterThan(Set(batch.map(\.tokenIds.count)).count, 1, "prompts of different lengths")
+        for pipeline in [try PruningPipeline(model: f.model), try PruningPipeline(model: f.model, scorer: FastVScorer(), budget: .count(5))] {
+            let batched = try pipeline.run(batch: batch, maxNewTokens: 2)
+            for (i, request) in batch.enumerated() {
+                let alone = try pipeline.run(pixels: request.pixels, tokenIds: request.tokenIds, maxNewTokens: 2)
+                assertClose(batched[i].nextTokenLogits, alone.nextTokenLogits, atol: 1e-5, "sample \(i)")
+                XCTAssertEqual(batched[i].generatedTokens, alone.generatedTokens)
+                XCTAssertEqual(batched[i].keptVisualIndices, alone.keptVisualIndices)
+            }
+        }
+        var bad = batch
+        bad[2].tokenIds = [1, 2, 3]
+        XCTAssertThrowsError(try PruningPipeline(model: f.model).run(batch: bad))
+        XCTAssertEqual(try PruningPipeline(model: f.model).run(batch: []).count, 0)
+    }
+
+    func testResultsDoNotDependOnThreadsOrBackend() throws {
+        let f = try FixtureSamples.load()
+        let pipeline = try PruningPipeline(model: f.model, scorer: AdaptiveMixtureScorer(), budget: .count(6))
+        func run(_ options: ComputeOptions) throws -> PipelineResult {
+            try ComputeOptions.$current.withValue(options) {
+                try pipeline.run(pixels: f.pixels[1], tokenIds: f.prompts[1], maxNewTokens: 4)
+            }
+        }
+        let one = try run(try ComputeOptions(threads: 1))
+        for options in [try ComputeOptions(threads: 2), try ComputeOptions(threads: 3)]
+            + (GemmBackend.openBLAS.isAvailable ? [try ComputeOptions(backend: .openBLAS, threads: 1),
+                                                   try ComputeOptions(backend: .openBLAS, threads: 2)] : []) {
+            let other = try run(options)
+            assertClose(other.nextTokenLogits, one.nextTokenLogits, atol: 1e-4, "\(options)")
+            XCTAssertEqual(other.generatedTokens, one.generatedTokens, "\(options)")
+            XCTAssertEqual(other.keptVisualIndices, one.keptVisualIndices, "\(options)")
+        }
+        // A bigger product than the fixture's, across the threading split, on every available backend.
+        let a = randomTensor([300, 200], seed: 1), b = randomTensor([130, 200], seed: 2)
+        let reference = try ComputeOptions.$current.withValue(try ComputeOptions(threads: 1)) { try a.matmul(b, transposeOther: true) }
+        for backend in GemmBackend.allCases where backend.isAvailable {
+            for threads in [1, 2] {
+                let c = try ComputeOptions.$current.withValue(try ComputeOptions(backend: backend, threads: threads)) {
+                    try a.matmul(b, transposeOther: true)
+                }
+                assertClose(c.scalars, reference.scalars, atol: 1e-4, "\(backend) x\(threads)")
+            }
+        }
+    }
+}
