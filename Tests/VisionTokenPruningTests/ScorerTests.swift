@@ -40,6 +40,7 @@ final class ScorerTests: XCTestCase {
         XCTAssertEqual(try TokenSelection.union([[5, 1, 2, 3], [1, 7, 8, 9]], quotas: [2, 2], k: 4), [1, 2, 5, 7])
         XCTAssertEqual(try TokenSelection.union([[5, 1, 2], [1, 7, 8]], quotas: [1, 3], k: 4), [1, 5, 7, 8])
         XCTAssertThrowsError(try TokenSelection.union([[1], [1]], quotas: [1, 1], k: 2))
+        XCTAssertThrowsError(try TokenSelection.union([[1], [2]], quotas: [1], k: 1))
     }
 
     func testClassAttentionSingleLayerAndEnsemble() throws {
