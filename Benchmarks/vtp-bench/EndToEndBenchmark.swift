@@ -60,7 +60,7 @@ struct EndToEndBenchmark {
     /// Decoding with PrefixKV budgets of 20/40/60 % against the full cache: KV bytes and decode tokens/s.
     private func kvRows(model: LlavaModel, pixels: Tensor, prompt: [Int]) throws -> [[String: Any]] {
         let steps = quick ? 4 : 12
-        let sample = CalibrationSample(pixels: pixels, tokenIds: prompt)
+        let sample = ImagePrompt(pixels: pixels, tokenIds: prompt)
         var cases: [(String, PrefixKVProfile?)] = [("full cache", nil)]
         for retained in quick ? [0.2] : [0.2, 0.4, 0.6] {
             Progress.say("e2e: calibrating a \(Int(retained * 100))% KV budget")

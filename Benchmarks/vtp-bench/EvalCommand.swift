@@ -35,7 +35,7 @@ enum EvalCommand {
         let reference = try PruningEvaluation.referenceLogits(model: model, set: set) { Progress.say("reference \($0)/\($1)") }
         if calibrate {
             let layers = model.configuration.text.layerCount
-            let samples = try (0..<min(20, set.count)).map { CalibrationSample(pixels: try set.pixels($0), tokenIds: set.prompts[$0]) }
+            let samples = try (0..<min(20, set.count)).map { ImagePrompt(pixels: try set.pixels($0), tokenIds: set.prompts[$0]) }
             let result = try WithdrawalCalibrator.calibrate(
                 model: model, samples: samples, startLayer: calibrationStart ?? min(5, layers - 1), threshold: eta
             ) { Progress.say("calibration \($0)/\($1)") }
@@ -45,7 +45,7 @@ enum EvalCommand {
         }
         var profile: PrefixKVProfile?
         if let kvBudget {
-            let samples = try (0..<min(20, set.count)).map { CalibrationSample(pixels: try set.pixels($0), tokenIds: set.prompts[$0]) }
+            let samples = try (0..<min(20, set.count)).map { ImagePrompt(pixels: try set.pixels($0), tokenIds: set.prompts[$0]) }
             profile = try PrefixKVProfile.calibrate(model: model, samples: samples, retainedFraction: kvBudget) {
                 Progress.say("KV calibration \($0)/\($1)")
             }

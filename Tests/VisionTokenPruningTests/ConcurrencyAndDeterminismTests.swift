@@ -42,7 +42,7 @@ final class ConcurrencyAndDeterminismTests: XCTestCase {
         let f = try FixtureSamples.load()
         let dir = try requireTinyLlavaFixture()
         let set = try EvaluationSet(url: dir.appendingPathComponent("eval.safetensors"))
-        let batch = try (0..<6).map { PipelineRequest(pixels: try set.pixels($0), tokenIds: set.prompts[$0]) }
+        let batch = try (0..<6).map { ImagePrompt(pixels: try set.pixels($0), tokenIds: set.prompts[$0]) }
         XCTAssertGreaterThan(Set(batch.map(\.tokenIds.count)).count, 1, "prompts of different lengths")
         for pipeline in [try PruningPipeline(model: f.model), try PruningPipeline(model: f.model, scorer: FastVScorer(), budget: .count(5))] {
             let batched = try pipeline.run(batch: batch, maxNewTokens: 2)

@@ -155,7 +155,7 @@ final class PipelineFixtureTests: XCTestCase {
 
     func testWithdrawalCalibrationReturnsLayerAndCurve() throws {
         let f = try FixtureSamples.load()
-        let samples = (0..<2).map { CalibrationSample(pixels: f.pixels[$0], tokenIds: f.prompts[$0]) }
+        let samples = (0..<2).map { ImagePrompt(pixels: f.pixels[$0], tokenIds: f.prompts[$0]) }
         var calls = 0
         let result = try WithdrawalCalibrator.calibrate(model: f.model, samples: samples, startLayer: 0, threshold: 1e9) { _, _ in calls += 1 }
         XCTAssertEqual(calls, 2)

@@ -78,7 +78,7 @@ final class PrefixKVTests: XCTestCase {
 
     func testCalibrationJSONAndPipelineComposition() throws {
         let f = try FixtureSamples.load()
-        let samples = (0..<2).map { CalibrationSample(pixels: f.pixels[$0], tokenIds: f.prompts[$0]) }
+        let samples = (0..<2).map { ImagePrompt(pixels: f.pixels[$0], tokenIds: f.prompts[$0]) }
         let profile = try PrefixKVProfile.calibrate(model: f.model, samples: samples, retainedFraction: 0.4)
         XCTAssertEqual(profile.evictionRatios.count, 3)
         XCTAssertEqual(profile.evictionRatios.reduce(0, +) / 3, 0.6, accuracy: 0.05)

@@ -57,7 +57,7 @@ public struct PrefixKVProfile: Sendable, Codable, Equatable {
     /// Runs the full prefill of each sample, takes every layer's column-sum attention importance, solves
     /// PrefixKV's search for `retainedFraction`, and averages the per-layer eviction ratios.
     public static func calibrate(
-        model: LlavaModel, samples: [CalibrationSample], retainedFraction: Double, protectedPrefix: Int = 1,
+        model: LlavaModel, samples: [ImagePrompt], retainedFraction: Double, protectedPrefix: Int = 1,
         progress: ((Int, Int) -> Void)? = nil
     ) throws -> PrefixKVProfile {
         guard !samples.isEmpty else { throw PruningError.invalidConfiguration("KV calibration needs at least one sample") }

@@ -1,26 +1,12 @@
 import Dispatch
 import TensorCore
 
-/// One image and prompt for `PruningPipeline.run(batch:)`.
-public struct PipelineRequest: Sendable {
-    /// Normalised image `[3, imageSize, imageSize]`.
-    public var pixels: Tensor
-    /// Prompt with one image placeholder (unexpanded); lengths may differ across a batch.
-    public var tokenIds: [Int]
-
-    /// A request.
-    public init(pixels: Tensor, tokenIds: [Int]) {
-        self.pixels = pixels
-        self.tokenIds = tokenIds
-    }
-}
-
 extension PruningPipeline {
     /// Runs every request and returns the results in order; each result equals what `run` gives for that
     /// request alone. Requests run side by side on the current `ComputeOptions` threads (each request gets
     /// an equal share), which keeps small per-request kernels busy without padding prompts to one length.
     /// - Throws: the first request's error, if any fails (the others still run to completion).
-    public func run(batch: [PipelineRequest], maxNewTokens: Int = 0) throws -> [PipelineResult] {
+    public func run(batch: [ImagePrompt], maxNewTokens: Int = 0) throws -> [PipelineResult] {
         let options = ComputeOptions.current
         let lanes = max(1, min(batch.count, options.threads))
         let inner = options.withThreads(max(1, options.threads / lanes))

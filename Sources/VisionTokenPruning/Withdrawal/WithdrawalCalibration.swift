@@ -1,20 +1,6 @@
 import TensorCore
 import VLMModels
 
-/// One calibration sample: a normalised image and a prompt with one image placeholder.
-public struct CalibrationSample: Sendable {
-    /// `[3, imageSize, imageSize]`, normalised.
-    public var pixels: Tensor
-    /// Prompt token ids (unexpanded).
-    public var tokenIds: [Int]
-
-    /// A sample.
-    public init(pixels: Tensor, tokenIds: [Int]) {
-        self.pixels = pixels
-        self.tokenIds = tokenIds
-    }
-}
-
 /// The outcome of VTW's layer search.
 public struct WithdrawalCalibration: Sendable, Equatable, Codable {
     /// The chosen withdrawal layer: the first searched layer whose mean KL is <= `threshold`, or nil if none is.
@@ -44,7 +30,7 @@ public enum WithdrawalCalibrator {
     ///   - progress: called after each sample with (done, total).
     /// - Throws: `PruningError.invalidConfiguration` for an empty set or no candidate layer; model errors.
     public static func calibrate(
-        model: LlavaModel, samples: [CalibrationSample], startLayer: Int = 5, threshold: Double = 0.003,
+        model: LlavaModel, samples: [ImagePrompt], startLayer: Int = 5, threshold: Double = 0.003,
         progress: ((Int, Int) -> Void)? = nil
     ) throws -> WithdrawalCalibration {
         let layerCount = model.configuration.text.layerCount
@@ -67,7 +53,7 @@ public enum WithdrawalCalibrator {
     }
 
     /// KL(P_j ‖ P_full) of one sample for each candidate layer j.
-    static func klCurve(model: LlavaModel, sample: CalibrationSample, candidates: [Int]) throws -> [Double] {
+    static func klCurve(model: LlavaModel, sample: ImagePrompt, candidates: [Int]) throws -> [Double] {
         let language = model.language
         let layout = try model.layout(tokenIds: sample.tokenIds)
         let visual = try model.projector(try model.encodeImage(pixels: sample.pixels).features)
