@@ -1,8 +1,12 @@
 /// Element types of the safetensors format (the names used in the JSON header).
 public enum SafetensorsDType: String, Sendable, CaseIterable, Codable {
+    /// One-byte types: boolean, unsigned and signed integers, and the two FP8 formats (not readable as floats here).
     case bool = "BOOL", u8 = "U8", i8 = "I8", f8e5m2 = "F8_E5M2", f8e4m3 = "F8_E4M3"
+    /// Two-byte types: integers, IEEE half and bfloat16.
     case i16 = "I16", u16 = "U16", f16 = "F16", bf16 = "BF16"
+    /// Four-byte types.
     case i32 = "I32", u32 = "U32", f32 = "F32"
+    /// Eight-byte types.
     case f64 = "F64", i64 = "I64", u64 = "U64"
 
     /// Bytes per element.

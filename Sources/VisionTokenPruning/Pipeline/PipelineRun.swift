@@ -1,0 +1,209 @@
+import Dispatch
+import TensorCore
+import VLMModels
+
+/// The state of one `PruningPipeline.run`, stage by stage: encode → select before the language model →
+/// prefill (with in-LLM pruning and withdrawal) → decode (with KV-budget eviction).
+struct PipelineRun {
+    let pipeline: PruningPipeline
+    let layout: PromptLayout
+    var seconds = StageFigures()
+    var flops = StageFigures()
+    /// Ascending indices of the visual tokens that reach the language model.
+    var kept: [Int]
+    /// Vision output: patch features and the [CLS] attention rows the scorer asked for.
+    var features = Tensor(zeros: [0])
+    var visionAttention: [Int: Tensor] = [:]
+    /// Prefill input rows and the expanded-sequence position each row came from.
+    var embeddings = Tensor(zeros: [0])
+    var originalPositions: [Int] = []
+    var state: DecoderState!
+    var cache: KVCache
+    var tokensPerLayer: [Int] = []
+    /// Per layer, each cached entry's attention importance (column sums), when a KV budget needs it.
+    var importance: [Int: [Float]] = [:]
+
+    private var model: LlavaModel { pipeline.model }
+    private var configuration: LlavaConfiguration { pipeline.model.configuration }
+
+    init(pipeline: PruningPipeline, layout: PromptLayout) {
+        self.pipeline = pipeline
+        self.layout = layout
+        kept = Array(0..<layout.imageTokenCount)
+        cache = pipeline.model.language.makeCache()
+    }
+
+    private func context(projected: Tensor? = nil, prompt: Tensor? = nil, languageAttention: Tensor? = nil) -> ScoringContext {
+        ScoringContext(configuration: configuration, layout: layout, visionClassAttention: visionAttention,
+                       projectedTokens: projected, promptEmbeddings: prompt, languageAttention: languageAttention)
+    }
+
+    /// Runs the vision tower as deep as the projector and the scorer need.
+    mutating func encode(_ pixels: Tensor) throws {
+        let needed = pipeline.requirements.visionAttentionLayers
+        let requests = Dictionary(uniqueKeysWithValues: needed.map { ($0, AttentionProbabilityRequest.rows([0])) })
+        let depth = max(configuration.resolvedVisionFeatureLayer, (needed.max() ?? -1) + 1)
+        let ((features, vision), encoderSeconds) = try measured { try model.encodeImage(pixels: pixels, attentions: requests) }
+        seconds.encoder += encoderSeconds
+        self.features = features
+        visionAttention = vision.attentions
+        flops.encoder = FlopsModel.visionEncoder(layers: depth, configuration.vision)
+    }
+
+    /// Pre-LLM selection and the prefill input. Scorers that read projected tokens need every token projected
+    /// first; the others score on encoder outputs, and only the kept tokens are projected.
+    mutating func selectBeforeLanguageModel() throws {
+        let requirements = pipeline.requirements
+        let preLLM = pipeline.scorer != nil && requirements.languageAttentionLayer == nil
+        if preLLM, let scorer = pipeline.scorer, !(requirements.projectedTokens || requirements.promptEmbeddings) {
+            let (choice, scoringSeconds) = try measured { try scorer.select(context(), keep: pipeline.keptCount) }
+            seconds.scoring += scoringSeconds
+            try PipelineRun.checkSelection(choice, count: layout.imageTokenCount, scorer: scorer)
+            kept = choice
+            let (projected, projectorSeconds) = try measured { try model.projector(try features.gatherRows(choice)) }
+            seconds.projector += projectorSeconds
+            flops.projector = FlopsModel.projector(tokens: kept.count, configuration)
+            embeddings = try PipelineRun.splice(text: try model.language.embed(layout.tokenIds), visual: projected, layout: layout)
+        } else {
+            let (projected, projectorSeconds) = try measured { try model.projector(features) }
+            seconds.projector += projectorSeconds
+            flops.projector = FlopsModel.projector(tokens: layout.imageTokenCount, configuration)
+            let full = try model.inputEmbeddings(layout: layout, visual: projected)
+            embeddings = full
+            if preLLM, let scorer = pipeline.scorer {
+                let (choice, scoringSeconds) = try measured {
+                    try scorer.select(context(projected: projected, prompt: full), keep: pipeline.keptCount)
+                }
+                seconds.scoring += scoringSeconds
+                try PipelineRun.checkSelection(choice, count: layout.imageTokenCount, scorer: scorer)
+                kept = choice
+                embeddings = try full.gatherRows(
+                    Array(layout.textBeforeImage) + kept.map { layout.imageStart + $0 } + Array(layout.textAfterImage))
+            }
+        }
+        originalPositions = Array(layout.textBeforeImage) + kept.map { layout.imageStart + $0 } + Array(layout.textAfterImage)
+    }
+
+    /// Prefill through every layer, dropping tokens at the in-LLM pruning layer and at the withdrawal layer.
+    mutating func prefill() throws {
+        let requirements = pipeline.requirements
+        let renumber = pipeline.scorer != nil && requirements.languageAttentionLayer == nil && pipeline.positions == .renumber
+        state = try model.language.beginPrefill(
+            embeddings: embeddings, positions: renumber ? Array(originalPositions.indices) : originalPositions)
+        if let scorer = pipeline.scorer, let scoringLayer = requirements.languageAttentionLayer {
+            // No pre-LLM pruning happened, so rows are still the expanded prompt's rows.
+            let queries = requirements.languageAttentionQueries.rows(in: layout)
+            let attention = try advance(to: scoringLayer + 1, queryRows: (scoringLayer, queries))
+            let (choice, scoringSeconds) = try measured {
+                try scorer.select(context(languageAttention: attention), keep: pipeline.keptCount)
+            }
+            seconds.scoring += scoringSeconds
+            try PipelineRun.checkSelection(choice, count: layout.imageTokenCount, scorer: scorer)
+            kept = choice
+            let keptRows = Set(kept.map { layout.imageStart + $0 })
+            let rows = state.positions.indices.filter { !layout.imageSpan.contains($0) || keptRows.contains($0) }
+            try state.keepRows(rows)
+        }
+        if let k = pipeline.withdrawalLayer {
+            _ = try advance(to: k)
+            let textRows = state.positions.indices.filter {
+                !layout.imageSpan.contains(originalPositions[state.sourceRows[$0]])
+            }
+            try state.keepRows(textRows)
+        }
+        _ = try advance(to: configuration.text.layerCount)
+    }
+
+    /// Runs layers up to `layer`, recording token counts and FLOPs, importance for a KV budget, and the
+    /// attention rows of `queryRows` (returned) for in-LLM scoring.
+    private mutating func advance(to layer: Int, queryRows: (layer: Int, rows: [Int])? = nil) throws -> Tensor? {
+        let n = state.positions.count, start = state.nextLayer
+        let budgeted = pipeline.kvBudget != nil
+        var requests: [Int: AttentionProbabilityRequest] = [:]
+        if budgeted { for l in start..<layer { requests[l] = .columnSums } }
+        if let q = queryRows { requests[q.layer] = budgeted ? .all : .rows(q.rows) }
+        let language = model.language
+        let (result, prefillSeconds) = try measured {
+            try language.advance(&state, to: layer, cache: &cache, attentions: requests)
+        }
+        seconds.prefill += prefillSeconds
+        for _ in start..<layer {
+            tokensPerLayer.append(n)
+            flops.prefill += FlopsModel.decoderLayer(tokens: n, configuration.text)
+        }
+        var queried: Tensor?
+        for (l, probabilities) in result {
+            if let q = queryRows, l == q.layer {
+                if budgeted {
+                    importance[l] = try PipelineRun.columnSums(probabilities)
+                    queried = try PipelineRun.rows(probabilities, q.rows)
+                } else {
+                    queried = probabilities
+                }
+            } else {
+                importance[l] = probabilities.scalars
+            }
+        }
+        return queried
+    }
+
+    /// Greedy (or forced) decoding after the prefill, with KV-budget eviction when configured.
+    mutating func decode(from logits: [Float], maxNewTokens: Int, forced: [Int]?) throws -> (tokens: [Int], logits: [[Float]]) {
+        let text = configuration.text
+        var eviction = pipeline.kvBudget.map(PrefixKVEviction.init)
+        if eviction != nil {
+            try eviction!.evictAfterPrefill(cache: &cache, scores: (0..<text.layerCount).map { importance[$0]! })
+        }
+        var tokens: [Int] = [], continuation: [[Float]] = []
+        let steps = forced?.count ?? maxNewTokens
+        var current = logits, position = state.positions.last! + 1, processed = originalPositions.count
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { seconds.decode += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
+        for step in 0..<steps {
+            let token = forced?[step] ?? LlamaDecoder.argmax(current)
+            tokens.append(token)
+            if step == steps - 1 && forced == nil { break }
+            let lengths = cache.layers.map(\.count)
+            current = try model.language.decode(token: token, position: position, cache: &cache)
+            for length in lengths { flops.decode += FlopsModel.decodeStep(cacheLength: length + 1, text) }
+            continuation.append(current)
+            position += 1
+            processed += 1
+            try eviction?.evictDuringDecode(cache: &cache, tokensProcessed: processed)
+        }
+        return (tokens, continuation)
+    }
+
+    /// Text embeddings of the unexpanded prompt with the placeholder row replaced by `visual` rows.
+    static func splice(text: Tensor, visual: Tensor, layout: PromptLayout) throws -> Tensor {
+        let before = try text.rows(0..<layout.imageStart)
+        let after = try text.rows((layout.imageStart + 1)..<layout.tokenIds.count)
+        return try Tensor.concatenateRows([before, visual, after].filter { $0.shape[0] > 0 })
+    }
+
+    /// Σ over heads and query rows / heads of a `[heads, queries, keys]` map: `[keys]`.
+    static func columnSums(_ map: Tensor) throws -> [Float] {
+        let heads = map.shape[0], rows = map.shape[1], keys = map.shape[2]
+        var sums = [Float](repeating: 0, count: keys)
+        map.withUnsafeBufferPointer { p in
+            for h in 0..<heads { for r in 0..<rows { for j in 0..<keys { sums[j] += p[(h * rows + r) * keys + j] } } }
+        }
+        return sums.map { $0 / Float(heads) }
+    }
+
+    /// The given query rows of a `[heads, queries, keys]` map: `[heads, rows.count, keys]`.
+    static func rows(_ map: Tensor, _ rows: [Int]) throws -> Tensor {
+        let heads = map.shape[0], queries = map.shape[1], keys = map.shape[2]
+        let flat = try map.reshaped([heads * queries, keys])
+        let picked = try flat.gatherRows((0..<heads).flatMap { h in rows.map { h * queries + $0 } })
+        return try picked.reshaped([heads, rows.count, keys])
+    }
+
+    /// Throws unless `kept` is ascending and within the visual tokens (user scorers can get this wrong).
+    static func checkSelection(_ kept: [Int], count: Int, scorer: (any TokenScorer)?) throws {
+        guard zip(kept, kept.dropFirst()).allSatisfy({ $0 < $1 }), kept.allSatisfy({ (0..<count).contains($0) }) else {
+            throw PruningError.invalidScores(scorer: scorer?.name ?? "none",
+                                             reason: "selection must be ascending indices within 0..<\(count)")
+        }
+    }
+}
