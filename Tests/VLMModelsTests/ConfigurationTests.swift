@@ -68,4 +68,21 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertTrue(reason(#"{"text_config":{"rope_scaling":{"rope_type":"llama3"}}}"#).contains("llama3"))
         XCTAssertThrowsError(try LlavaConfiguration.load(directory: URL(fileURLWithPath: "/nonexistent")))
     }
+
+    /// Found by FuzzConfiguration: a non-integer eos_token_id was silently dropped, and the configuration
+    /// then re-encoded to a different one (eos absent → default 2). Crashing input, trimmed.
+    func testFuzzRegressionSpecialTokenIdsRoundTrip() throws {
+        let crash = #"{"image_token_index": 299, "model_type": "llava", "text_config": {"bos_token_id": 1, "eos_token_id": "quick_gelu", "hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4, "num_hidden_layers": 3}}"#
+        XCTAssertThrowsError(try LlavaConfiguration.decode(Data(crash.utf8))) { error in
+            guard case let .invalidConfiguration(_, reason) = error as? ModelError else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("eos_token_id"), reason)
+        }
+        for (eos, expected) in [("null", nil), ("[2, 7]", 2), ("5", 5)] as [(String, Int?)] {
+            let json = #"{"text_config": {"eos_token_id": \#(eos), "bos_token_id": null, "hidden_size": 64, "num_attention_heads": 4}}"#
+            let c = try LlavaConfiguration.decode(Data(json.utf8))
+            XCTAssertEqual(c.text.eosTokenId, expected)
+            XCTAssertNil(c.text.bosTokenId)
+            XCTAssertEqual(try LlavaConfiguration.decode(c.jsonData()), c, "eos \(eos)")
+        }
+    }
 }

@@ -99,11 +99,22 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 2048
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
         padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
-        bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId) ?? 1
-        eosTokenId = try? c.decodeIfPresent(Int.self, forKey: .eosTokenId) ?? 2
+        bosTokenId = try Self.decodeTokenId(c, .bosTokenId, absent: 1)
+        eosTokenId = try Self.decodeTokenId(c, .eosTokenId, absent: 2)
         for key in [CodingKeys.attentionBias, .mlpBias] where try c.decodeIfPresent(Bool.self, forKey: key) == true {
             throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(key.rawValue) = true is not supported")
         }
+    }
+
+    /// A special-token id: `absent` when the key is missing (transformers' default), nil for an explicit
+    /// null, the first entry of a list (transformers allows several EOS ids), or a type-mismatch error.
+    private static func decodeTokenId(
+        _ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys, absent: Int
+    ) throws -> Int? {
+        guard c.contains(key) else { return absent }
+        if try c.decodeNil(forKey: key) { return nil }
+        if let list = try? c.decode([Int].self, forKey: key) { return list.first }
+        return try c.decode(Int.self, forKey: key)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -120,9 +131,10 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         try c.encode(ropeTheta, forKey: .ropeTheta)
         try c.encode(maxPositionEmbeddings, forKey: .maxPositionEmbeddings)
         try c.encode(tieWordEmbeddings, forKey: .tieWordEmbeddings)
-        try c.encodeIfPresent(padTokenId, forKey: .padTokenId)
-        try c.encodeIfPresent(bosTokenId, forKey: .bosTokenId)
-        try c.encodeIfPresent(eosTokenId, forKey: .eosTokenId)
+        // Explicit nulls, so that a decoded configuration encodes back to itself (absent keys take defaults).
+        try c.encode(padTokenId, forKey: .padTokenId)
+        try c.encode(bosTokenId, forKey: .bosTokenId)
+        try c.encode(eosTokenId, forKey: .eosTokenId)
     }
 
     /// Every inconsistency found, as readable sentences (empty when the configuration is usable).
