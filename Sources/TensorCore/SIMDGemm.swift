@@ -72,10 +72,13 @@ enum SIMDGemm {
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ transposeB: Bool,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool
     ) {
-        let packedA = UnsafeMutableRawPointer.allocate(byteCount: mc * kc * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: mc * kc)
-        let packedB = UnsafeMutableRawPointer.allocate(byteCount: nc * kc * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: nc * kc)
+        // Buffers sized to this product (small products, such as attention heads, stay small).
+        let depth = min(kc, k)
+        let aCount = min(mc, (m + mr - 1) / mr * mr) * depth, bCount = min(nc, (n + nr - 1) / nr * nr) * depth
+        let packedA = UnsafeMutableRawPointer.allocate(byteCount: aCount * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: aCount)
+        let packedB = UnsafeMutableRawPointer.allocate(byteCount: bCount * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: bCount)
         defer {
             UnsafeMutableRawPointer(packedA).deallocate()
             UnsafeMutableRawPointer(packedB).deallocate()
@@ -114,22 +117,29 @@ enum SIMDGemm {
     }
 
     /// Packs `rows x depth` of A into MR-row panels laid out `[panel][p][MR]`, zero-padding the last panel.
+    /// Full panels are written sequentially from six row streams (no strided stores, no overflow checks).
     private static func packA(
         _ a: UnsafePointer<Float>, _ lda: Int, rows: Int, depth: Int, into out: UnsafeMutablePointer<Float>
     ) {
         var panel = 0
         while panel < rows {
-            let dst = out + panel * depth
-            let live = min(mr, rows - panel)
-            for r in 0..<mr {
-                if r < live {
-                    let src = a + (panel + r) * lda
-                    for p in 0..<depth { dst[p * mr + r] = src[p] }
-                } else {
-                    for p in 0..<depth { dst[p * mr + r] = 0 }
+            var dst = out + panel &* depth
+            let live = min(mr, rows &- panel)
+            let s0 = a + panel &* lda
+            if live == mr {
+                let s1 = s0 + lda, s2 = s1 + lda, s3 = s2 + lda, s4 = s3 + lda, s5 = s4 + lda
+                for p in 0..<depth {
+                    dst[0] = s0[p]; dst[1] = s1[p]; dst[2] = s2[p]
+                    dst[3] = s3[p]; dst[4] = s4[p]; dst[5] = s5[p]
+                    dst += mr
+                }
+            } else {
+                for p in 0..<depth {
+                    for r in 0..<mr { dst[r] = r < live ? s0[r &* lda &+ p] : 0 }
+                    dst += mr
                 }
             }
-            panel += mr
+            panel &+= mr
         }
     }
 
@@ -143,14 +153,24 @@ enum SIMDGemm {
         while panel < width {
             let dst = out + panel * depth
             let live = min(nr, width - panel)
-            if transposed {
-                // op(B)[p, j] = B[j, p]: read each weight row contiguously.
+            if transposed && live == nr {
+                // op(B)[p, j] = B[j, p]: gather one value from each of 16 weight rows per step, store 16 at once.
+                let src = b + ((column &+ panel) &* ldb &+ row)
+                var d = UnsafeMutableRawPointer(dst)
+                for p in 0..<depth {
+                    let s = src + p
+                    var v = SIMD16<Float>()
+                    for j in 0..<16 { v[j] = s[j &* ldb] }
+                    d.storeBytes(of: v, as: SIMD16<Float>.self)
+                    d += 64
+                }
+            } else if transposed {
                 for j in 0..<nr {
                     if j < live {
-                        let src = b + (column + panel + j) * ldb + row
-                        for p in 0..<depth { dst[p * nr + j] = src[p] }
+                        let src = b + ((column &+ panel &+ j) &* ldb &+ row)
+                        for p in 0..<depth { dst[p &* nr &+ j] = src[p] }
                     } else {
-                        for p in 0..<depth { dst[p * nr + j] = 0 }
+                        for p in 0..<depth { dst[p &* nr &+ j] = 0 }
                     }
                 }
             } else if live == nr {

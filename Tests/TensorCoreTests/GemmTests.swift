@@ -18,40 +18,43 @@ final class GemmTests: XCTestCase {
         return c
     }
 
-    private func check(m: Int, n: Int, k: Int, transposeB: Bool, bias: Bool, options: ComputeOptions) throws {
+    /// Compares the product under each of `options` with one naive double-precision reference.
+    private func check(m: Int, n: Int, k: Int, transposeB: Bool, bias: Bool, options: [ComputeOptions]) throws {
         let a = randomTensor([m, k], seed: UInt64(m * 31 + k))
         let b = randomTensor(transposeB ? [n, k] : [k, n], seed: UInt64(n * 17 + k))
         let biasTensor = bias ? randomTensor([n], seed: 5) : nil
-        let c = try ComputeOptions.$current.withValue(options) {
-            try a.matmul(b, transposeOther: transposeB, bias: biasTensor)
+        let expected = reference(a, b, transposeB: transposeB, bias: biasTensor)
+        for o in options {
+            let c = try ComputeOptions.$current.withValue(o) { try a.matmul(b, transposeOther: transposeB, bias: biasTensor) }
+            XCTAssertEqual(c.shape, [m, n])
+            assertClose(c.scalars, expected, atol: 1e-5 * Double(k).squareRoot() + 1e-6,
+                        "m=\(m) n=\(n) k=\(k) tB=\(transposeB) \(o)")
         }
-        XCTAssertEqual(c.shape, [m, n])
-        assertClose(c.scalars, reference(a, b, transposeB: transposeB, bias: biasTensor),
-                    atol: 1e-5 * Double(k).squareRoot() + 1e-6, "m=\(m) n=\(n) k=\(k) tB=\(transposeB) \(options)")
+    }
+
+    /// Every available backend at 1 and 2 threads.
+    private func allOptions() throws -> [ComputeOptions] {
+        try GemmBackend.allCases.filter(\.isAvailable).flatMap { backend in
+            try [1, 2].map { try ComputeOptions(backend: backend, threads: $0) }
+        }
     }
 
     func testOddShapesBothLayoutsWithAndWithoutBias() throws {
-        for backend in GemmBackend.allCases where backend.isAvailable {
-            for threads in [1, 2] {
-                let options = try ComputeOptions(backend: backend, threads: threads)
-                for m in [1, 3, 17, 65] {
-                    for (n, k) in [(1, 1), (3, 17), (17, 65), (65, 3), (33, 300)] {
-                        try check(m: m, n: n, k: k, transposeB: m % 2 == 1, bias: n % 2 == 1, options: options)
-                        try check(m: m, n: n, k: k, transposeB: m % 2 == 0, bias: n % 2 == 0, options: options)
-                    }
-                }
+        let options = try allOptions()
+        for m in [1, 3, 17, 65] {
+            for (n, k) in [(1, 1), (3, 17), (17, 65), (65, 3), (33, 300)] {
+                try check(m: m, n: n, k: k, transposeB: m % 2 == 1, bias: n % 2 == 1, options: options)
+                try check(m: m, n: n, k: k, transposeB: m % 2 == 0, bias: n % 2 == 0, options: options)
             }
         }
     }
 
-    /// Shapes that cross every blocking boundary (KC = 256, MC = 96, NC = 1024) and the threading split.
+    /// Shapes that cross every blocking boundary (KC = 384, MC = 72, NC = 2048) and the threading split.
     func testBlockBoundariesAndThreadSplit() throws {
-        for backend in GemmBackend.allCases where backend.isAvailable {
-            let options = try ComputeOptions(backend: backend, threads: 2)
-            try check(m: 577, n: 130, k: 300, transposeB: true, bias: true, options: options)
-            try check(m: 100, n: 1030, k: 257, transposeB: false, bias: false, options: options)
-            try check(m: 7, n: 577, k: 65, transposeB: true, bias: false, options: options)
-        }
+        let options = try allOptions()
+        try check(m: 577, n: 130, k: 390, transposeB: true, bias: true, options: options)
+        try check(m: 13, n: 2060, k: 400, transposeB: false, bias: false, options: options)
+        try check(m: 7, n: 577, k: 65, transposeB: true, bias: false, options: options)
     }
 
     func testAccumulateAddsToExistingOutput() throws {
