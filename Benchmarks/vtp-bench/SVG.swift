@@ -36,7 +36,8 @@ enum SVG {
 
     /// One panel per entry: the image as patch-sized blocks (2x2 samples per patch), dropped patches dimmed.
     static func patchPanels(image: RGBImage, patchesPerSide: Int, panels: [(title: String, kept: Set<Int>)]) -> String {
-        let cell = 12, sub = 2, side = patchesPerSide * cell, gap = 16
+        // About 240 px per panel whatever the grid; up to 4x4 colour samples per patch.
+        let cell = max(8, 240 / patchesPerSide), sub = max(1, min(4, cell / 4)), side = patchesPerSide * cell, gap = 16
         var body = ""
         for (p, panel) in panels.enumerated() {
             let ox = p * (side + gap)

@@ -21,13 +21,10 @@ public enum Gemm {
         if m == 0 || n == 0 { return }
         var accumulateProducts = accumulate
         if let bias {
-            for i in 0..<m {
-                let row = c + i * ldc
-                if accumulate {
-                    for j in 0..<n { row[j] += bias[j] }
-                } else {
-                    row.update(from: bias, count: n)
-                }
+            if accumulate {
+                for i in 0..<m { Elementwise.axpy(1, bias, c + i * ldc, count: n) }
+            } else {
+                fillRows(c, rows: m, columns: n, ldc: ldc, with: bias)
             }
             accumulateProducts = true
         }
@@ -51,6 +48,13 @@ public enum Gemm {
             preconditionFailure("OpenBLAS backend selected in a build without the OpenBLAS trait")
             #endif
         }
+    }
+}
+
+extension Gemm {
+    /// Copies `row` (`columns` floats) into each of `rows` rows of `c` (stride `ldc`): a bias before accumulating.
+    static func fillRows(_ c: UnsafeMutablePointer<Float>, rows: Int, columns: Int, ldc: Int, with row: UnsafePointer<Float>) {
+        for i in 0..<rows { (c + i * ldc).update(from: row, count: columns) }
     }
 }
 

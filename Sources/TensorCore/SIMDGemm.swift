@@ -10,22 +10,51 @@ enum SIMDGemm {
     static let mc = 72
     static let nc = 2048
 
+    /// Where the right operand comes from: a row-major matrix packed on the fly, or panels packed in advance
+    /// (`PackedMatrix`, `[n/16][k][16]`).
+    enum Operand {
+        case matrix(UnsafePointer<Float>, ldb: Int, transposed: Bool)
+        case panels(UnsafePointer<Float>)
+
+        /// The operand restricted to columns starting at `column` (a multiple of 16 for panels) of a K-deep product.
+        func columns(from column: Int, depth k: Int) -> Operand {
+            switch self {
+            case let .matrix(b, ldb, transposed): return .matrix(transposed ? b + column * ldb : b + column, ldb: ldb, transposed: transposed)
+            case let .panels(p): return .panels(p + (column / nr) * k * nr)
+            }
+        }
+    }
+
     static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, threads: Int
     ) {
+        dispatch(m, n, k, a, lda, .matrix(b, ldb: ldb, transposed: transposeB), c, ldc, accumulate, threads)
+    }
+
+    /// `C (+)= A · Wᵀ` with W given as prepacked panels.
+    static func multiplyPacked(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, panels: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, threads: Int
+    ) {
+        dispatch(m, n, k, a, lda, .panels(panels), c, ldc, accumulate, threads)
+    }
+
+    private static func dispatch(
+        _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Operand,
+        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ threads: Int
+    ) {
         if CPUFeatures.hasFMA {
-            run(FusedMultiplyAdd.self, m, n, k, a, lda, b, ldb, transposeB, c, ldc, accumulate, threads)
+            run(FusedMultiplyAdd.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
         } else {
-            run(SeparateMultiplyAdd.self, m, n, k, a, lda, b, ldb, transposeB, c, ldc, accumulate, threads)
+            run(SeparateMultiplyAdd.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
         }
     }
 
     private static func run<F: MultiplyAddStrategy>(
-        _ strategy: F.Type, _ m: Int, _ n: Int, _ k: Int,
-        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ transposeB: Bool,
+        _ strategy: F.Type, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Operand,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ threads: Int
     ) {
         let work = 2 * m * n * k
@@ -34,10 +63,15 @@ enum SIMDGemm {
             // Matrix-vector shapes (decoding): packing B would cost as much as the product itself.
             let chunks = min(usable, max(1, n / 64))
             Parallel.forEach(chunks, threads: chunks) { t in
-                let range = split(n, parts: chunks, index: t, align: 16)
-                SmallGemm.multiply(
-                    strategy, m: m, columns: range, k: k, a: a, lda: lda, b: b, ldb: ldb,
-                    transposeB: transposeB, c: c, ldc: ldc, accumulate: accumulate)
+                let range = split(n, parts: chunks, index: t, align: nr)
+                switch b {
+                case let .matrix(b, ldb, transposed):
+                    SmallGemm.multiply(strategy, m: m, columns: range, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                                       transposeB: transposed, c: c, ldc: ldc, accumulate: accumulate)
+                case let .panels(panels):
+                    SmallGemm.multiplyPanels(strategy, m: m, columns: range, k: k, a: a, lda: lda, panels: panels,
+                                             c: c, ldc: ldc, accumulate: accumulate)
+                }
             }
             return
         }
@@ -46,14 +80,12 @@ enum SIMDGemm {
             if splitColumns {
                 let range = split(n, parts: usable, index: t, align: nr)
                 if range.isEmpty { return }
-                let bPart = transposeB ? b + range.lowerBound * ldb : b + range.lowerBound
-                blocked(strategy, m, range.count, k, a, lda, bPart, ldb, transposeB, c + range.lowerBound, ldc, accumulate)
+                blocked(strategy, m, range.count, k, a, lda, b.columns(from: range.lowerBound, depth: k),
+                        c + range.lowerBound, ldc, accumulate)
             } else {
                 let range = split(m, parts: usable, index: t, align: mr)
                 if range.isEmpty { return }
-                blocked(
-                    strategy, range.count, n, k, a + range.lowerBound * lda, lda, b, ldb, transposeB,
-                    c + range.lowerBound * ldc, ldc, accumulate)
+                blocked(strategy, range.count, n, k, a + range.lowerBound * lda, lda, b, c + range.lowerBound * ldc, ldc, accumulate)
             }
         }
     }
@@ -68,13 +100,14 @@ enum SIMDGemm {
 
     /// Single-threaded blocked product on one sub-problem.
     private static func blocked<F: MultiplyAddStrategy>(
-        _ strategy: F.Type, _ m: Int, _ n: Int, _ k: Int,
-        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ transposeB: Bool,
+        _ strategy: F.Type, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Operand,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool
     ) {
         // Buffers sized to this product (small products, such as attention heads, stay small).
         let depth = min(kc, k)
-        let aCount = min(mc, (m + mr - 1) / mr * mr) * depth, bCount = min(nc, (n + nr - 1) / nr * nr) * depth
+        let aCount = min(mc, (m + mr - 1) / mr * mr) * depth
+        let bCount: Int
+        if case .matrix = b { bCount = min(nc, (n + nr - 1) / nr * nr) * depth } else { bCount = 1 }
         let packedA = UnsafeMutableRawPointer.allocate(byteCount: aCount * 4, alignment: 64)
             .bindMemory(to: Float.self, capacity: aCount)
         let packedB = UnsafeMutableRawPointer.allocate(byteCount: bCount * 4, alignment: 64)
@@ -89,7 +122,16 @@ enum SIMDGemm {
             var pc = 0
             while pc < k {
                 let kcb = min(kc, k - pc)
-                packB(b, ldb, transposeB, row: pc, column: jc, depth: kcb, width: ncb, into: packedB)
+                // Panels of this depth block: packed now, or read in place from the prepacked matrix, where
+                // panel j's rows pc..<pc+kcb start at j·k·16 + pc·16.
+                let panelBase: UnsafePointer<Float>, panelStride: Int
+                switch b {
+                case let .matrix(b, ldb, transposed):
+                    packB(b, ldb, transposed, row: pc, column: jc, depth: kcb, width: ncb, into: packedB)
+                    (panelBase, panelStride) = (UnsafePointer(packedB), kcb * nr)
+                case let .panels(panels):
+                    (panelBase, panelStride) = (panels + (jc / nr) * k * nr + pc * nr, k * nr)
+                }
                 var ic = 0
                 while ic < m {
                     let mcb = min(mc, m - ic)
@@ -101,7 +143,7 @@ enum SIMDGemm {
                         while ir < mcb {
                             let rows = min(mr, mcb - ir)
                             Microkernel.tile6x16(
-                                strategy, depth: kcb, a: packedA + ir * kcb, b: packedB + jr * kcb,
+                                strategy, depth: kcb, a: packedA + ir * kcb, b: panelBase + (jr / nr) * panelStride,
                                 c: c + (ic + ir) * ldc + jc + jr, ldc: ldc, rows: rows, columns: cols,
                                 accumulate: accumulate || pc > 0)
                             ir += mr

@@ -57,6 +57,26 @@ final class GemmTests: XCTestCase {
         try check(m: 7, n: 577, k: 65, transposeB: true, bias: false, options: options)
     }
 
+    /// Products with prepacked weights (`PackedMatrix`) on odd shapes, across blocking boundaries, at 1 and 2
+    /// threads, with and without bias; packing round-trips.
+    func testPackedWeightsMatchNaiveLoop() throws {
+        for (m, n, k) in [(1, 1, 1), (3, 17, 65), (5, 33, 300), (17, 3, 17), (65, 577, 3), (577, 130, 390), (13, 2060, 400)] {
+            let a = randomTensor([m, k], seed: UInt64(m + 7 * k)), w = randomTensor([n, k], seed: UInt64(n + 3 * k))
+            let bias = n % 2 == 1 ? randomTensor([n], seed: 9) : nil
+            let packed = try PackedMatrix(w)
+            XCTAssertEqual(packed.unpacked(), w)
+            let expected = reference(a, w, transposeB: true, bias: bias)
+            for threads in [1, 2] {
+                let c = try ComputeOptions.$current.withValue(ComputeOptions.standard.withThreads(threads)) {
+                    try a.matmul(packed, bias: bias)
+                }
+                assertClose(c.scalars, expected, atol: 1e-5 * Double(k).squareRoot() + 1e-6, "packed m=\(m) n=\(n) k=\(k) x\(threads)")
+            }
+        }
+        XCTAssertThrowsError(try Tensor(zeros: [2, 3]).matmul(try PackedMatrix(Tensor(zeros: [4, 5]))))
+        XCTAssertThrowsError(try PackedMatrix(Tensor(zeros: [4])))
+    }
+
     func testAccumulateAddsToExistingOutput() throws {
         let a = randomTensor([5, 7], seed: 1), b = randomTensor([7, 19], seed: 2)
         var c = [Float](repeating: 1.5, count: 5 * 19)
