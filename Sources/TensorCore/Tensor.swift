@@ -39,12 +39,14 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     public var scalars: [Float] { withUnsafeBufferPointer { Array($0) } }
 
     /// Reads or writes one element by its flat row-major index.
+    /// - Precondition: `0 <= index < count`, as for `Array` (use `scalars` or the buffer views in loops).
     public subscript(flat index: Int) -> Float {
         get { precondition(index >= 0 && index < count); return storage.pointer[index] }
         set { precondition(index >= 0 && index < count); makeUnique(); storage.pointer[index] = newValue }
     }
 
     /// Reads or writes one element by its multi-dimensional index (one entry per dimension).
+    /// - Precondition: one in-range index per dimension, as for `Array`.
     public subscript(_ index: Int...) -> Float {
         get { self[flat: flatIndex(index)] }
         set { self[flat: flatIndex(index)] = newValue }

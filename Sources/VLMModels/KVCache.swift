@@ -22,13 +22,23 @@ public struct KVCache: Sendable {
     public let rowWidth: Int
 
     /// An empty cache for `layerCount` layers of `rowWidth` floats per row.
-    public init(layerCount: Int, rowWidth: Int) {
+    /// - Throws: `ModelError.invalidInput` for a negative count or width.
+    public init(layerCount: Int, rowWidth: Int) throws {
+        guard layerCount >= 0, rowWidth >= 0 else {
+            throw ModelError.invalidInput("a KV cache needs layerCount >= 0 and rowWidth >= 0, got \(layerCount), \(rowWidth)")
+        }
+        self.init(checkedLayerCount: layerCount, rowWidth: rowWidth)
+    }
+
+    /// An empty cache for sizes already known to be valid (a validated configuration's).
+    init(checkedLayerCount layerCount: Int, rowWidth: Int) {
         self.rowWidth = rowWidth
         layers = Array(repeating: Layer(keys: Tensor(zeros: [0, rowWidth]), values: Tensor(zeros: [0, rowWidth]),
                                         count: 0, positions: []), count: layerCount)
     }
 
     /// Entries held by `layer`.
+    /// - Precondition: `layer` is in `0..<layers.count`, as for an array index.
     public func count(layer: Int) -> Int { layers[layer].count }
 
     /// Bytes of live keys and values across all layers (Float32).
@@ -61,8 +71,11 @@ public struct KVCache: Sendable {
     }
 
     /// Keeps only the entries at `rows` (ascending, within `0..<count`) of `layer`, in that order.
-    /// - Throws: `ModelError.invalidInput` for an out-of-range or unsorted row list.
+    /// - Throws: `ModelError.invalidInput` for a layer outside the cache or an out-of-range or unsorted row list.
     public mutating func retain(layer index: Int, rows: [Int]) throws {
+        guard layers.indices.contains(index) else {
+            throw ModelError.invalidInput("KV cache layer \(index) is outside 0..<\(layers.count)")
+        }
         let layer = layers[index]
         guard zip(rows, rows.dropFirst()).allSatisfy({ $0 < $1 }), rows.allSatisfy({ (0..<layer.count).contains($0) }) else {
             throw ModelError.invalidInput("KV rows to keep must be ascending and within 0..<\(layer.count)")

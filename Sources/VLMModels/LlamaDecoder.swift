@@ -52,7 +52,7 @@ public struct LlamaDecoder: Sendable {
 
     /// An empty KV cache sized for this decoder.
     public func makeCache() -> KVCache {
-        KVCache(layerCount: configuration.layerCount, rowWidth: configuration.kvHeadCount * configuration.headDimension)
+        KVCache(checkedLayerCount: configuration.layerCount, rowWidth: configuration.kvHeadCount * configuration.headDimension)
     }
 
     /// Embedding rows of `tokenIds`, `[n, hidden]`.

@@ -64,6 +64,9 @@ public struct CLIPImageProcessor: Sendable, Equatable {
     /// The 8-bit image the model sees: shortest edge resized to `shortestEdge` (bicubic), center-cropped.
     /// - Throws: `ModelError.invalidInput` when the resized image is smaller than the crop.
     public func resizedAndCropped(_ image: RGBImage) throws -> RGBImage {
+        guard shortestEdge > 0, cropWidth > 0, cropHeight > 0 else {
+            throw ModelError.invalidInput("resize and crop sizes must be positive, got \(shortestEdge), \(cropWidth)x\(cropHeight)")
+        }
         let short = min(image.width, image.height), long = max(image.width, image.height)
         let resizedLong = Int(Double(shortestEdge) * Double(long) / Double(short))
         let (width, height) = image.width <= image.height ? (shortestEdge, resizedLong) : (resizedLong, shortestEdge)
@@ -81,6 +84,7 @@ public struct CLIPImageProcessor: Sendable, Equatable {
     }
 
     /// Planar `[3, height, width]` of (value · rescaleFactor − mean) / std per channel.
+    /// - Precondition: `mean` and `std` hold 3 values (as `init(directory:defaultSize:)` guarantees).
     public func normalize(_ image: RGBImage) -> Tensor {
         let w = image.width, h = image.height
         return Tensor(shape: [3, h, w]) { out in

@@ -94,8 +94,9 @@ public enum PrefixKVSearch {
 
     /// Rows of one layer's cache to keep: the first `protectedPrefix` entries, the last entry, and of the rest
     /// all but the `evict` lowest-scoring (ties evict the earlier entry), in ascending order.
-    public static func keptRows(scores: [Float], evict: Int, protectedPrefix: Int) -> [Int] {
-        let n = scores.count
+    /// A negative `protectedPrefix` protects nothing but the last entry.
+    public static func keptRows(scores: [Float], evict: Int, protectedPrefix requested: Int) -> [Int] {
+        let n = scores.count, protectedPrefix = max(0, requested)
         guard n > protectedPrefix + 1 else { return Array(0..<n) }
         let middle = Array(protectedPrefix..<(n - 1))
         let ranked = middle.sorted { scores[$0] != scores[$1] ? scores[$0] < scores[$1] : $0 < $1 }
