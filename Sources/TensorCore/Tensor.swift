@@ -13,8 +13,8 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         storage = TensorStorage(count: shape.count, repeating: value)
     }
 
-    /// A tensor of `shape` whose contents are written by `body` (which must set every element).
-    public init(shape: Shape, unsafeUninitialized body: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
+    /// A tensor of `shape`, zero-initialised, then written by `body` (usually with a trailing closure).
+    public init(shape: Shape, filledBy body: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
         self.shape = shape
         storage = TensorStorage(uninitializedCount: shape.count)
         storage.pointer.initialize(repeating: 0, count: shape.count)
