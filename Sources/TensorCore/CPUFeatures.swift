@@ -19,7 +19,6 @@ public enum CPUFeatures {
 /// A multiply-add step for SIMD accumulators, chosen once per kernel call so the inner loop has no branch.
 protocol MultiplyAddStrategy {
     static func apply(_ acc: inout SIMD16<Float>, _ a: SIMD16<Float>, _ b: SIMD16<Float>)
-    static func apply(_ acc: inout SIMD8<Float>, _ a: SIMD8<Float>, _ b: SIMD8<Float>)
 }
 
 /// Fused multiply-add: one rounding, one instruction, only fast when the target CPU has FMA.
@@ -27,17 +26,11 @@ enum FusedMultiplyAdd: MultiplyAddStrategy {
     @inline(__always) static func apply(_ acc: inout SIMD16<Float>, _ a: SIMD16<Float>, _ b: SIMD16<Float>) {
         acc.addProduct(a, b)
     }
-    @inline(__always) static func apply(_ acc: inout SIMD8<Float>, _ a: SIMD8<Float>, _ b: SIMD8<Float>) {
-        acc.addProduct(a, b)
-    }
 }
 
 /// Multiply then add: what a CPU without FMA runs fast (a fused call there becomes a libm call per lane).
 enum SeparateMultiplyAdd: MultiplyAddStrategy {
     @inline(__always) static func apply(_ acc: inout SIMD16<Float>, _ a: SIMD16<Float>, _ b: SIMD16<Float>) {
-        acc = acc + a * b
-    }
-    @inline(__always) static func apply(_ acc: inout SIMD8<Float>, _ a: SIMD8<Float>, _ b: SIMD8<Float>) {
         acc = acc + a * b
     }
 }
