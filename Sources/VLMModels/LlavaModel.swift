@@ -69,12 +69,33 @@ public struct LlavaModel: Sendable {
         guard visual.shape == [layout.imageTokenCount, configuration.text.hiddenSize] else {
             throw ModelError.invalidInput("visual tokens \(visual.shape), expected [\(layout.imageTokenCount), \(configuration.text.hiddenSize)]")
         }
-        var ids = layout.tokenIds
-        ids.replaceSubrange(layout.imageStart...layout.imageStart,
-                            with: repeatElement(layout.tokenIds[layout.imageStart], count: layout.imageTokenCount))
-        var embeddings = try language.embed(ids)
-        try wrapTensorErrors { try embeddings.scatterRows(visual, at: Array(layout.imageSpan)) }
-        return embeddings
+        return try embeddings(layout: layout, splicing: visual)
+    }
+
+    /// Language-model input for `layout` with the placeholder replaced by `visual [k, textHidden]` for any
+    /// k >= 1 (every visual token, or those kept by pruning): the text before the placeholder, the visual rows,
+    /// the text after it, `[tokenIds.count − 1 + k, textHidden]`.
+    /// - Throws: `ModelError.invalidInput` when `visual` is not `[k >= 1, textHidden]` or an id is outside the vocabulary.
+    public func embeddings(layout: PromptLayout, splicing visual: Tensor) throws -> Tensor {
+        guard visual.shape.rank == 2, visual.shape[0] >= 1, visual.shape[1] == configuration.text.hiddenSize else {
+            throw ModelError.invalidInput("visual tokens \(visual.shape), expected [k >= 1, \(configuration.text.hiddenSize)]")
+        }
+        let text = try language.embed(layout.tokenIds)
+        return try wrapTensorErrors {
+            let before = try text.rows(0..<layout.imageStart)
+            let after = try text.rows((layout.imageStart + 1)..<layout.tokenIds.count)
+            return try Tensor.concatenateRows([before, visual, after].filter { $0.shape[0] > 0 })
+        }
+    }
+
+    /// The unpruned model's prefill of one image and prompt, ready for `language.advance`: the prompt layout and
+    /// the decoder state before layer 0, every expanded row at its position 0, 1, 2, ….
+    public func beginPrefill(pixels: Tensor, tokenIds: [Int]) throws -> (layout: PromptLayout, state: DecoderState) {
+        let layout = try layout(tokenIds: tokenIds)
+        let visual = try projector(try encodeImage(pixels: pixels).features)
+        let state = try language.beginPrefill(embeddings: try inputEmbeddings(layout: layout, visual: visual),
+                                              positions: Array(0..<layout.expandedLength))
+        return (layout, state)
     }
 
     /// Next-token logits of the unpruned model after `tokenIds` (one placeholder) with image `pixels`.
@@ -85,40 +106,12 @@ public struct LlavaModel: Sendable {
     /// Greedy continuation of the unpruned model: `maxNewTokens` tokens (argmax, no early stop) and the
     /// logits that chose the first one.
     public func generate(pixels: Tensor, tokenIds: [Int], maxNewTokens: Int) throws -> (tokens: [Int], firstLogits: [Float]) {
-        let layout = try layout(tokenIds: tokenIds)
-        let visual = try projector(try encodeImage(pixels: pixels).features)
-        let embeddings = try inputEmbeddings(layout: layout, visual: visual)
+        var (layout, state) = try beginPrefill(pixels: pixels, tokenIds: tokenIds)
         var cache = language.makeCache()
-        var state = try language.beginPrefill(embeddings: embeddings, positions: Array(0..<layout.expandedLength))
         try language.advance(&state, to: configuration.text.layerCount, cache: &cache)
         let first = try language.logits(state.hidden, rows: [state.hidden.shape[0] - 1]).scalars
-        let tokens = try language.greedyContinuation(from: first, nextPosition: layout.expandedLength,
-                                                     count: maxNewTokens, cache: &cache)
+        let tokens = try language.continuation(from: first, nextPosition: layout.expandedLength,
+                                               choosing: .greedy(count: maxNewTokens), cache: &cache).tokens
         return (tokens, first)
-    }
-}
-
-extension LlamaDecoder {
-    /// Greedy decoding after a prefill: takes the argmax of `logits`, feeds it at `nextPosition`, and repeats
-    /// until `count` tokens are chosen (no early stop).
-    public func greedyContinuation(from logits: [Float], nextPosition: Int, count: Int, cache: inout KVCache) throws -> [Int] {
-        var tokens: [Int] = []
-        var current = logits
-        var position = nextPosition
-        while tokens.count < count {
-            let token = Self.argmax(current)
-            tokens.append(token)
-            if tokens.count == count { break }
-            current = try decode(token: token, position: position, cache: &cache)
-            position += 1
-        }
-        return tokens
-    }
-
-    /// Index of the largest value (the lowest index among ties).
-    public static func argmax(_ values: [Float]) -> Int {
-        var best = 0
-        for i in values.indices where values[i] > values[best] { best = i }
-        return best
     }
 }

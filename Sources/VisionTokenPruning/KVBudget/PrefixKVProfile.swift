@@ -64,10 +64,7 @@ public struct PrefixKVProfile: Sendable, Codable, Equatable {
         let layers = model.configuration.text.layerCount
         var totals = [Double](repeating: 0, count: layers)
         for (i, sample) in samples.enumerated() {
-            let layout = try model.layout(tokenIds: sample.tokenIds)
-            let visual = try model.projector(try model.encodeImage(pixels: sample.pixels).features)
-            var state = try model.language.beginPrefill(
-                embeddings: try model.inputEmbeddings(layout: layout, visual: visual), positions: Array(0..<layout.expandedLength))
+            var state = try model.beginPrefill(pixels: sample.pixels, tokenIds: sample.tokenIds).state
             var cache = model.language.makeCache()
             let requests = Dictionary(uniqueKeysWithValues: (0..<layers).map { ($0, AttentionProbabilityRequest.columnSums) })
             let sums = try model.language.advance(&state, to: layers, cache: &cache, attentions: requests)

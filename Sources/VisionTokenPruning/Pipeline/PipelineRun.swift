@@ -1,4 +1,3 @@
-import Dispatch
 import TensorCore
 import VLMModels
 
@@ -63,7 +62,7 @@ struct PipelineRun {
             let (projected, projectorSeconds) = try measured { try model.projector(try features.gatherRows(choice)) }
             seconds.projector += projectorSeconds
             flops.projector = FlopsModel.projector(tokens: kept.count, configuration)
-            embeddings = try PipelineRun.splice(text: try model.language.embed(layout.tokenIds), visual: projected, layout: layout)
+            embeddings = try model.embeddings(layout: layout, splicing: projected)
         } else {
             let (projected, projectorSeconds) = try measured { try model.projector(features) }
             seconds.projector += projectorSeconds
@@ -149,36 +148,25 @@ struct PipelineRun {
 
     /// Greedy (or forced) decoding after the prefill, with KV-budget eviction when configured.
     mutating func decode(from logits: [Float], maxNewTokens: Int, forced: [Int]?) throws -> (tokens: [Int], logits: [[Float]]) {
-        let text = configuration.text
+        let text = configuration.text, language = model.language
         var eviction = pipeline.kvBudget.map(PrefixKVEviction.init)
         if eviction != nil {
             try eviction!.evictAfterPrefill(cache: &cache, scores: (0..<text.layerCount).map { importance[$0]! })
         }
-        var tokens: [Int] = [], continuation: [[Float]] = []
-        let steps = forced?.count ?? maxNewTokens
-        var current = logits, position = state.positions.last! + 1, processed = originalPositions.count
-        let start = DispatchTime.now().uptimeNanoseconds
-        defer { seconds.decode += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
-        for step in 0..<steps {
-            let token = forced?[step] ?? LlamaDecoder.argmax(current)
-            tokens.append(token)
-            if step == steps - 1 && forced == nil { break }
-            let lengths = cache.layers.map(\.count)
-            current = try model.language.decode(token: token, position: position, cache: &cache)
-            for length in lengths { flops.decode += FlopsModel.decodeStep(cacheLength: length + 1, text) }
-            continuation.append(current)
-            position += 1
-            processed += 1
-            try eviction?.evictDuringDecode(cache: &cache, tokensProcessed: processed)
+        let evictor = eviction, nextPosition = state.positions.last! + 1
+        var processed = originalPositions.count, decodeFlops = 0.0
+        let (result, elapsed) = try measured {
+            try language.continuation(from: logits, nextPosition: nextPosition,
+                                      choosing: forced.map { .forced($0) } ?? .greedy(count: maxNewTokens), cache: &cache) { cache in
+                // Each layer has just attended over its cache, now one entry longer.
+                for l in 0..<cache.layers.count { decodeFlops += FlopsModel.decodeStep(cacheLength: cache.count(layer: l), text) }
+                processed += 1
+                try evictor?.evictDuringDecode(cache: &cache, tokensProcessed: processed)
+            }
         }
-        return (tokens, continuation)
-    }
-
-    /// Text embeddings of the unexpanded prompt with the placeholder row replaced by `visual` rows.
-    static func splice(text: Tensor, visual: Tensor, layout: PromptLayout) throws -> Tensor {
-        let before = try text.rows(0..<layout.imageStart)
-        let after = try text.rows((layout.imageStart + 1)..<layout.tokenIds.count)
-        return try Tensor.concatenateRows([before, visual, after].filter { $0.shape[0] > 0 })
+        seconds.decode += elapsed
+        flops.decode += decodeFlops
+        return result
     }
 
     /// Σ over heads and query rows / heads of a `[heads, queries, keys]` map: `[keys]`.

@@ -55,11 +55,8 @@ public enum WithdrawalCalibrator {
     /// KL(P_j ‖ P_full) of one sample for each candidate layer j.
     static func klCurve(model: LlavaModel, sample: ImagePrompt, candidates: [Int]) throws -> [Double] {
         let language = model.language
-        let layout = try model.layout(tokenIds: sample.tokenIds)
-        let visual = try model.projector(try model.encodeImage(pixels: sample.pixels).features)
-        let embeddings = try model.inputEmbeddings(layout: layout, visual: visual)
+        var (layout, state) = try model.beginPrefill(pixels: sample.pixels, tokenIds: sample.tokenIds)
         var cache = language.makeCache()
-        var state = try language.beginPrefill(embeddings: embeddings, positions: Array(0..<layout.expandedLength))
         var inputs: [Int: DecoderState] = [:]
         for j in candidates {
             try language.advance(&state, to: j, cache: &cache)

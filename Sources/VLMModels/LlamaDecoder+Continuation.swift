@@ -1,0 +1,43 @@
+extension LlamaDecoder {
+    /// How `continuation` picks the tokens it feeds.
+    public enum TokenChoice: Sendable, Equatable {
+        /// `count` tokens, each the argmax of the current logits; the last one is chosen but not fed.
+        case greedy(count: Int)
+        /// These tokens, every one fed (teacher forcing), to compare distributions step by step.
+        case forced([Int])
+    }
+
+    /// Decoding after a prefill: chooses tokens as `choosing` says, feeds them at consecutive positions from
+    /// `nextPosition`, and calls `afterStep` with the cache after each fed token (one entry longer per layer),
+    /// e.g. to count costs or evict entries.
+    /// - Returns: the chosen tokens and the logits after each fed token.
+    public func continuation(
+        from logits: [Float], nextPosition: Int, choosing: TokenChoice, cache: inout KVCache,
+        afterStep: (inout KVCache) throws -> Void = { _ in }
+    ) throws -> (tokens: [Int], logits: [[Float]]) {
+        var tokens: [Int] = [], fedLogits: [[Float]] = []
+        var current = logits, position = nextPosition
+        let steps: Int, forced: [Int]?
+        switch choosing {
+        case .greedy(let count): (steps, forced) = (count, nil)
+        case .forced(let list): (steps, forced) = (list.count, list)
+        }
+        for step in 0..<steps {
+            let token = forced?[step] ?? Self.argmax(current)
+            tokens.append(token)
+            if step == steps - 1 && forced == nil { break }
+            current = try decode(token: token, position: position, cache: &cache)
+            fedLogits.append(current)
+            position += 1
+            try afterStep(&cache)
+        }
+        return (tokens, fedLogits)
+    }
+
+    /// Index of the largest value (the lowest index among ties).
+    public static func argmax(_ values: [Float]) -> Int {
+        var best = 0
+        for i in values.indices where values[i] > values[best] { best = i }
+        return best
+    }
+}
