@@ -1,18 +1,21 @@
 /// The register-blocked inner kernel of `SIMDGemm`.
 enum Microkernel {
     /// `C[rows x columns] (+)= Apanel · Bpanel` for one 6x16 tile over `depth` packed steps.
-    /// `a` holds `[depth][6]`, `b` holds `[depth][16]` (zero-padded); only `rows x columns` of C are written.
+    /// `a` holds `[depth][6]`, `b` holds `[depth][16]` values of `E` (zero-padded), widened in registers;
+    /// `scales` (16 per-column factors, int8 panels) multiply the finished tile. Only `rows x columns` of C
+    /// are written.
     @inline(__always)
-    static func tile6x16<F: MultiplyAddStrategy>(
-        _ strategy: F.Type, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, accumulate: Bool
+    static func tile6x16<F: MultiplyAddStrategy, E: PanelElement>(
+        _ strategy: F.Type, _ element: E.Type, depth: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer,
+        scales: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, accumulate: Bool
     ) {
         var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>()
         var c3 = SIMD16<Float>(), c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
         var pa = a
-        var pb = UnsafeRawPointer(b)
+        var pb = b
+        let step = 16 * E.byteWidth
         for _ in 0..<depth {
-            let bv = pb.load(as: SIMD16<Float>.self)
+            let bv = E.load16(pb)
             F.apply(&c0, SIMD16(repeating: pa[0]), bv)
             F.apply(&c1, SIMD16(repeating: pa[1]), bv)
             F.apply(&c2, SIMD16(repeating: pa[2]), bv)
@@ -20,7 +23,11 @@ enum Microkernel {
             F.apply(&c4, SIMD16(repeating: pa[4]), bv)
             F.apply(&c5, SIMD16(repeating: pa[5]), bv)
             pa += 6
-            pb += 64
+            pb += step
+        }
+        if let scales {
+            let s = UnsafeRawPointer(scales).loadUnaligned(as: SIMD16<Float>.self)
+            c0 *= s; c1 *= s; c2 *= s; c3 *= s; c4 *= s; c5 *= s
         }
         if rows == 6 && columns == 16 {
             store(c0, c, accumulate); store(c1, c + ldc, accumulate); store(c2, c + 2 * ldc, accumulate)

@@ -1,50 +1,131 @@
-/// A weight matrix `W [outputs, inputs]` (PyTorch linear layout) stored once in the SIMD GEMM's panel
-/// layout: groups of 16 outputs, interleaved along the inputs (`[outputs/16][inputs][16]`, zero-padded).
+/// A weight matrix `W [outputs, inputs]` (PyTorch linear layout) stored once, in a chosen `WeightPrecision`,
+/// in the SIMD GEMM's panel layout: groups of 16 outputs interleaved along the inputs
+/// (`[outputs/16][inputs][16]`, zero-padded), plus one Float32 scale per output for `int8`.
 ///
-/// Products with a packed matrix skip the per-call packing of the weights, which otherwise costs as much
-/// as a sizeable part of the product when few rows are multiplied (pruned prefills, decoding).
+/// Products read the panels directly and widen them to Float32 in registers, so a 16-bit matrix costs half
+/// the memory and half the bandwidth of a Float32 one, with no second copy. Packing also skips the per-call
+/// packing of the weights, which otherwise costs a sizeable part of products with few rows (pruned
+/// prefills, decoding).
 public struct PackedMatrix: Sendable, Equatable {
     /// Output features (rows of W).
     public let outputs: Int
     /// Input features (columns of W).
     public let inputs: Int
-    /// Panel storage, `ceil(outputs / 16) · inputs · 16` floats.
-    let panels: Tensor
+    /// How the values are stored.
+    public let precision: WeightPrecision
+    /// Panel storage, `ceil(outputs / 16) · inputs · 16` values of `precision`.
+    let panels: PanelBytes
+    /// `int8` only: `ceil(outputs / 16) · 16` Float32 scales, zero for padding outputs.
+    let scales: PanelBytes?
 
-    /// Packs `weight [outputs, inputs]`.
-    /// - Throws: `TensorError.invalidArgument` unless `weight` is 2-D.
-    public init(_ weight: Tensor) throws {
+    /// Packs `weight [outputs, inputs]` in `precision` (rounded to nearest even; see `WeightPrecision`).
+    /// - Throws: `TensorError.invalidArgument` unless `weight` is 2-D; `.nonFinite` for NaN or infinite values,
+    ///   or values beyond ±65504 for `.f16`.
+    public init(_ weight: Tensor, precision: WeightPrecision = .f32) throws {
         guard weight.shape.rank == 2 else {
             throw TensorError.invalidArgument(operation: "PackedMatrix", reason: "needs a 2-D weight, got \(weight.shape)")
         }
-        let n = weight.shape[0], k = weight.shape[1], nr = SIMDGemm.nr
-        let panelCount = (n + nr - 1) / nr
-        outputs = n
-        inputs = k
-        panels = Tensor(shape: [panelCount * k * nr]) { out in
+        let k = weight.shape[1]
+        try self.init(outputs: weight.shape[0], inputs: k, precision: precision) { rows, out in
             weight.withUnsafeBufferPointer { w in
-                for panel in 0..<panelCount {
-                    let dst = out.baseAddress! + panel * k * nr
-                    for j in 0..<min(nr, n - panel * nr) {
-                        let row = w.baseAddress! + (panel * nr + j) * k
-                        for p in 0..<k { dst[p * nr + j] = row[p] }
+                out.update(from: w.baseAddress! + rows.lowerBound * k, count: rows.count * k)
+            }
+        }
+    }
+
+    /// Packs a matrix whose rows are produced on demand, 16 at a time, so a caller can convert straight from
+    /// a memory-mapped checkpoint (or several stacked ones) with no whole-matrix Float32 copy.
+    /// - Parameter rows: writes rows `range` of W as Float32, `[range.count, inputs]` contiguous, into the pointer.
+    /// - Throws: `TensorError.invalidArgument` for negative sizes; `.nonFinite` (flat index into W) for NaN,
+    ///   infinite values, or values beyond ±65504 for `.f16`; anything `rows` throws.
+    public init(
+        outputs: Int, inputs: Int, precision: WeightPrecision,
+        rows: (_ range: Range<Int>, _ into: UnsafeMutablePointer<Float>) throws -> Void
+    ) throws {
+        guard outputs >= 0, inputs >= 0 else {
+            throw TensorError.invalidArgument(operation: "PackedMatrix", reason: "negative size \(outputs) x \(inputs)")
+        }
+        let nr = SIMDGemm.nr, k = inputs
+        let (panelCount, valuesOverflow) = ((outputs + nr - 1) / nr).multipliedReportingOverflow(by: k * nr)
+        let (byteCount, bytesOverflow) = panelCount.multipliedReportingOverflow(by: precision.bytesPerWeight)
+        guard !valuesOverflow, !bytesOverflow, k <= Int.max / nr else {
+            throw TensorError.invalidArgument(operation: "PackedMatrix", reason: "size \(outputs) x \(inputs) overflows")
+        }
+        self.outputs = outputs
+        self.inputs = inputs
+        self.precision = precision
+        let panels = PanelBytes(zeroedCount: byteCount)
+        let scales = precision == .int8 ? PanelBytes(zeroedCount: (outputs + nr - 1) / nr * nr * 4) : nil
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, nr * k))
+        defer { scratch.deallocate() }
+        var start = 0
+        while start < outputs {
+            let live = min(nr, outputs - start)
+            try rows(start..<(start + live), scratch)
+            if live < nr { (scratch + live * k).update(repeating: 0, count: (nr - live) * k) }
+            try PanelPacking.checkFinite(scratch, rows: live, inputs: k, precision: precision, firstRow: start)
+            let destination = panels.pointer + (start / nr) * k * nr * precision.bytesPerWeight
+            switch precision {
+            case .f32: PanelPacking.packFloat32(scratch, inputs: k, into: destination)
+            case .bf16: PanelPacking.packBFloat16(scratch, inputs: k, into: destination)
+            case .f16: PanelPacking.packFloat16(scratch, inputs: k, into: destination)
+            case .int8:
+                PanelPacking.packInt8(scratch, inputs: k, into: destination,
+                                      scales: (scales!.pointer + start * 4).assumingMemoryBound(to: Float.self))
+            }
+            start += nr
+        }
+        self.panels = panels
+        self.scales = scales
+    }
+
+    /// Bytes held by the packed values and scales (padding to 16 outputs included).
+    public var storageBytes: Int { panels.count + (scales?.count ?? 0) }
+
+    /// The matrix in its original `[outputs, inputs]` layout, as the Float32 values the GEMM multiplies by
+    /// (16-bit values widened, int8 values times their scale).
+    public func unpacked() -> Tensor {
+        (try? gatherRows(Array(0..<outputs))) ?? Tensor(zeros: [outputs, inputs])
+    }
+
+    /// Rows `rows` of W as Float32 `[rows.count, inputs]` (an embedding lookup: only these rows are converted).
+    /// - Throws: `TensorError.indexOutOfRange` for a row outside `0..<outputs`.
+    public func gatherRows(_ rows: [Int]) throws -> Tensor {
+        if let bad = rows.first(where: { !(0..<outputs).contains($0) }) {
+            throw TensorError.indexOutOfRange(operation: "PackedMatrix.gatherRows", index: bad, bound: outputs)
+        }
+        let k = inputs, nr = SIMDGemm.nr, width = precision.bytesPerWeight
+        return Tensor(shape: [rows.count, k]) { out in
+            for (i, row) in rows.enumerated() {
+                let base = UnsafeRawPointer(panels.pointer) + ((row / nr) * k * nr + row % nr) * width
+                let dst = out.baseAddress! + i * k
+                switch precision {
+                case .f32: for p in 0..<k { dst[p] = base.load(fromByteOffset: p * nr * 4, as: Float.self) }
+                case .bf16:
+                    for p in 0..<k { dst[p] = Float(bitPattern: UInt32(base.load(fromByteOffset: p * nr * 2, as: UInt16.self)) << 16) }
+                case .f16:
+                    for p in 0..<k {
+                        let h = UInt32(base.load(fromByteOffset: p * nr * 2, as: UInt16.self))
+                        dst[p] = HalfPrecision.widenF16Lanes(SIMD16(repeating: h))[0]
                     }
+                case .int8:
+                    let scale = UnsafeRawPointer(scales!.pointer).load(fromByteOffset: row * 4, as: Float.self)
+                    for p in 0..<k { dst[p] = Float(base.load(fromByteOffset: p * nr, as: Int8.self)) * scale }
                 }
             }
         }
     }
 
-    /// The matrix in its original `[outputs, inputs]` layout.
-    public func unpacked() -> Tensor {
-        let nr = SIMDGemm.nr
-        return Tensor(shape: [outputs, inputs]) { out in
-            panels.withUnsafeBufferPointer { src in
-                for j in 0..<outputs {
-                    let panel = src.baseAddress! + (j / nr) * inputs * nr + j % nr
-                    for p in 0..<inputs { out[j * inputs + p] = panel[p * nr] }
-                }
-            }
-        }
+    /// The per-output scales of an `int8` matrix (nil for other precisions).
+    public var int8Scales: [Float]? {
+        scales.map { s in (0..<outputs).map { UnsafeRawPointer(s.pointer).load(fromByteOffset: $0 * 4, as: Float.self) } }
+    }
+
+    public static func == (lhs: PackedMatrix, rhs: PackedMatrix) -> Bool {
+        lhs.outputs == rhs.outputs && lhs.inputs == rhs.inputs && lhs.precision == rhs.precision
+            && lhs.panels.hasSameBytes(as: rhs.panels)
+            && (lhs.scales == nil) == (rhs.scales == nil)
+            && (lhs.scales.map { l in rhs.scales.map { l.hasSameBytes(as: $0) } ?? false } ?? true)
     }
 }
 
@@ -63,14 +144,14 @@ extension Tensor {
         let options = ComputeOptions.current
         return Tensor(shape: Shape(shape.dims.dropLast() + [n])) { out in
             withUnsafeBufferPointer { a in
-                weight.panels.withUnsafeBufferPointer { panels in
-                    let c = out.baseAddress!
-                    if let bias { bias.withUnsafeBufferPointer { Gemm.fillRows(c, rows: m, columns: n, ldc: n, with: $0.baseAddress!) } }
-                    if k > 0 {
-                        SIMDGemm.multiplyPacked(
-                            m: m, n: n, k: k, a: a.baseAddress!, lda: k, panels: panels.baseAddress!, c: c, ldc: n,
-                            accumulate: bias != nil, threads: options.threads)
-                    }
+                let c = out.baseAddress!
+                if let bias { bias.withUnsafeBufferPointer { Gemm.fillRows(c, rows: m, columns: n, ldc: n, with: $0.baseAddress!) } }
+                if k > 0 && m > 0 {
+                    SIMDGemm.multiplyPacked(
+                        m: m, n: n, k: k, a: a.baseAddress!, lda: k,
+                        panels: .init(bytes: UnsafeRawPointer(weight.panels.pointer), precision: weight.precision,
+                                      scales: weight.scales.map { UnsafePointer($0.pointer.assumingMemoryBound(to: Float.self)) }),
+                        c: c, ldc: n, accumulate: bias != nil, threads: options.threads)
                 }
             }
         }

@@ -10,17 +10,30 @@ enum SIMDGemm {
     static let mc = 72
     static let nc = 2048
 
-    /// Where the right operand comes from: a row-major matrix packed on the fly, or panels packed in advance
-    /// (`PackedMatrix`, `[n/16][k][16]`).
+    /// Panels packed in advance (`PackedMatrix`, `[n/16][k][16]` values of `precision`), with the int8 scales.
+    struct PackedPanels {
+        var bytes: UnsafeRawPointer
+        var precision: WeightPrecision
+        /// One scale per output column (`int8` only).
+        var scales: UnsafePointer<Float>?
+
+        /// The panels restricted to columns starting at `column` (a multiple of 16) of a K-deep product.
+        func columns(from column: Int, depth k: Int) -> PackedPanels {
+            PackedPanels(bytes: bytes + (column / nr) * k * nr * precision.bytesPerWeight, precision: precision,
+                         scales: scales.map { $0 + column })
+        }
+    }
+
+    /// Where the right operand comes from: a row-major matrix packed on the fly, or panels packed in advance.
     enum Operand {
         case matrix(UnsafePointer<Float>, ldb: Int, transposed: Bool)
-        case panels(UnsafePointer<Float>)
+        case panels(PackedPanels)
 
         /// The operand restricted to columns starting at `column` (a multiple of 16 for panels) of a K-deep product.
         func columns(from column: Int, depth k: Int) -> Operand {
             switch self {
             case let .matrix(b, ldb, transposed): return .matrix(transposed ? b + column * ldb : b + column, ldb: ldb, transposed: transposed)
-            case let .panels(p): return .panels(p + (column / nr) * k * nr)
+            case let .panels(p): return .panels(p.columns(from: column, depth: k))
             }
         }
     }
@@ -36,7 +49,7 @@ enum SIMDGemm {
 
     /// `C (+)= A · Wᵀ` with W given as prepacked panels.
     static func multiplyPacked(
-        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, panels: UnsafePointer<Float>,
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, panels: PackedPanels,
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, threads: Int
     ) {
         dispatch(m, n, k, a, lda, .panels(panels), c, ldc, accumulate, threads)
@@ -47,14 +60,32 @@ enum SIMDGemm {
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ threads: Int
     ) {
         if CPUFeatures.hasFMA {
-            run(FusedMultiplyAdd.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
+            dispatchPrecision(FusedMultiplyAdd.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
         } else {
-            run(SeparateMultiplyAdd.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
+            dispatchPrecision(SeparateMultiplyAdd.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
         }
     }
 
-    private static func run<F: MultiplyAddStrategy>(
+    /// Chooses the panel element type once per call, so each precision runs its own specialised loops.
+    private static func dispatchPrecision<F: MultiplyAddStrategy>(
         _ strategy: F.Type, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Operand,
+        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ threads: Int
+    ) {
+        guard case let .panels(p) = b else {
+            return run(strategy, Float32Panel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
+        }
+        switch p.precision {
+        case .f32: run(strategy, Float32Panel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
+        case .bf16: run(strategy, BFloat16Panel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
+        case .f16 where CPUFeatures.hasF16C:
+            run(strategy, Float16HardwarePanel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
+        case .f16: run(strategy, Float16BitsPanel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
+        case .int8: run(strategy, Int8Panel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
+        }
+    }
+
+    private static func run<F: MultiplyAddStrategy, E: PanelElement>(
+        _ strategy: F.Type, _ element: E.Type, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Operand,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ threads: Int
     ) {
         let work = 2 * m * n * k
@@ -69,8 +100,8 @@ enum SIMDGemm {
                     SmallGemm.multiply(strategy, m: m, columns: range, k: k, a: a, lda: lda, b: b, ldb: ldb,
                                        transposeB: transposed, c: c, ldc: ldc, accumulate: accumulate)
                 case let .panels(panels):
-                    SmallGemm.multiplyPanels(strategy, m: m, columns: range, k: k, a: a, lda: lda, panels: panels,
-                                             c: c, ldc: ldc, accumulate: accumulate)
+                    SmallGemm.multiplyPanels(strategy, element, m: m, columns: range, k: k, a: a, lda: lda,
+                                             panels: panels, c: c, ldc: ldc, accumulate: accumulate)
                 }
             }
             return
@@ -80,12 +111,12 @@ enum SIMDGemm {
             if splitColumns {
                 let range = split(n, parts: usable, index: t, align: nr)
                 if range.isEmpty { return }
-                blocked(strategy, m, range.count, k, a, lda, b.columns(from: range.lowerBound, depth: k),
+                blocked(strategy, element, m, range.count, k, a, lda, b.columns(from: range.lowerBound, depth: k),
                         c + range.lowerBound, ldc, accumulate)
             } else {
                 let range = split(m, parts: usable, index: t, align: mr)
                 if range.isEmpty { return }
-                blocked(strategy, range.count, n, k, a + range.lowerBound * lda, lda, b, c + range.lowerBound * ldc, ldc, accumulate)
+                blocked(strategy, element, range.count, n, k, a + range.lowerBound * lda, lda, b, c + range.lowerBound * ldc, ldc, accumulate)
             }
         }
     }
@@ -99,8 +130,8 @@ enum SIMDGemm {
     }
 
     /// Single-threaded blocked product on one sub-problem.
-    private static func blocked<F: MultiplyAddStrategy>(
-        _ strategy: F.Type, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Operand,
+    private static func blocked<F: MultiplyAddStrategy, E: PanelElement>(
+        _ strategy: F.Type, _ element: E.Type, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Operand,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool
     ) {
         // Buffers sized to this product (small products, such as attention heads, stay small).
@@ -123,14 +154,16 @@ enum SIMDGemm {
             while pc < k {
                 let kcb = min(kc, k - pc)
                 // Panels of this depth block: packed now, or read in place from the prepacked matrix, where
-                // panel j's rows pc..<pc+kcb start at j·k·16 + pc·16.
-                let panelBase: UnsafePointer<Float>, panelStride: Int
+                // panel j's rows pc..<pc+kcb start at value j·k·16 + pc·16.
+                let panelBase: UnsafeRawPointer, panelStride: Int, scales: UnsafePointer<Float>?
                 switch b {
                 case let .matrix(b, ldb, transposed):
                     packB(b, ldb, transposed, row: pc, column: jc, depth: kcb, width: ncb, into: packedB)
-                    (panelBase, panelStride) = (UnsafePointer(packedB), kcb * nr)
+                    (panelBase, panelStride, scales) = (UnsafeRawPointer(packedB), kcb * nr * 4, nil)
                 case let .panels(panels):
-                    (panelBase, panelStride) = (panels + (jc / nr) * k * nr + pc * nr, k * nr)
+                    let width = E.byteWidth
+                    (panelBase, panelStride) = (panels.bytes + ((jc / nr) * k * nr + pc * nr) * width, k * nr * width)
+                    scales = panels.scales.map { $0 + jc }
                 }
                 var ic = 0
                 while ic < m {
@@ -143,9 +176,9 @@ enum SIMDGemm {
                         while ir < mcb {
                             let rows = min(mr, mcb - ir)
                             Microkernel.tile6x16(
-                                strategy, depth: kcb, a: packedA + ir * kcb, b: panelBase + (jr / nr) * panelStride,
-                                c: c + (ic + ir) * ldc + jc + jr, ldc: ldc, rows: rows, columns: cols,
-                                accumulate: accumulate || pc > 0)
+                                strategy, element, depth: kcb, a: packedA + ir * kcb, b: panelBase + (jr / nr) * panelStride,
+                                scales: scales.map { $0 + jr }, c: c + (ic + ir) * ldc + jc + jr, ldc: ldc,
+                                rows: rows, columns: cols, accumulate: accumulate || pc > 0)
                             ir += mr
                         }
                         jr += nr

@@ -27,26 +27,38 @@ enum SmallGemm {
         }
     }
 
-    /// `C[0..<m, columns] (+)= A · Wᵀ[:, columns]` with W as prepacked panels (`columns` starts on a panel).
-    static func multiplyPanels<F: MultiplyAddStrategy>(
-        _ strategy: F.Type, m: Int, columns: Range<Int>, k: Int, a: UnsafePointer<Float>, lda: Int,
-        panels: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    /// `C[0..<m, columns] (+)= A · Wᵀ[:, columns]` with W as prepacked panels of `E` (`columns` starts on a
+    /// panel), widened in registers; int8 panels' scales multiply each finished 16-column group.
+    static func multiplyPanels<F: MultiplyAddStrategy, E: PanelElement>(
+        _ strategy: F.Type, _ element: E.Type, m: Int, columns: Range<Int>, k: Int, a: UnsafePointer<Float>, lda: Int,
+        panels: SIMDGemm.PackedPanels, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
     ) {
+        let step = 16 * E.byteWidth
         var column = columns.lowerBound
         while column < columns.upperBound {
-            let panel = UnsafeRawPointer(panels + (column / 16) * k * 16)
+            let panel = panels.bytes + (column / 16) * k * step
             let width = min(16, columns.upperBound - column)
             for i in 0..<m {
                 let row = a + i * lda
-                var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
-                var p = 0
-                while p + 2 <= k {
-                    F.apply(&acc0, SIMD16(repeating: row[p]), panel.load(fromByteOffset: p * 64, as: SIMD16<Float>.self))
-                    F.apply(&acc1, SIMD16(repeating: row[p + 1]), panel.load(fromByteOffset: (p + 1) * 64, as: SIMD16<Float>.self))
-                    p += 2
+                var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>(), acc2 = SIMD16<Float>(), acc3 = SIMD16<Float>()
+                var p = 0, b = panel
+                while p + 4 <= k {
+                    F.apply(&acc0, SIMD16(repeating: row[p]), E.load16(b))
+                    F.apply(&acc1, SIMD16(repeating: row[p + 1]), E.load16(b + step))
+                    F.apply(&acc2, SIMD16(repeating: row[p + 2]), E.load16(b + 2 * step))
+                    F.apply(&acc3, SIMD16(repeating: row[p + 3]), E.load16(b + 3 * step))
+                    p += 4
+                    b += 4 * step
                 }
-                if p < k { F.apply(&acc0, SIMD16(repeating: row[p]), panel.load(fromByteOffset: p * 64, as: SIMD16<Float>.self)) }
-                let sum = acc0 + acc1
+                while p < k {
+                    F.apply(&acc0, SIMD16(repeating: row[p]), E.load16(b))
+                    p += 1
+                    b += step
+                }
+                var sum = (acc0 + acc1) + (acc2 + acc3)
+                if let scales = panels.scales {
+                    sum *= UnsafeRawPointer(scales + column).loadUnaligned(as: SIMD16<Float>.self)
+                }
                 let out = c + i * ldc + column
                 for j in 0..<width { out[j] = accumulate ? out[j] + sum[j] : sum[j] }
             }

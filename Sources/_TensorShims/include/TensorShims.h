@@ -20,3 +20,13 @@ static inline int vtp_shim_vector_bytes(void) {
     return 16;
 #endif
 }
+
+/// 1 when the build may use the F16C half-to-float conversion instructions (x86) or the target converts
+/// halves natively (ARM), 0 otherwise (conversion then uses integer bit manipulation).
+static inline int vtp_shim_has_f16c(void) {
+#if defined(__F16C__) || defined(__aarch64__)
+    return 1;
+#else
+    return 0;
+#endif
+}

@@ -1,0 +1,68 @@
+/// Conversion of 16 Float32 weight rows (`[16][inputs]`, row-major) into one panel (`[inputs][16]`) of each
+/// storage precision, with rounding to nearest even, and the checks that packing does on the way.
+enum PanelPacking {
+    /// Largest magnitude that IEEE half rounds to a finite value (65504 and everything below 65520).
+    static let float16Limit: Float = 65520
+
+    /// Throws `TensorError.nonFinite` (flat index into the whole matrix) for the first NaN or infinite value
+    /// among the first `rows` rows, or for `.f16`, the first value that would round to infinity.
+    static func checkFinite(
+        _ scratch: UnsafePointer<Float>, rows: Int, inputs k: Int, precision: WeightPrecision, firstRow: Int
+    ) throws {
+        let limit: Float = precision == .f16 ? float16Limit : .infinity
+        for i in 0..<(rows * k) where !(abs(scratch[i]) < limit) {
+            throw TensorError.nonFinite(operation: "packing a \(precision) weight", index: firstRow * k + i)
+        }
+    }
+
+    /// The 16 values of column `p` (one per row).
+    @inline(__always)
+    private static func column(_ scratch: UnsafePointer<Float>, _ p: Int, _ k: Int) -> SIMD16<Float> {
+        var v = SIMD16<Float>()
+        for j in 0..<16 { v[j] = scratch[j &* k &+ p] }
+        return v
+    }
+
+    static func packFloat32(_ scratch: UnsafePointer<Float>, inputs k: Int, into out: UnsafeMutableRawPointer) {
+        for p in 0..<k { out.storeBytes(of: column(scratch, p, k), toByteOffset: p * 64, as: SIMD16<Float>.self) }
+    }
+
+    static func packBFloat16(_ scratch: UnsafePointer<Float>, inputs k: Int, into out: UnsafeMutableRawPointer) {
+        for p in 0..<k {
+            let bits = unsafeBitCast(column(scratch, p, k), to: SIMD16<UInt32>.self)
+            let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
+            out.storeBytes(of: SIMD16<UInt16>(truncatingIfNeeded: rounded), toByteOffset: p * 32, as: SIMD16<UInt16>.self)
+        }
+    }
+
+    static func packFloat16(_ scratch: UnsafePointer<Float>, inputs k: Int, into out: UnsafeMutableRawPointer) {
+        for p in 0..<k {
+            let v = column(scratch, p, k)
+            var h = SIMD16<UInt16>()
+            for j in 0..<16 { h[j] = HalfPrecision.f16Bits(v[j]) }
+            out.storeBytes(of: h, toByteOffset: p * 32, as: SIMD16<UInt16>.self)
+        }
+    }
+
+    /// Symmetric per-row quantisation: `scale = max|w| / 127`, `q = round-half-even(w / scale)` clamped to ±127;
+    /// a row whose scale is 0 (all zero, or too small to scale) stores zeros.
+    static func packInt8(
+        _ scratch: UnsafePointer<Float>, inputs k: Int, into out: UnsafeMutableRawPointer, scales: UnsafeMutablePointer<Float>
+    ) {
+        var scale = SIMD16<Float>()
+        for j in 0..<16 {
+            var largest: Float = 0
+            for p in 0..<k { largest = max(largest, abs(scratch[j * k + p])) }
+            scale[j] = largest / 127
+            scales[j] = scale[j]
+        }
+        let zero = scale .== 0
+        let divisor = scale.replacing(with: 1, where: zero)
+        for p in 0..<k {
+            var q = (column(scratch, p, k) / divisor).rounded(.toNearestOrEven)
+            q = q.clamped(lowerBound: SIMD16(repeating: -127), upperBound: SIMD16(repeating: 127))
+            q.replace(with: 0, where: zero)
+            out.storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: SIMD16<Int32>(q)), toByteOffset: p * 16, as: SIMD16<Int8>.self)
+        }
+    }
+}

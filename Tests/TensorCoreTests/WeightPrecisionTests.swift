@@ -1,0 +1,139 @@
+import TensorCore
+import TestSupport
+import XCTest
+
+/// Packed weights in every `WeightPrecision` against naive double loops over independently rounded weights.
+final class WeightPrecisionTests: XCTestCase {
+    /// bfloat16 rounding written from the definition: the nearer of the two neighbouring bfloat16 values
+    /// (compared in Double), the one with an even last bit on a tie.
+    private func referenceBFloat16(_ x: Float) -> Float {
+        let down = Float(bitPattern: x.bitPattern & 0xFFFF_0000)
+        let up = Float(bitPattern: (x.bitPattern & 0xFFFF_0000) &+ 0x1_0000)
+        let dDown = abs(Double(x) - Double(down)), dUp = abs(Double(up) - Double(x))
+        if dDown != dUp { return dDown < dUp ? down : up }
+        return (down.bitPattern >> 16) & 1 == 0 ? down : up
+    }
+
+    /// The weight values each precision stores, per the documented scheme, computed without the library.
+    private func referenceWeights(_ w: Tensor, _ precision: WeightPrecision) -> [Float] {
+        let n = w.shape[0], k = w.shape[1], v = w.scalars
+        switch precision {
+        case .f32: return v
+        case .bf16: return v.map(referenceBFloat16)
+        case .f16: return v.map { Float(Float16($0)) }
+        case .int8:
+            var out = [Float](repeating: 0, count: v.count)
+            for j in 0..<n {
+                let row = v[(j * k)..<((j + 1) * k)]
+                let scale = (row.map(abs).max() ?? 0) / 127
+                guard scale > 0 else { continue }
+                for p in 0..<k {
+                    let q = max(-127, min(127, (Double(v[j * k + p]) / Double(scale)).rounded(.toNearestOrEven)))
+                    out[j * k + p] = Float(q) * scale
+                }
+            }
+            return out
+        }
+    }
+
+    private func reference(_ a: Tensor, _ w: [Float], n: Int, bias: Tensor?) -> [Double] {
+        let m = a.shape[0], k = a.shape[1], av = a.scalars, bv = bias?.scalars
+        var c = [Double](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = Double(bv?[j] ?? 0)
+                for p in 0..<k { s += Double(av[i * k + p]) * Double(w[j * k + p]) }
+                c[i * n + j] = s
+            }
+        }
+        return c
+    }
+
+    /// Round trip (`unpacked`) and products on the odd sizes, at 1 and 2 threads, for every precision,
+    /// through the decode path (m < 6), the blocked path and the blocking boundaries.
+    func testEveryPrecisionMatchesNaiveLoopOnOddSizes() throws {
+        let shapes = oddSizes.map { ($0, $0 == 577 ? 40 : $0, $0 == 577 ? 65 : $0) }
+            + [(1, 577, 17), (3, 65, 577), (17, 33, 300), (7, 2060, 400), (80, 40, 390)]
+        for precision in WeightPrecision.allCases {
+            for (m, n, k) in shapes {
+                let a = randomTensor([m, k], seed: UInt64(m + 7 * k)), w = randomTensor([n, k], seed: UInt64(n + 3 * k))
+                let bias = n % 2 == 1 ? randomTensor([n], seed: 9) : nil
+                let packed = try PackedMatrix(w, precision: precision)
+                let stored = referenceWeights(w, precision)
+                XCTAssertEqual(packed.unpacked().scalars, stored, "\(precision) round trip n=\(n) k=\(k)")
+                let expected = reference(a, stored, n: n, bias: bias)
+                for threads in [1, 2] {
+                    let c = try ComputeOptions.$current.withValue(ComputeOptions.standard.withThreads(threads)) {
+                        try a.matmul(packed, bias: bias)
+                    }
+                    assertClose(c.scalars, expected, atol: 1e-5 * Double(k).squareRoot() + 1e-6,
+                                "\(precision) m=\(m) n=\(n) k=\(k) x\(threads)")
+                }
+            }
+        }
+    }
+
+    /// Storage is the precision's width times the padded panel size, plus 4-byte scales for int8.
+    func testStorageBytesFollowPrecision() throws {
+        let w = randomTensor([17, 3], seed: 1)
+        XCTAssertEqual(try PackedMatrix(w, precision: .f32).storageBytes, 32 * 3 * 4)
+        XCTAssertEqual(try PackedMatrix(w, precision: .bf16).storageBytes, 32 * 3 * 2)
+        XCTAssertEqual(try PackedMatrix(w, precision: .f16).storageBytes, 32 * 3 * 2)
+        XCTAssertEqual(try PackedMatrix(w, precision: .int8).storageBytes, 32 * 3 + 32 * 4)
+        XCTAssertEqual(try PackedMatrix(w, precision: .bf16).precision, .bf16)
+    }
+
+    /// Int8 scale edge cases: an all-zero row (scale 0, exact zeros), one huge value beside small ones (they
+    /// round to zero; the huge one is exact), a row of one repeated value (exact), and ±127 at the extremes.
+    func testInt8ScaleEdgeCases() throws {
+        let k = 5
+        let rows: [[Float]] = [
+            [0, 0, 0, 0, 0],
+            [1e30, 1, -1, 0.5, 2],
+            [-3, -3, -3, -3, -3],
+            [127, -127, 63.5, 0.4, -0.6],
+        ]
+        let w = try Tensor(shape: [rows.count, k], scalars: rows.flatMap { $0 })
+        let packed = try PackedMatrix(w, precision: .int8)
+        XCTAssertEqual(packed.int8Scales, [0, 1e30 / 127, 3 / 127, 1])
+        let u = packed.unpacked().scalars
+        XCTAssertEqual(Array(u[0..<5]), [0, 0, 0, 0, 0])
+        XCTAssertEqual(Array(u[5..<10]), [Float(127) * (1e30 / 127), 0, 0, 0, 0])
+        XCTAssertEqual(Array(u[10..<15]), [Float](repeating: Float(-127) * (3 / 127), count: 5))
+        XCTAssertEqual(Array(u[15..<20]), [127, -127, 64, 0, -1])  // 63.5 rounds to even
+        let a = try Tensor(shape: [1, k], scalars: [1, 1, 1, 1, 1])
+        let c = try a.matmul(packed).scalars
+        XCTAssertEqual(c[0], 0)
+        XCTAssertEqual(c[3], 127 - 127 + 64 + 0 - 1)
+    }
+
+    /// NaN or infinite weights, and F16 weights that would overflow, are refused with their flat index.
+    func testNonFiniteAndOutOfRangeWeightsThrow() throws {
+        var w = randomTensor([3, 20], seed: 4)
+        w[2, 7] = .nan
+        for precision in WeightPrecision.allCases {
+            XCTAssertThrowsError(try PackedMatrix(w, precision: precision)) { error in
+                guard case let .nonFinite(_, index)? = error as? TensorError else { return XCTFail("\(error)") }
+                XCTAssertEqual(index, 2 * 20 + 7)
+            }
+        }
+        var big = randomTensor([2, 4], seed: 5)
+        big[1, 1] = 70000
+        XCTAssertThrowsError(try PackedMatrix(big, precision: .f16))
+        XCTAssertNoThrow(try PackedMatrix(big, precision: .bf16))
+        big[1, 1] = 65504
+        XCTAssertNoThrow(try PackedMatrix(big, precision: .f16))
+    }
+
+    /// Gathering rows (an embedding lookup) returns exactly the stored rows, in the order asked.
+    func testGatherRowsReturnsStoredRows() throws {
+        let w = randomTensor([37, 9], seed: 6)
+        for precision in WeightPrecision.allCases {
+            let packed = try PackedMatrix(w, precision: precision)
+            let stored = referenceWeights(w, precision)
+            let rows = [36, 0, 17, 17]
+            XCTAssertEqual(try packed.gatherRows(rows).scalars, rows.flatMap { stored[($0 * 9)..<($0 * 9 + 9)] })
+            XCTAssertThrowsError(try packed.gatherRows([37]))
+        }
+    }
+}
