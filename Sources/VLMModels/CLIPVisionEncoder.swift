@@ -49,12 +49,11 @@ public struct CLIPVisionEncoder: Sendable {
         preLayerNorm = try weights.layerNorm("\(prefix).pre_layrnorm", width: h, eps: c.layerNormEps)
         layers = try (0..<c.layerCount).map { i in
             let p = "\(prefix).encoder.layers.\(i)"
-            let q = try weights.linear("\(p).self_attn.q_proj", inputs: h, outputs: h, bias: true)
-            let k = try weights.linear("\(p).self_attn.k_proj", inputs: h, outputs: h, bias: true)
-            let v = try weights.linear("\(p).self_attn.v_proj", inputs: h, outputs: h, bias: true)
+            let qkv = try weights.linear(stacking: ["q_proj", "k_proj", "v_proj"].map { "\(p).self_attn.\($0)" },
+                                         inputs: h, outputs: [h, h, h], bias: true)
             return Layer(
                 norm1: try weights.layerNorm("\(p).layer_norm1", width: h, eps: c.layerNormEps),
-                qkv: try Linear.stacked([q, k, v]),
+                qkv: qkv,
                 out: try weights.linear("\(p).self_attn.out_proj", inputs: h, outputs: h, bias: true),
                 norm2: try weights.layerNorm("\(p).layer_norm2", width: h, eps: c.layerNormEps),
                 fc1: try weights.linear("\(p).mlp.fc1", inputs: h, outputs: c.intermediateSize, bias: true),

@@ -16,11 +16,12 @@ public struct LlamaDecoder: Sendable {
 
     /// The decoder's configuration.
     public let configuration: LlamaConfiguration
-    /// Token embedding matrix `[vocab, hidden]`.
-    public let embeddingTable: Tensor
+    /// Token embedding matrix `[vocab, hidden]`, held in the load precision; `embed` converts only the rows used.
+    public let embeddingTable: PackedMatrix
     let layers: [Layer]
     let norm: RMSNorm
-    let lmHead: Tensor  // [vocab, hidden]
+    /// `[vocab, hidden]`; the embedding table itself when `tie_word_embeddings`.
+    let lmHead: PackedMatrix
     let rope: RotaryEmbedding
 
     /// Builds the decoder from `weights` (`language_model.model.*`, `language_model.lm_head.weight`).
@@ -28,25 +29,25 @@ public struct LlamaDecoder: Sendable {
         configuration = c
         let h = c.hiddenSize, d = c.headDimension
         let p = "language_model.model"
-        embeddingTable = try weights.tensor("\(p).embed_tokens.weight", shape: [c.vocabularySize, h])
+        embeddingTable = try weights.matrix(["\(p).embed_tokens.weight"], rowCounts: [c.vocabularySize], inputs: h)
         layers = try (0..<c.layerCount).map { i in
             let l = "\(p).layers.\(i)"
-            let q = try weights.linear("\(l).self_attn.q_proj", inputs: h, outputs: c.headCount * d, bias: false)
-            let k = try weights.linear("\(l).self_attn.k_proj", inputs: h, outputs: c.kvHeadCount * d, bias: false)
-            let v = try weights.linear("\(l).self_attn.v_proj", inputs: h, outputs: c.kvHeadCount * d, bias: false)
-            let gate = try weights.linear("\(l).mlp.gate_proj", inputs: h, outputs: c.intermediateSize, bias: false)
-            let up = try weights.linear("\(l).mlp.up_proj", inputs: h, outputs: c.intermediateSize, bias: false)
+            let qkv = try weights.linear(
+                stacking: ["q_proj", "k_proj", "v_proj"].map { "\(l).self_attn.\($0)" }, inputs: h,
+                outputs: [c.headCount * d, c.kvHeadCount * d, c.kvHeadCount * d], bias: false)
+            let gateUp = try weights.linear(stacking: ["\(l).mlp.gate_proj", "\(l).mlp.up_proj"], inputs: h,
+                                            outputs: [c.intermediateSize, c.intermediateSize], bias: false)
             return Layer(
                 inputNorm: try weights.rmsNorm("\(l).input_layernorm", width: h, eps: c.rmsNormEps),
-                qkv: try Linear.stacked([q, k, v]),
+                qkv: qkv,
                 out: try weights.linear("\(l).self_attn.o_proj", inputs: c.headCount * d, outputs: h, bias: false),
                 postAttentionNorm: try weights.rmsNorm("\(l).post_attention_layernorm", width: h, eps: c.rmsNormEps),
-                gateUp: try Linear.stacked([gate, up]),
+                gateUp: gateUp,
                 down: try weights.linear("\(l).mlp.down_proj", inputs: c.intermediateSize, outputs: h, bias: false))
         }
         norm = try weights.rmsNorm("\(p).norm", width: h, eps: c.rmsNormEps)
         lmHead = c.tieWordEmbeddings ? embeddingTable
-            : try weights.tensor("language_model.lm_head.weight", shape: [c.vocabularySize, h])
+            : try weights.matrix(["language_model.lm_head.weight"], rowCounts: [c.vocabularySize], inputs: h)
         rope = try wrapTensorErrors { try RotaryEmbedding(headDimension: d, theta: c.ropeTheta) }
     }
 
@@ -106,7 +107,7 @@ public struct LlamaDecoder: Sendable {
     /// Next-token logits `[rows.count, vocab]` for the given rows of a residual stream (final norm + lm_head).
     public func logits(_ hidden: Tensor, rows: [Int]) throws -> Tensor {
         let selected = try wrapTensorErrors { try hidden.gatherRows(rows) }
-        return try wrapTensorErrors { try norm(selected).matmul(lmHead, transposeOther: true) }
+        return try wrapTensorErrors { try norm(selected).matmul(lmHead) }
     }
 
     /// One decoding step: feeds `token` at `position` through every layer (attending to each layer's cache,

@@ -14,11 +14,13 @@ public struct LlavaModel: Sendable {
     /// The language model.
     public let language: LlamaDecoder
 
-    /// Loads `config.json` and the safetensors weights in `directory`.
-    /// - Throws: `ModelError` for unreadable or malformed files, missing, mis-shaped or unused tensors.
-    public init(directory: URL) throws {
+    /// Loads `config.json` and the safetensors weights in `directory`, holding matrices in `weights` precision
+    /// (default: as stored). Weights stream from the mapped files into their final packed form: loading holds
+    /// about one copy of the model in that precision, never a whole-model Float32 copy.
+    /// - Throws: `ModelError` for unreadable or malformed files, missing, mis-shaped, non-finite or unused tensors.
+    public init(directory: URL, weights precision: LoadPrecision = .checkpoint) throws {
         let configuration = try LlavaConfiguration.load(directory: directory)
-        var weights = try CheckpointWeights(checkpoint: SafetensorsCheckpoint(directory: directory))
+        var weights = try CheckpointWeights(checkpoint: SafetensorsCheckpoint(directory: directory), precision: precision)
         try self.init(configuration: configuration, weights: &weights)
         try weights.verifyAllConsumed()
     }
@@ -33,9 +35,11 @@ public struct LlavaModel: Sendable {
         language = try LlamaDecoder(configuration: configuration.text, weights: &weights)
     }
 
-    /// A model with deterministic pseudo-random weights (benchmarks and tests).
-    public static func generated(configuration: LlavaConfiguration, seed: UInt64 = 1) throws -> LlavaModel {
-        var weights = GeneratedWeights(seed: seed)
+    /// A model with deterministic pseudo-random weights (benchmarks and tests), matrices held in `precision`.
+    public static func generated(
+        configuration: LlavaConfiguration, seed: UInt64 = 1, precision: WeightPrecision = .f32
+    ) throws -> LlavaModel {
+        var weights = GeneratedWeights(seed: seed, precision: precision)
         return try LlavaModel(configuration: configuration, weights: &weights)
     }
 

@@ -80,7 +80,9 @@ final class FixtureParityTests: XCTestCase {
         }
     }
 
-    /// The fixture re-saved in half precision and under the transformers 5 key names gives the same tokens.
+    /// The fixture re-saved in half precision (weights kept in 16 bits) and under the transformers 5 key names
+    /// gives transformers' greedy tokens; 16-bit weights give the logits of the same file upcast to Float32 at
+    /// load (what transformers does with a half file in float32).
     func testHalfPrecisionAndTransformers5LayoutGiveSameGreedyTokens() throws {
         let dir = try requireTinyLlavaFixture()
         let (_, ref) = try load()
@@ -99,10 +101,15 @@ final class FixtureParityTests: XCTestCase {
             }
             try writer.write(to: folder.appendingPathComponent("model.safetensors"))
             let model = try LlavaModel(directory: folder)
+            let upcast = try LlavaModel(directory: folder, weights: .fixed(.f32))
+            XCTAssertEqual(model.language.embeddingTable.precision, dtype == .bf16 ? .bf16 : dtype == .f16 ? .f16 : .f32)
             for b in 0..<2 {
                 let prompt = Array(ids.values[(b * ids.shape[1])..<(b * ids.shape[1] + lengths[b])])
-                let tokens = try model.generate(pixels: try sample(ref, "pixel_values", b), tokenIds: prompt, maxNewTokens: 5).tokens
-                XCTAssertEqual(tokens, Array(generated[(b * 5)..<(b * 5 + 5)]), "\(dtype) renamed=\(renamed) sample \(b)")
+                let pixels = try sample(ref, "pixel_values", b)
+                let result = try model.generate(pixels: pixels, tokenIds: prompt, maxNewTokens: 5)
+                XCTAssertEqual(result.tokens, Array(generated[(b * 5)..<(b * 5 + 5)]), "\(dtype) renamed=\(renamed) sample \(b)")
+                assertClose(result.firstLogits, try upcast.nextTokenLogits(pixels: pixels, tokenIds: prompt), atol: 1e-5,
+                            "\(dtype) kept vs upcast, sample \(b)")
             }
         }
     }

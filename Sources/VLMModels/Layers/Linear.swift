@@ -8,13 +8,23 @@ public struct Linear: Sendable {
     /// Optional bias, `[outputs]`.
     public let bias: Tensor?
 
-    /// Packs a weight `[outputs, inputs]` with an optional bias `[outputs]`.
-    /// - Throws: `ModelError.invalidInput` unless the weight is 2-D and the bias has one entry per output.
-    public init(weight: Tensor, bias: Tensor? = nil) throws {
-        guard weight.shape.rank == 2, bias.map({ $0.shape == [weight.shape[0]] }) ?? true else {
-            throw ModelError.invalidInput("linear weight \(weight.shape) and bias \(bias.map { "\($0.shape)" } ?? "none") do not fit")
+    /// Packs a weight `[outputs, inputs]` in `precision` with an optional bias `[outputs]`.
+    /// - Throws: `ModelError.invalidInput` unless the weight is 2-D and the bias has one entry per output;
+    ///   `.tensor(.nonFinite)` for NaN or infinite weights.
+    public init(weight: Tensor, bias: Tensor? = nil, precision: WeightPrecision = .f32) throws {
+        guard weight.shape.rank == 2 else {
+            throw ModelError.invalidInput("linear weight \(weight.shape) is not 2-D")
         }
-        self.weight = try wrapTensorErrors { try PackedMatrix(weight) }
+        try self.init(packed: try wrapTensorErrors { try PackedMatrix(weight, precision: precision) }, bias: bias)
+    }
+
+    /// A linear over an already packed weight with an optional bias `[outputs]`.
+    /// - Throws: `ModelError.invalidInput` unless the bias has one entry per output.
+    public init(packed weight: PackedMatrix, bias: Tensor? = nil) throws {
+        guard bias.map({ $0.shape == [weight.outputs] }) ?? true else {
+            throw ModelError.invalidInput("linear weight [\(weight.outputs), \(weight.inputs)] and bias \(bias.map { "\($0.shape)" } ?? "none") do not fit")
+        }
+        self.weight = weight
         self.bias = bias
     }
 
@@ -26,18 +36,6 @@ public struct Linear: Sendable {
     /// `x [.., inputs]` → `[.., outputs]`.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         try wrapTensorErrors { try x.matmul(weight, bias: bias) }
-    }
-
-    /// Several linears over the same input stacked into one (one GEMM instead of several); outputs are
-    /// concatenated in the order given. Biases must be all present or all absent.
-    public static func stacked(_ parts: [Linear]) throws -> Linear {
-        let weight = try wrapTensorErrors { try Tensor.concatenateRows(parts.map { $0.weight.unpacked() }) }
-        let biases = parts.compactMap(\.bias)
-        guard biases.isEmpty || biases.count == parts.count else {
-            throw ModelError.invalidInput("cannot stack linears where only some have a bias")
-        }
-        let bias = biases.isEmpty ? nil : try wrapTensorErrors { try Tensor.concatenateRows(biases) }
-        return try Linear(weight: weight, bias: bias)
     }
 }
 

@@ -2,16 +2,28 @@ import TensorCore
 
 /// Where a model's parameters come from, by canonical (classic llava-hf) name and expected shape.
 public protocol WeightSource {
-    /// The tensor `name` with exactly `shape`.
+    /// The tensor `name` with exactly `shape`, as Float32 (norms, biases, small embeddings).
     /// - Throws: `ModelError.missingTensor` or `.tensorShapeMismatch`.
     mutating func tensor(_ name: String, shape: [Int]) throws -> Tensor
+
+    /// The 2-D tensors `names` (`[rowCounts[i], inputs]` each) stacked along their rows into one packed matrix,
+    /// in the source's precision, converted part by part with no whole-matrix Float32 copy.
+    /// - Throws: `ModelError.missingTensor`, `.tensorShapeMismatch`, or `.tensor(.nonFinite)` naming the part.
+    mutating func matrix(_ names: [String], rowCounts: [Int], inputs: Int) throws -> PackedMatrix
 }
 
 extension WeightSource {
     /// A linear layer `prefix.weight [outputs, inputs]` (+ `prefix.bias [outputs]` when `bias`).
     mutating func linear(_ prefix: String, inputs: Int, outputs: Int, bias: Bool) throws -> Linear {
-        let w = try tensor(prefix + ".weight", shape: [outputs, inputs])
-        return try Linear(weight: w, bias: bias ? try tensor(prefix + ".bias", shape: [outputs]) : nil)
+        try linear(stacking: [prefix], inputs: inputs, outputs: [outputs], bias: bias)
+    }
+
+    /// Several linears over the same input stacked into one (one GEMM instead of several), packed straight from
+    /// their parts; outputs are concatenated in the order given.
+    mutating func linear(stacking prefixes: [String], inputs: Int, outputs: [Int], bias: Bool) throws -> Linear {
+        let weight = try matrix(prefixes.map { $0 + ".weight" }, rowCounts: outputs, inputs: inputs)
+        let biases = bias ? try zip(prefixes, outputs).map { try tensor($0.0 + ".bias", shape: [$0.1]) } : []
+        return try Linear(packed: weight, bias: bias ? try wrapTensorErrors { try Tensor.concatenateRows(biases) } : nil)
     }
 
     /// A LayerNorm `prefix.weight`, `prefix.bias`, both `[width]`.
@@ -27,16 +39,21 @@ extension WeightSource {
 }
 
 /// Weights read from a checkpoint, with names mapped to the classic llava-hf layout and a record of use,
-/// so that loading can fail on any tensor the model did not consume.
+/// so that loading can fail on any tensor the model did not consume. Matrices are packed row panel by row
+/// panel straight from the memory-mapped file, and each tensor's pages are released once it is consumed, so
+/// loading holds about one copy of the model (in the chosen precision) plus a small buffer.
 public struct CheckpointWeights: WeightSource {
     private let checkpoint: SafetensorsCheckpoint
     /// Canonical name → stored name.
     private let storedName: [String: String]
     private var consumed: Set<String> = []
+    /// The precision matrices are packed in.
+    public let precision: LoadPrecision
 
     /// Indexes `checkpoint` under canonical names (see `LlavaWeightNames.canonicalName`).
     /// - Throws: `ModelError.duplicateTensor` when two stored names map to one canonical name.
-    public init(checkpoint: SafetensorsCheckpoint) throws {
+    public init(checkpoint: SafetensorsCheckpoint, precision: LoadPrecision = .checkpoint) throws {
+        self.precision = precision
         var map: [String: String] = [:]
         for name in checkpoint.tensorNames {
             guard let canonical = LlavaWeightNames.canonicalName(name) else { continue }
@@ -48,13 +65,51 @@ public struct CheckpointWeights: WeightSource {
     }
 
     public mutating func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+        let (stored, file, _) = try locate(name, shape: shape)
+        defer { file.releasePages(of: stored) }
+        return try file.floatTensor(stored)
+    }
+
+    public mutating func matrix(_ names: [String], rowCounts: [Int], inputs: Int) throws -> PackedMatrix {
+        guard names.count == rowCounts.count, !names.isEmpty else {
+            throw ModelError.invalidInput("\(names.count) matrix names for \(rowCounts.count) row counts")
+        }
+        let parts = try zip(names, rowCounts).map { try locate($0.0, shape: [$0.1, inputs]) }
+        defer { for part in parts { part.file.releasePages(of: part.stored) } }
+        let target = precision.resolved(for: parts[0].dtype)
+        let starts = rowCounts.reduce(into: [0]) { $0.append($0.last! + $1) }
+        do {
+            return try PackedMatrix(outputs: starts.last!, inputs: inputs, precision: target) { rows, out in
+                // Rows of one 16-row panel may span two parts (q/k/v, gate/up): copy each part's share.
+                var row = rows.lowerBound
+                while row < rows.upperBound {
+                    let part = starts.lastIndex { $0 <= row }!
+                    let end = min(rows.upperBound, starts[part + 1])
+                    try parts[part].file.readRows(parts[part].stored, (row - starts[part])..<(end - starts[part]),
+                                                  into: out + (row - rows.lowerBound) * inputs)
+                    row = end
+                }
+            }
+        } catch let TensorError.nonFinite(_, index) {
+            let row = index / max(inputs, 1), part = starts.lastIndex { $0 <= row }!
+            throw ModelError.tensor(.nonFinite(
+                operation: "tensor '\(parts[part].stored)' as \(target)", index: index - starts[part] * inputs))
+        } catch let error as TensorError {
+            throw ModelError.tensor(error)
+        }
+    }
+
+    /// The stored name, file and dtype of canonical tensor `name`, checked against `shape` and marked consumed.
+    private mutating func locate(
+        _ name: String, shape: [Int]
+    ) throws -> (stored: String, file: SafetensorsFile, dtype: SafetensorsDType) {
         guard let stored = storedName[name] else { throw ModelError.missingTensor(name: name) }
         let info = try checkpoint.info(stored)
         guard info.shape == shape else {
             throw ModelError.tensorShapeMismatch(name: stored, expected: shape, actual: info.shape)
         }
         consumed.insert(name)
-        return try checkpoint.floatTensor(stored)
+        return (stored, try checkpoint.file(holding: stored), info.dtype)
     }
 
     /// Throws `ModelError.unusedTensors` if any mapped checkpoint tensor was never requested.
@@ -68,9 +123,30 @@ public struct CheckpointWeights: WeightSource {
 /// matrices uniform with variance 1/fan_in, norm scales 1, biases and embeddings small and uniform.
 public struct GeneratedWeights: WeightSource {
     private var state: UInt64
+    /// The precision matrices are packed in.
+    public let precision: WeightPrecision
 
-    /// Weights drawn from a generator seeded with `seed`.
-    public init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+    /// Weights drawn from a generator seeded with `seed`, matrices packed in `precision`.
+    public init(seed: UInt64, precision: WeightPrecision = .f32) {
+        state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        self.precision = precision
+    }
+
+    public mutating func matrix(_ names: [String], rowCounts: [Int], inputs: Int) throws -> PackedMatrix {
+        var parts: [Tensor] = []
+        for (name, rows) in zip(names, rowCounts) { parts.append(try tensor(name, shape: [rows, inputs])) }
+        let starts = rowCounts.reduce(into: [0]) { $0.append($0.last! + $1) }
+        return try wrapTensorErrors {
+            try PackedMatrix(outputs: starts.last!, inputs: inputs, precision: precision) { rows, out in
+                for row in rows {
+                    let part = starts.lastIndex { $0 <= row }!
+                    parts[part].withUnsafeBufferPointer {
+                        (out + (row - rows.lowerBound) * inputs).update(from: $0.baseAddress! + (row - starts[part]) * inputs, count: inputs)
+                    }
+                }
+            }
+        }
+    }
 
     public mutating func tensor(_ name: String, shape: [Int]) throws -> Tensor {
         let isNorm = name.contains("norm") || name.contains("layrnorm")

@@ -49,6 +49,16 @@ final class MappedBytes: @unchecked Sendable {
         isMapped = false
     }
 
+    /// Drops the resident pages lying wholly inside `range` (mapped files only; a no-op for owned memory).
+    /// Their contents stay readable: the kernel reads them from the file again when touched.
+    func release(_ range: Range<Int>) {
+        guard isMapped else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page, end = range.upperBound / page * page
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base) + start, end - start, Int32(MADV_DONTNEED))
+    }
+
     deinit {
         if isMapped { munmap(UnsafeMutableRawPointer(mutating: base), count) }
         else { UnsafeMutableRawPointer(mutating: base).deallocate() }

@@ -68,7 +68,12 @@ public struct SafetensorsCheckpoint: Sendable {
 
     /// Tensor `name` as Float32. - Throws: see `SafetensorsFile.floatTensor`.
     public func floatTensor(_ name: String) throws -> Tensor {
+        try file(holding: name).floatTensor(name)
+    }
+
+    /// The file that holds tensor `name`. - Throws: `ModelError.missingTensor`.
+    public func file(holding name: String) throws -> SafetensorsFile {
         guard let i = owner[name] else { throw ModelError.missingTensor(name: name) }
-        return try files[i].floatTensor(name)
+        return files[i]
     }
 }

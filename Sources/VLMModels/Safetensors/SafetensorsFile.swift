@@ -50,22 +50,42 @@ public final class SafetensorsFile: Sendable {
     /// - Throws: `ModelError.missingTensor` or `.unsupportedDType` for integer or FP8 data.
     public func floatTensor(_ name: String) throws -> Tensor {
         let info = try self.info(name)
+        return try Tensor(shape: Shape(info.shape)) { out in
+            try readFloats(name, info, from: 0, count: info.elementCount, into: out.baseAddress!)
+        }
+    }
+
+    /// Writes rows `rows` of tensor `name` (rows = first dimension) as Float32, `[rows.count, rest]`
+    /// contiguous, into `destination`, converting only those rows.
+    /// - Throws: `ModelError.missingTensor`, `.unsupportedDType`, or `.invalidInput` for rows out of range.
+    public func readRows(_ name: String, _ rows: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws {
+        let info = try self.info(name)
+        let rowCount = info.shape.first ?? 1
+        guard rows.lowerBound >= 0, rows.upperBound <= rowCount else {
+            throw ModelError.invalidInput("rows \(rows) of '\(name)' are outside 0..<\(rowCount)")
+        }
+        let width = rowCount == 0 ? 0 : info.elementCount / rowCount
+        try readFloats(name, info, from: rows.lowerBound * width, count: rows.count * width, into: destination)
+    }
+
+    /// Returns the memory pages that hold only tensor `name`'s data to the system (they are read again from
+    /// the file if touched later), so that loading a checkpoint does not keep every page it read resident.
+    public func releasePages(of name: String) {
+        guard let info = tensors[name] else { return }
+        bytes.release((dataStart + info.dataRange.lowerBound)..<(dataStart + info.dataRange.upperBound))
+    }
+
+    /// Converts `count` elements of a floating-point tensor, from element `start`, to Float32.
+    private func readFloats(
+        _ name: String, _ info: SafetensorsTensorInfo, from start: Int, count: Int, into out: UnsafeMutablePointer<Float>
+    ) throws {
         let source = bytes.base + dataStart + info.dataRange.lowerBound
-        let count = info.elementCount
-        let shape = Shape(info.shape)
         switch info.dtype {
-        case .f32:
-            return Tensor(shape: shape) { out in
-                UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: source, byteCount: count * 4)
-            }
-        case .f16:
-            return Tensor(shape: shape) { HalfPrecision.widenF16(source, into: $0.baseAddress!, count: count) }
-        case .bf16:
-            return Tensor(shape: shape) { HalfPrecision.widenBF16(source, into: $0.baseAddress!, count: count) }
+        case .f32: UnsafeMutableRawPointer(out).copyMemory(from: source + start * 4, byteCount: count * 4)
+        case .f16: HalfPrecision.widenF16(source + start * 2, into: out, count: count)
+        case .bf16: HalfPrecision.widenBF16(source + start * 2, into: out, count: count)
         case .f64:
-            return Tensor(shape: shape) { out in
-                for i in 0..<count { out[i] = Float(source.loadUnaligned(fromByteOffset: i * 8, as: Double.self)) }
-            }
+            for i in 0..<count { out[i] = Float(source.loadUnaligned(fromByteOffset: (start + i) * 8, as: Double.self)) }
         default:
             throw ModelError.unsupportedDType(name: name, dtype: info.dtype.rawValue)
         }

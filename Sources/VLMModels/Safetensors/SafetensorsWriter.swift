@@ -22,15 +22,40 @@ public struct SafetensorsWriter: Sendable {
     /// Adds a floating-point tensor stored as `dtype` (`.f32`, `.f16` or `.bf16`).
     /// - Throws: `ModelError.invalidInput` for another dtype or a name used twice.
     public mutating func add(_ name: String, _ tensor: Tensor, as dtype: SafetensorsDType = .f32) throws {
+        try append(Entry(name: name, dtype: dtype, shape: tensor.shape.dims, payload: try Self.payload(tensor, as: dtype)))
+    }
+
+    /// The little-endian data bytes of `tensor` stored as `dtype` (`.f32`, `.f16` or `.bf16`).
+    /// - Throws: `ModelError.invalidInput` for another dtype.
+    public static func payload(_ tensor: Tensor, as dtype: SafetensorsDType) throws -> Data {
         let values = tensor.scalars
-        let payload: Data
         switch dtype {
-        case .f32: payload = values.withUnsafeBytes { Data($0) }
-        case .f16: payload = values.map { HalfPrecision.f16Bits($0).littleEndian }.withUnsafeBytes { Data($0) }
-        case .bf16: payload = values.map { HalfPrecision.bf16Bits($0).littleEndian }.withUnsafeBytes { Data($0) }
+        case .f32: return values.withUnsafeBytes { Data($0) }
+        case .f16: return values.map { HalfPrecision.f16Bits($0).littleEndian }.withUnsafeBytes { Data($0) }
+        case .bf16: return values.map { HalfPrecision.bf16Bits($0).littleEndian }.withUnsafeBytes { Data($0) }
         default: throw ModelError.invalidInput("cannot store a float tensor as \(dtype.rawValue)")
         }
-        try append(Entry(name: name, dtype: dtype, shape: tensor.shape.dims, payload: payload))
+    }
+
+    /// The 8-byte length and the JSON header (padded with spaces to a multiple of 8) for tensors whose data
+    /// follows in the order given, each `shape.product · dtype.byteSize` bytes.
+    public static func header(
+        for tensors: [(name: String, dtype: SafetensorsDType, shape: [Int])], metadata: [String: String]
+    ) throws -> Data {
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        for t in tensors {
+            let size = t.shape.reduce(1, *) * t.dtype.byteSize
+            header[t.name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + size]]
+            offset += size
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        var out = Data()
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(json)
+        return out
     }
 
     /// Adds an integer tensor stored as `.i64` or `.u8` (values must fit).
@@ -62,19 +87,7 @@ public struct SafetensorsWriter: Sendable {
     /// The complete file.
     public func data() throws -> Data {
         let ordered = entries.sorted { ($0.dtype.byteSize, $1.name) > ($1.dtype.byteSize, $0.name) }
-        var header: [String: Any] = [:]
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var offset = 0
-        for e in ordered {
-            header[e.name] = ["dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [offset, offset + e.payload.count]]
-            offset += e.payload.count
-        }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        while json.count % 8 != 0 { json.append(0x20) }
-        var out = Data()
-        out.reserveCapacity(8 + json.count + offset)
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(json)
+        var out = try Self.header(for: ordered.map { ($0.name, $0.dtype, $0.shape) }, metadata: metadata)
         for e in ordered { out.append(e.payload) }
         return out
     }
