@@ -1,8 +1,10 @@
 extension LlamaDecoder {
     /// How `continuation` picks the tokens it feeds.
     public enum TokenChoice: Sendable, Equatable {
-        /// `count` tokens, each the argmax of the current logits; the last one is chosen but not fed.
-        case greedy(count: Int)
+        /// Up to `maxCount` tokens, each the argmax of the current logits, ending after the first token in
+        /// `stopAt` (which is returned); the last token is chosen but not fed. An empty `stopAt` gives exactly
+        /// `maxCount` tokens.
+        case greedy(maxCount: Int, stopAt: Set<Int>)
         /// These tokens, every one fed (teacher forcing), to compare distributions step by step.
         case forced([Int])
     }
@@ -17,15 +19,15 @@ extension LlamaDecoder {
     ) throws -> (tokens: [Int], logits: [[Float]]) {
         var tokens: [Int] = [], fedLogits: [[Float]] = []
         var current = logits, position = nextPosition
-        let steps: Int, forced: [Int]?
+        let steps: Int, forced: [Int]?, stop: Set<Int>
         switch choosing {
-        case .greedy(let count): (steps, forced) = (count, nil)
-        case .forced(let list): (steps, forced) = (list.count, list)
+        case let .greedy(count, stopAt): (steps, forced, stop) = (count, nil, stopAt)
+        case .forced(let list): (steps, forced, stop) = (list.count, list, [])
         }
         for step in 0..<steps {
             let token = forced?[step] ?? Self.argmax(current)
             tokens.append(token)
-            if step == steps - 1 && forced == nil { break }
+            if (step == steps - 1 && forced == nil) || stop.contains(token) { break }
             current = try decode(token: token, position: position, cache: &cache)
             fedLogits.append(current)
             position += 1

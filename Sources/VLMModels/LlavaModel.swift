@@ -13,6 +13,9 @@ public struct LlavaModel: Sendable {
     public let projector: MultiModalProjector
     /// The language model.
     public let language: LlamaDecoder
+    /// Token ids that end greedy generation: `generation_config.json`'s `eos_token_id` when the folder has one,
+    /// else `text_config.eos_token_id`.
+    public let endOfSequenceIds: Set<Int>
 
     /// Loads `config.json` and the safetensors weights in `directory`, holding matrices in `weights` precision
     /// (default: as stored). Weights stream from the mapped files into their final packed form: loading holds
@@ -20,15 +23,21 @@ public struct LlavaModel: Sendable {
     /// - Throws: `ModelError` for unreadable or malformed files, missing, mis-shaped, non-finite or unused tensors.
     public init(directory: URL, weights precision: LoadPrecision = .checkpoint) throws {
         let configuration = try LlavaConfiguration.load(directory: directory)
+        let generation = try GenerationConfiguration.load(directory: directory)
         var weights = try CheckpointWeights(checkpoint: SafetensorsCheckpoint(directory: directory), precision: precision)
-        try self.init(configuration: configuration, weights: &weights)
+        try self.init(configuration: configuration, weights: &weights,
+                      endOfSequenceIds: generation?.endOfSequenceIds)
         try weights.verifyAllConsumed()
     }
 
-    /// Builds the model from any weight source (checkpoint or generated).
-    public init(configuration: LlavaConfiguration, weights: inout some WeightSource) throws {
+    /// Builds the model from any weight source (checkpoint or generated); `endOfSequenceIds` overrides the
+    /// text configuration's `eos_token_id` as the ids that end generation.
+    public init(
+        configuration: LlavaConfiguration, weights: inout some WeightSource, endOfSequenceIds: [Int]? = nil
+    ) throws {
         try configuration.validate()
         self.configuration = configuration
+        self.endOfSequenceIds = Set(endOfSequenceIds ?? configuration.text.eosTokenIds)
         vision = try CLIPVisionEncoder(configuration: configuration.vision, weights: &weights,
                                        prefix: "vision_tower.vision_model")
         projector = try MultiModalProjector(configuration: configuration, weights: &weights)
@@ -107,15 +116,19 @@ public struct LlavaModel: Sendable {
         try generate(pixels: pixels, tokenIds: tokenIds, maxNewTokens: 0).firstLogits
     }
 
-    /// Greedy continuation of the unpruned model: `maxNewTokens` tokens (argmax, no early stop) and the
+    /// Greedy continuation of the unpruned model: up to `maxNewTokens` tokens (argmax), ending after the first
+    /// end-of-sequence token unless `stopAtEndOfSequence` is false (then exactly `maxNewTokens`), and the
     /// logits that chose the first one.
-    public func generate(pixels: Tensor, tokenIds: [Int], maxNewTokens: Int) throws -> (tokens: [Int], firstLogits: [Float]) {
+    public func generate(
+        pixels: Tensor, tokenIds: [Int], maxNewTokens: Int, stopAtEndOfSequence: Bool = true
+    ) throws -> (tokens: [Int], firstLogits: [Float]) {
         var (layout, state) = try beginPrefill(pixels: pixels, tokenIds: tokenIds)
         var cache = language.makeCache()
         try language.advance(&state, to: configuration.text.layerCount, cache: &cache)
         let first = try language.logits(state.hidden, rows: [state.hidden.shape[0] - 1]).scalars
         let tokens = try language.continuation(from: first, nextPosition: layout.expandedLength,
-                                               choosing: .greedy(count: maxNewTokens), cache: &cache).tokens
+                                               choosing: .greedy(maxCount: maxNewTokens, stopAt: stopAtEndOfSequence ? endOfSequenceIds : []),
+                                               cache: &cache).tokens
         return (tokens, first)
     }
 }

@@ -68,6 +68,6 @@ public struct ScoringContext: Sendable {
         self.languageAttention = languageAttention
         let t = configuration.text
         self.specialTokenIds = specialTokenIds
-            ?? Set([t.padTokenId, t.bosTokenId, t.eosTokenId, configuration.imageTokenIndex].compactMap { $0 })
+            ?? Set([t.padTokenId, t.bosTokenId, configuration.imageTokenIndex].compactMap { $0 } + t.eosTokenIds)
     }
 }

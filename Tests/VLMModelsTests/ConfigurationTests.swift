@@ -77,12 +77,23 @@ final class ConfigurationTests: XCTestCase {
             guard case let .invalidConfiguration(_, reason) = error as? ModelError else { return XCTFail("\(error)") }
             XCTAssertTrue(reason.contains("eos_token_id"), reason)
         }
-        for (eos, expected) in [("null", nil), ("[2, 7]", 2), ("5", 5)] as [(String, Int?)] {
+        for (eos, expected) in [("null", []), ("[2, 7]", [2, 7]), ("5", [5])] as [(String, [Int])] {
             let json = #"{"text_config": {"eos_token_id": \#(eos), "bos_token_id": null, "hidden_size": 64, "num_attention_heads": 4}}"#
             let c = try LlavaConfiguration.decode(Data(json.utf8))
-            XCTAssertEqual(c.text.eosTokenId, expected)
+            XCTAssertEqual(c.text.eosTokenIds, expected)
             XCTAssertNil(c.text.bosTokenId)
             XCTAssertEqual(try LlavaConfiguration.decode(c.jsonData()), c, "eos \(eos)")
+        }
+    }
+
+    /// Malformed eos lists in config.json are typed errors naming the key.
+    func testMalformedEndOfSequenceListsAreRejected() {
+        for eos in [#"[2, "x"]"#, "[2.5]", "[-1]", #"{"id": 2}"#] {
+            let json = #"{"text_config": {"eos_token_id": \#(eos), "hidden_size": 64, "num_attention_heads": 4}}"#
+            XCTAssertThrowsError(try LlavaConfiguration.decode(Data(json.utf8)), eos) { error in
+                guard case let .invalidConfiguration(_, reason) = error as? ModelError else { return XCTFail("\(error)") }
+                XCTAssertTrue(reason.contains("eos_token_id"), reason)
+            }
         }
     }
 }

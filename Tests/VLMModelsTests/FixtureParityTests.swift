@@ -74,7 +74,8 @@ final class FixtureParityTests: XCTestCase {
         let generated = try ref.integerTensor("generated_ids")
         for b in 0..<2 {
             let prompt = Array(ids.values[(b * ids.shape[1])..<(b * ids.shape[1] + lengths[b])])
-            let result = try model.generate(pixels: try sample(ref, "pixel_values", b), tokenIds: prompt, maxNewTokens: 5)
+            let result = try model.generate(pixels: try sample(ref, "pixel_values", b), tokenIds: prompt, maxNewTokens: 5,
+                                            stopAtEndOfSequence: false)
             XCTAssertEqual(result.tokens, Array(generated.values[(b * 5)..<(b * 5 + 5)]), "sample \(b)")
             XCTAssertEqual(result.tokens.first, try ref.integerTensor("greedy_next_token").values[b])
         }
@@ -106,7 +107,8 @@ final class FixtureParityTests: XCTestCase {
             for b in 0..<2 {
                 let prompt = Array(ids.values[(b * ids.shape[1])..<(b * ids.shape[1] + lengths[b])])
                 let pixels = try sample(ref, "pixel_values", b)
-                let result = try model.generate(pixels: pixels, tokenIds: prompt, maxNewTokens: 5)
+                let result = try model.generate(pixels: pixels, tokenIds: prompt, maxNewTokens: 5,
+                                            stopAtEndOfSequence: false)
                 XCTAssertEqual(result.tokens, Array(generated[(b * 5)..<(b * 5 + 5)]), "\(dtype) renamed=\(renamed) sample \(b)")
                 assertClose(result.firstLogits, try upcast.nextTokenLogits(pixels: pixels, tokenIds: prompt), atol: 1e-5,
                             "\(dtype) kept vs upcast, sample \(b)")

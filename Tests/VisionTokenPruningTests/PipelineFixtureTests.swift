@@ -149,7 +149,7 @@ final class PipelineFixtureTests: XCTestCase {
         try f.model.language.advance(&state, to: 3, cache: &cache)
         let logits = try f.model.language.logits(state.hidden, rows: [rows.count - 1]).scalars
         assertClose(renumber.nextTokenLogits, logits, atol: 1e-5, "renumbered")
-        let tokens = try f.model.language.continuation(from: logits, nextPosition: rows.count, choosing: .greedy(count: 3),
+        let tokens = try f.model.language.continuation(from: logits, nextPosition: rows.count, choosing: .greedy(maxCount: 3, stopAt: []),
                                                        cache: &cache).tokens
         XCTAssertEqual(renumber.generatedTokens, tokens)
     }

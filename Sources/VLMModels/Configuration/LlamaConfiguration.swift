@@ -31,14 +31,14 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
     public var padTokenId: Int?
     /// Beginning-of-sequence token id (`bos_token_id`).
     public var bosTokenId: Int?
-    /// End-of-sequence token id (`eos_token_id`).
-    public var eosTokenId: Int?
+    /// End-of-sequence token ids (`eos_token_id`: one id or a list; empty for an explicit null).
+    public var eosTokenIds: [Int]
 
     /// A configuration with every size given; the rest take LLaMA defaults.
     public init(vocabularySize: Int, hiddenSize: Int, intermediateSize: Int, layerCount: Int, headCount: Int,
                 kvHeadCount: Int? = nil, headDimension: Int? = nil, rmsNormEps: Float = 1e-6, ropeTheta: Float = 10000,
                 maxPositionEmbeddings: Int = 4096, tieWordEmbeddings: Bool = false,
-                padTokenId: Int? = 0, bosTokenId: Int? = 1, eosTokenId: Int? = 2) {
+                padTokenId: Int? = 0, bosTokenId: Int? = 1, eosTokenIds: [Int] = [2]) {
         self.vocabularySize = vocabularySize
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
@@ -53,7 +53,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         self.tieWordEmbeddings = tieWordEmbeddings
         self.padTokenId = padTokenId
         self.bosTokenId = bosTokenId
-        self.eosTokenId = eosTokenId
+        self.eosTokenIds = eosTokenIds
     }
 
     /// A 1B-class decoder (TinyLlama-1.1B shape: 22 layers, width 2048, MLP 5632, 32 heads, 4 KV heads).
@@ -100,7 +100,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
         padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
         bosTokenId = try Self.decodeTokenId(c, .bosTokenId, absent: 1)
-        eosTokenId = try Self.decodeTokenId(c, .eosTokenId, absent: 2)
+        eosTokenIds = c.contains(.eosTokenId) ? try Self.decodeTokenIds(c, .eosTokenId) : [2]
         for key in [CodingKeys.attentionBias, .mlpBias] where try c.decodeIfPresent(Bool.self, forKey: key) == true {
             throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(key.rawValue) = true is not supported")
         }
@@ -115,6 +115,18 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         if try c.decodeNil(forKey: key) { return nil }
         if let list = try? c.decode([Int].self, forKey: key) { return list.first }
         return try c.decode(Int.self, forKey: key)
+    }
+
+    /// One token id or a list of them (`eos_token_id` in config.json and generation_config.json): an explicit
+    /// null is empty; anything but non-negative integers is a data-corrupted error naming the key.
+    static func decodeTokenIds<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K) throws -> [Int] {
+        if try c.decodeNil(forKey: key) { return [] }
+        let ids = (try? c.decode(Int.self, forKey: key)).map { [$0] } ?? (try? c.decode([Int].self, forKey: key))
+        guard let ids, ids.allSatisfy({ $0 >= 0 }) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: c, debugDescription: "expected a token id >= 0 or a list of them")
+        }
+        return ids
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -134,7 +146,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         // Explicit nulls, so that a decoded configuration encodes back to itself (absent keys take defaults).
         try c.encode(padTokenId, forKey: .padTokenId)
         try c.encode(bosTokenId, forKey: .bosTokenId)
-        try c.encode(eosTokenId, forKey: .eosTokenId)
+        try c.encode(eosTokenIds, forKey: .eosTokenId)
     }
 
     /// Every inconsistency found, as readable sentences (empty when the configuration is usable).

@@ -85,7 +85,8 @@ public enum PruningEvaluation {
         guard steps >= 1 else { throw PruningError.invalidConfiguration("continuation steps must be >= 1") }
         let pipeline = try PruningPipeline(model: model)
         return try (0..<set.count).map { i in
-            let r = try pipeline.run(pixels: set.pixels(i), tokenIds: set.prompts[i], maxNewTokens: steps + 1)
+            let r = try pipeline.run(pixels: set.pixels(i), tokenIds: set.prompts[i], maxNewTokens: steps + 1,
+                                     stopAtEndOfSequence: false)
             return (r.generatedTokens, r.continuationLogits)
         }
     }

@@ -89,18 +89,25 @@ public struct PruningPipeline: Sendable {
     /// - Parameters:
     ///   - pixels: normalised image `[3, imageSize, imageSize]`.
     ///   - tokenIds: the prompt with exactly one image placeholder (unexpanded).
-    ///   - maxNewTokens: greedy tokens to generate (0: logits only); ignored when `forcedContinuation` is given.
+    ///   - maxNewTokens: most greedy tokens to generate (0: logits only); ignored when `forcedContinuation` is given.
+    ///   - stopAtEndOfSequence: end after the first of `model.endOfSequenceIds` (default); false generates
+    ///     exactly `maxNewTokens`.
     ///   - forcedContinuation: tokens to feed instead of the argmax (teacher forcing), to compare the
     ///     distributions of two configurations step by step.
     /// - Throws: `ModelError` for bad inputs, `PruningError` from scoring.
-    public func run(pixels: Tensor, tokenIds: [Int], maxNewTokens: Int = 0, forcedContinuation: [Int]? = nil) throws -> PipelineResult {
+    public func run(
+        pixels: Tensor, tokenIds: [Int], maxNewTokens: Int = 0, stopAtEndOfSequence: Bool = true,
+        forcedContinuation: [Int]? = nil
+    ) throws -> PipelineResult {
         guard maxNewTokens >= 0 else { throw ModelError.invalidInput("maxNewTokens must be >= 0") }
         var run = PipelineRun(pipeline: self, layout: try model.layout(tokenIds: tokenIds))
         try run.encode(pixels)
         try run.selectBeforeLanguageModel()
         try run.prefill()
         let logits = try model.language.logits(run.state.hidden, rows: [run.state.positions.count - 1]).scalars
-        let (generated, continuation) = try run.decode(from: logits, maxNewTokens: maxNewTokens, forced: forcedContinuation)
+        let (generated, continuation) = try run.decode(
+            from: logits, choosing: forcedContinuation.map { .forced($0) }
+                ?? .greedy(maxCount: maxNewTokens, stopAt: stopAtEndOfSequence ? model.endOfSequenceIds : []))
         let report = PipelineReport(
             visualTokensIn: run.layout.imageTokenCount, visualTokensKept: run.kept.count, tokensPerLayer: run.tokensPerLayer,
             seconds: run.seconds, flops: run.flops, kvCacheBytes: run.cache.byteCount)
