@@ -63,6 +63,7 @@ struct KernelBenchmark {
             "vector_bytes": CPUFeatures.vectorBytes,
             "openblas_available": GemmBackend.openBLAS.isAvailable,
             "gemm": gemmRows,
+            "weight_precision": try PrecisionBenchmark(repetitions: repetitions).run(),
             "pointwise": try pointwise(),
         ]
     }

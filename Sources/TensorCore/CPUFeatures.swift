@@ -7,10 +7,6 @@ public enum CPUFeatures {
     /// which is correct but several times slower.
     public static var hasFMA: Bool { vtp_shim_has_fma() != 0 }
 
-    /// True when the build may convert IEEE halves with F16C instructions (with `-target-cpu native` on
-    /// x86 CPUs since 2013); otherwise F16 weights are widened with integer bit manipulation.
-    public static var hasF16C: Bool { vtp_shim_has_f16c() != 0 }
-
     /// Widest vector register the build may use, in bytes (16 SSE/NEON, 32 AVX2, 64 AVX-512).
     public static var vectorBytes: Int { Int(vtp_shim_vector_bytes()) }
 

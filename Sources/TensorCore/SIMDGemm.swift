@@ -77,9 +77,7 @@ enum SIMDGemm {
         switch p.precision {
         case .f32: run(strategy, Float32Panel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
         case .bf16: run(strategy, BFloat16Panel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
-        case .f16 where CPUFeatures.hasF16C:
-            run(strategy, Float16HardwarePanel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
-        case .f16: run(strategy, Float16BitsPanel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
+        case .f16: run(strategy, Float16Panel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
         case .int8: run(strategy, Int8Panel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
         }
     }

@@ -136,4 +136,23 @@ final class WeightPrecisionTests: XCTestCase {
             XCTAssertThrowsError(try packed.gatherRows([37]))
         }
     }
+
+    /// The kernels' in-register widening is exact for half subnormals, zeros of both signs and extremes:
+    /// multiplying by one-hot rows reads each stored weight back (blocked path with 17 rows, decode path with 1).
+    func testInKernelWideningIsExactForSpecialValues() throws {
+        let special: [Float] = [6.0e-8, -3.1e-7, 1.0e-5, 6.1e-5, 0, -0.0, 65504, -65504, 1, -2.5, 0.1, 3e-3, -7e-6, 1e-4, 2, 4, 1e-6]
+        let k = special.count, n = 18
+        let w = try Tensor(shape: [n, k], scalars: (0..<(n * k)).map { special[($0 * 7) % k] * ($0 % 3 == 0 ? -1 : 1) })
+        let identity = try Tensor(shape: [k, k], scalars: (0..<(k * k)).map { $0 / k == $0 % k ? 1 : 0 })
+        for precision in WeightPrecision.allCases {
+            let packed = try PackedMatrix(w, precision: precision)
+            let stored = referenceWeights(w, precision)
+            let transposed = (0..<(k * n)).map { stored[($0 % n) * k + $0 / n] }
+            XCTAssertEqual(try identity.matmul(packed).scalars, transposed, "\(precision) blocked path")
+            for row in [0, 5, 16] {
+                XCTAssertEqual(try identity.rows(row..<(row + 1)).matmul(packed).scalars,
+                               Array(transposed[(row * n)..<((row + 1) * n)]), "\(precision) decode path row \(row)")
+            }
+        }
+    }
 }

@@ -21,12 +21,46 @@ static inline int vtp_shim_vector_bytes(void) {
 #endif
 }
 
-/// 1 when the build may use the F16C half-to-float conversion instructions (x86) or the target converts
-/// halves natively (ARM), 0 otherwise (conversion then uses integer bit manipulation).
-static inline int vtp_shim_has_f16c(void) {
+#include <stdint.h>
+
+// Widening of 16 stored weights to 16 float lanes, for the GEMM's inner loops. Swift imports the 16-lane
+// float vector as SIMD16<Float>; these always-inline functions compile to one or two vector instructions
+// (vpmovzxwd + vpslld, vcvtph2ps, vpmovsxbd + vcvtdq2ps), which Swift's generic SIMD conversions do not
+// reliably give (they are outlined as calls).
+typedef float vtp_f32x16 __attribute__((ext_vector_type(16)));
+typedef uint32_t vtp_u32x16 __attribute__((ext_vector_type(16)));
+typedef int32_t vtp_i32x16 __attribute__((ext_vector_type(16)));
+typedef uint16_t vtp_u16x16_unaligned __attribute__((ext_vector_type(16), aligned(1)));
+typedef int8_t vtp_i8x16_unaligned __attribute__((ext_vector_type(16), aligned(1)));
+
+/// 16 little-endian bfloat16 values at `p` (any alignment) as floats: a 16-bit shift.
+static inline __attribute__((always_inline)) vtp_f32x16 vtp_widen_bf16x16(const void *p) {
+    vtp_u32x16 bits = __builtin_convertvector(*(const vtp_u16x16_unaligned *)p, vtp_u32x16) << 16;
+    return (vtp_f32x16)bits;
+}
+
+/// 16 little-endian IEEE half values at `p` (any alignment) as floats: F16C's vcvtph2ps where the build
+/// targets it, else integer bit manipulation (normal, subnormal, zero, infinity and NaN all exact).
+static inline __attribute__((always_inline)) vtp_f32x16 vtp_widen_f16x16(const void *p) {
 #if defined(__F16C__) || defined(__aarch64__)
-    return 1;
+    typedef _Float16 vtp_f16x16_unaligned __attribute__((ext_vector_type(16), aligned(1)));
+    return __builtin_convertvector(*(const vtp_f16x16_unaligned *)p, vtp_f32x16);
 #else
-    return 0;
+    vtp_u32x16 h = __builtin_convertvector(*(const vtp_u16x16_unaligned *)p, vtp_u32x16);
+    vtp_u32x16 o = (h & 0x7FFFu) << 13;
+    vtp_u32x16 exponent = o & (0x7C00u << 13);
+    o += (127u - 15u) << 23;
+    vtp_u32x16 special = (vtp_u32x16)(exponent == (0x7C00u << 13));
+    o += special & ((128u - 16u) << 23);
+    vtp_u32x16 subnormal = (vtp_u32x16)(exponent == 0u);
+    vtp_f32x16 renormalised = (vtp_f32x16)(o + (1u << 23)) - 6.103515625e-05f;
+    o = (o & ~subnormal) | ((vtp_u32x16)renormalised & subnormal);
+    o |= (h & 0x8000u) << 16;
+    return (vtp_f32x16)o;
 #endif
+}
+
+/// 16 signed bytes at `p` (any alignment) as floats.
+static inline __attribute__((always_inline)) vtp_f32x16 vtp_widen_i8x16(const void *p) {
+    return __builtin_convertvector(*(const vtp_i8x16_unaligned *)p, vtp_f32x16);
 }

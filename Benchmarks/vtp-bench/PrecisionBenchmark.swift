@@ -1,0 +1,74 @@
+import Foundation
+import VisionTokenPruning
+
+/// `vtp-bench kernels` precision columns: products with packed weights in each `WeightPrecision` against
+/// Float32 packed weights on the same shapes in the same run, at prefill sizes and at m = 1 (a decode step),
+/// with the weight bytes read per second next to a large-array copy.
+struct PrecisionBenchmark {
+    static let shapes = [
+        KernelBenchmark.GemmShape(m: 577, k: 1024, n: 4096, label: "CLIP-L fc1"),
+        KernelBenchmark.GemmShape(m: 640, k: 2048, n: 5632, label: "1B mlp"),
+        KernelBenchmark.GemmShape(m: 1, k: 2048, n: 5632, label: "1B mlp, decode step"),
+        KernelBenchmark.GemmShape(m: 1, k: 4096, n: 11008, label: "7B mlp, decode step"),
+    ]
+
+    var repetitions: Int
+
+    func run() throws -> [String: Any] {
+        let copy = try Self.copyBandwidth(repetitions: repetitions)
+        var rows: [[String: Any]] = []
+        for shape in Self.shapes {
+            Progress.say("packed gemm \(shape.m)x\(shape.k)x\(shape.n): \(WeightPrecision.allCases.count) precisions x \(repetitions)")
+            let a = BenchData.tensor([shape.m, shape.k], seed: 1)
+            let w = BenchData.tensor([shape.n, shape.k], seed: 2, scale: 0.05)
+            let packed = try WeightPrecision.allCases.map { try PackedMatrix(w, precision: $0) }
+            var best = [Double](repeating: .infinity, count: packed.count)
+            var cpuPerWall = [Double](repeating: 0, count: packed.count)
+            // Small products repeat inside one timing so that each figure spans milliseconds.
+            let inner = shape.m == 1 ? 20 : 1
+            for rep in -1..<repetitions {
+                for (i, p) in packed.enumerated() {
+                    let t = try Stopwatch.time { for _ in 0..<inner { _ = try a.matmul(p) } }
+                    if rep >= 0, t.wallSeconds / Double(inner) < best[i] {
+                        best[i] = t.wallSeconds / Double(inner)
+                        cpuPerWall[i] = t.cpuPerWall
+                    }
+                }
+            }
+            var row: [String: Any] = ["m": shape.m, "k": shape.k, "n": shape.n, "label": shape.label]
+            let flops = 2.0 * Double(shape.m * shape.n * shape.k)
+            for (i, precision) in WeightPrecision.allCases.enumerated() {
+                row["\(precision)_gflops"] = flops / best[i] / 1e9
+                row["\(precision)_over_f32"] = best[0] / best[i]
+                row["\(precision)_cpu_per_wall"] = cpuPerWall[i]
+                if shape.m == 1 {
+                    let gbPerSecond = Double(packed[i].storageBytes) / best[i] / 1e9
+                    row["\(precision)_weight_gb_per_s"] = gbPerSecond
+                    row["\(precision)_weight_read_over_copy"] = gbPerSecond / copy
+                }
+            }
+            rows.append(row)
+        }
+        return ["copy_gb_per_s": copy, "rows": rows]
+    }
+
+    /// Bytes read plus bytes written per second by a 256 MiB array copy (best of `repetitions`): the memory
+    /// bandwidth a decode step, which streams every weight once, can at best approach.
+    static func copyBandwidth(repetitions: Int) throws -> Double {
+        let count = 64 << 20
+        let source = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        let destination = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { source.deallocate(); destination.deallocate() }
+        source.initialize(repeating: 1, count: count)
+        destination.initialize(repeating: 0, count: count)
+        let threads = ComputeOptions.current.threads
+        nonisolated(unsafe) let (from, to) = (UnsafePointer(source), destination)
+        let t = Stopwatch.best(repetitions: max(3, repetitions)) {
+            DispatchQueue.concurrentPerform(iterations: threads) { part in
+                let start = count / threads * part, end = part == threads - 1 ? count : count / threads * (part + 1)
+                (to + start).update(from: from + start, count: end - start)
+            }
+        }
+        return Double(2 * count * 4) / t.wallSeconds / 1e9
+    }
+}
