@@ -10,10 +10,13 @@ enum BenchCommand {
                        [--reps N]
       models         CLIP-L/14-336 encoder and 1B-class decoder prefill throughput (generated weights)
       eval           --model DIR --data FILE --scorer NAME --keep N|P% [--positions keep|renumber]
+                     [--weights checkpoint|f32|bf16|f16|int8]
                      [--withdraw-layer K | --calibrate-withdrawal [--calibrate-start J] [--eta E]]
                      [--kv-budget R [--decode-steps N]] [--dump FILE] [--sweep [--svg FILE]]
-      e2e            time to first token and FLOPs, full vs pruned, generated LLaVA-1.5-shaped model
-                       [--quick]
+      e2e            time to first token and FLOPs, full vs pruned, generated LLaVA-1.5-shaped model, and
+                     decode speed per weight precision [--quick] [--weights f32,bf16,f16,int8]
+                     [--size 1b|7b [--checkpoint DIR]]: 7b writes (or reuses) a LLaVA-1.5-7B-shaped
+                     BF16 checkpoint and reports load time, peak RSS, TTFT full and at 64 tokens, decode
       show           --model DIR --image FILE.ppm --prompt "ID ID ..." --keep N|P% --svg FILE [--scorers a,b]
     common options: --json (one JSON object on stdout), --threads N
     scorers: \(ScorerCatalog.names.joined(separator: ", "))
@@ -40,8 +43,21 @@ enum BenchCommand {
                 try EvalCommand.run(&args, json: json)
             case "e2e":
                 let quick = args.flag("--quick")
+                let sizeText = try args.value("--size") ?? "1b"
+                guard let size = EndToEndBenchmark.Size(rawValue: sizeText) else {
+                    throw BenchError.usage("--size is 1b or 7b, got '\(sizeText)'")
+                }
+                let precisions = try (try args.value("--weights") ?? (size == .sevenBillion ? "bf16" : "f32"))
+                    .split(separator: ",").map { text -> WeightPrecision in
+                        guard case let .fixed(p) = try LoadPrecision(parsing: String(text)) else {
+                            throw BenchError.usage("e2e --weights takes f32, bf16, f16 or int8 (a generated model has no checkpoint precision)")
+                        }
+                        return p
+                    }
+                let checkpoint = try args.value("--checkpoint").map { URL(fileURLWithPath: $0) }
+                if checkpoint != nil && size != .sevenBillion { throw BenchError.usage("--checkpoint applies to --size 7b only") }
                 try args.finish()
-                try emit(try EndToEndBenchmark(quick: quick).run(), json: json)
+                try emit(try EndToEndBenchmark(quick: quick, size: size, precisions: precisions, checkpoint: checkpoint).run(), json: json)
             case "show":
                 try ShowCommand.run(&args)
             case "":

@@ -25,11 +25,12 @@ enum EvalCommand {
         let dumpPath = try args.value("--dump")
         let kvBudget = try args.number("--kv-budget")
         let steps = try args.integer("--decode-steps") ?? 4
+        let precision = try LoadPrecision(parsing: try args.value("--weights") ?? "checkpoint")
         try args.finish()
         guard let scorerName else { throw BenchError.usage("eval needs --scorer NAME (or --sweep)") }
         if withdrawal != nil && calibrate { throw BenchError.usage("--withdraw-layer and --calibrate-withdrawal exclude each other") }
 
-        let model = try LlavaModel(directory: URL(fileURLWithPath: modelPath))
+        let model = try LlavaModel(directory: URL(fileURLWithPath: modelPath), weights: precision)
         let set = try EvaluationSet(url: URL(fileURLWithPath: dataPath))
         Progress.say("eval: \(set.count) samples; computing the unpruned reference")
         let reference = try PruningEvaluation.referenceLogits(model: model, set: set) { Progress.say("reference \($0)/\($1)") }

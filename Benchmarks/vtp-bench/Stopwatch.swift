@@ -46,3 +46,27 @@ enum Progress {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 }
+
+/// Peak resident memory of this process.
+enum MemoryUsage {
+    /// Resets the kernel's peak-RSS mark (Linux `clear_refs` 5), so that a later `peakResidentBytes` covers
+    /// only what follows; a no-op where unsupported (the peak then covers the whole process).
+    static func resetPeak() {
+        if let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
+            try? handle.write(contentsOf: Data("5".utf8))
+            try? handle.close()
+        }
+    }
+
+    /// Peak resident set size in bytes since the start or the last `resetPeak` (`VmHWM`, else getrusage).
+    static func peakResidentBytes() -> Int {
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+           let kb = Int(line.split(separator: " ").dropFirst().first ?? "") {
+            return kb * 1024
+        }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss * 1024
+    }
+}

@@ -51,6 +51,13 @@ public struct LlamaDecoder: Sendable {
         rope = try wrapTensorErrors { try RotaryEmbedding(headDimension: d, theta: c.ropeTheta) }
     }
 
+    /// Bytes of the matrices one decoding step reads, in their load precision: every layer's linears and `lm_head`.
+    public var decodeWeightBytes: Int {
+        layers.reduce(lmHead.storageBytes) {
+            $0 + $1.qkv.weight.storageBytes + $1.out.weight.storageBytes + $1.gateUp.weight.storageBytes + $1.down.weight.storageBytes
+        }
+    }
+
     /// An empty KV cache sized for this decoder.
     public func makeCache() -> KVCache {
         KVCache(checkedLayerCount: configuration.layerCount, rowWidth: configuration.kvHeadCount * configuration.headDimension)
