@@ -30,10 +30,18 @@ enum EvalCommand {
         guard let scorerName else { throw BenchError.usage("eval needs --scorer NAME (or --sweep)") }
         if withdrawal != nil && calibrate { throw BenchError.usage("--withdraw-layer and --calibrate-withdrawal exclude each other") }
 
-        let model = try LlavaModel(directory: URL(fileURLWithPath: modelPath), weights: precision)
+        let directory = URL(fileURLWithPath: modelPath)
         let set = try EvaluationSet(url: URL(fileURLWithPath: dataPath))
-        Progress.say("eval: \(set.count) samples; computing the unpruned reference")
-        let reference = try PruningEvaluation.referenceLogits(model: model, set: set) { Progress.say("reference \($0)/\($1)") }
+        // The reference is always the unpruned model at the checkpoint's own precision, so agreement and KL
+        // measure what the chosen weight precision changes as well as what pruning changes. It is released
+        // before the evaluated model loads, so both are never in memory at once.
+        Progress.say("eval: \(set.count) samples; computing the unpruned reference (checkpoint precision)")
+        var checkpointModel: LlavaModel? = try LlavaModel(directory: directory)
+        let reference = try PruningEvaluation.referenceLogits(model: checkpointModel!, set: set) {
+            Progress.say("reference \($0)/\($1)")
+        }
+        if precision != .checkpoint { checkpointModel = nil }
+        let model = try checkpointModel ?? LlavaModel(directory: directory, weights: precision)
         if calibrate {
             let layers = model.configuration.text.layerCount
             let samples = try (0..<min(20, set.count)).map { ImagePrompt(pixels: try set.pixels($0), tokenIds: set.prompts[$0]) }
