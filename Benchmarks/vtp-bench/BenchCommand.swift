@@ -18,7 +18,8 @@ enum BenchCommand {
                      [--size 1b|7b [--checkpoint DIR]]: 7b writes (or reuses) a LLaVA-1.5-7B-shaped
                      BF16 checkpoint and reports load time, peak RSS, TTFT full and at 64 tokens, decode
       show           --model DIR --image FILE.ppm --prompt "ID ID ..." --keep N|P% --svg FILE [--scorers a,b]
-    common options: --json (one JSON object on stdout), --threads N
+    common options: --json (one JSON object on stdout), --threads N, --activations f32|bf16 (bf16: products
+                    with BF16 weights round activations to BF16 and use AVX512-BF16 dot products where present)
     scorers: \(ScorerCatalog.names.joined(separator: ", "))
     """
 
@@ -29,6 +30,12 @@ enum BenchCommand {
         let json = args.flag("--json")
         var options = ComputeOptions.standard
         if let threads = try args.integer("--threads") { options = try ComputeOptions(threads: threads) }
+        if let text = try args.value("--activations") {
+            guard let activations = ActivationPrecision(rawValue: text) else {
+                throw BenchError.usage("--activations is f32 or bf16, got '\(text)'")
+            }
+            options = options.withActivations(activations)
+        }
         Progress.say("vtp-bench: \(CPUFeatures.summary); \(options)")
         try ComputeOptions.$current.withValue(options) {
             switch command {

@@ -21,12 +21,18 @@ struct EndToEndBenchmark {
     func run() throws -> [String: Any] {
         if size == .sevenBillion { return try runSevenBillion() }
         let config = quick ? BenchModels.llava15Shaped(visionLayers: 6, textLayers: 3) : BenchModels.llava15Shaped()
-        var models: [(precision: WeightPrecision, model: LlavaModel, loadSeconds: Double)] = []
+        var models: [WeightedModel] = []
         for precision in precisions {
             Progress.say("e2e: generating a \(config.vision.layerCount)-layer CLIP-L/336 + \(config.text.layerCount)-layer 1B-width model, \(precision) weights")
             var model: LlavaModel?
             let t = try Stopwatch.time { model = try LlavaModel.generated(configuration: config, seed: 7, precision: precision) }
-            models.append((precision, model!, t.wallSeconds))
+            models.append(WeightedModel(precision: precision, model: model!, loadSeconds: t.wallSeconds))
+        }
+        // BF16 weights are also run with BF16 activations (vdpbf16ps) where the CPU has them.
+        if let bf16 = models.first(where: { $0.precision == .bf16 }), CPUFeatures.hasBFloat16DotProduct {
+            var dot = bf16
+            dot.activations = .bf16
+            models.append(dot)
         }
         let model = models[0].model
         let pixels = BenchModels.pixels(size: config.vision.imageSize)

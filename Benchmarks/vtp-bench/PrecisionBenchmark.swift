@@ -21,14 +21,23 @@ struct PrecisionBenchmark {
             Progress.say("packed gemm \(shape.m)x\(shape.k)x\(shape.n): \(WeightPrecision.allCases.count) precisions x \(repetitions)")
             let a = BenchData.tensor([shape.m, shape.k], seed: 1)
             let w = BenchData.tensor([shape.n, shape.k], seed: 2, scale: 0.05)
-            let packed = try WeightPrecision.allCases.map { try PackedMatrix(w, precision: $0) }
-            var best = [Double](repeating: .infinity, count: packed.count)
-            var cpuPerWall = [Double](repeating: 0, count: packed.count)
+            // Each precision with Float32 activations, and BF16 weights with BF16 activations where the CPU has
+            // vdpbf16ps (label bf16_dot).
+            var configurations = try WeightPrecision.allCases.map {
+                (label: $0.rawValue, packed: try PackedMatrix(w, precision: $0), options: ComputeOptions.current)
+            }
+            if CPUFeatures.hasBFloat16DotProduct && shape.m > 1 {
+                configurations.append(("bf16_dot", configurations[1].packed, ComputeOptions.current.withActivations(.bf16)))
+            }
+            var best = [Double](repeating: .infinity, count: configurations.count)
+            var cpuPerWall = [Double](repeating: 0, count: configurations.count)
             // Small products repeat inside one timing so that each figure spans milliseconds.
             let inner = shape.m == 1 ? 20 : 1
             for rep in -1..<repetitions {
-                for (i, p) in packed.enumerated() {
-                    let t = try Stopwatch.time { for _ in 0..<inner { _ = try a.matmul(p) } }
+                for (i, c) in configurations.enumerated() {
+                    let t = try ComputeOptions.$current.withValue(c.options) {
+                        try Stopwatch.time { for _ in 0..<inner { _ = try a.matmul(c.packed) } }
+                    }
                     if rep >= 0, t.wallSeconds / Double(inner) < best[i] {
                         best[i] = t.wallSeconds / Double(inner)
                         cpuPerWall[i] = t.cpuPerWall
@@ -37,14 +46,14 @@ struct PrecisionBenchmark {
             }
             var row: [String: Any] = ["m": shape.m, "k": shape.k, "n": shape.n, "label": shape.label]
             let flops = 2.0 * Double(shape.m * shape.n * shape.k)
-            for (i, precision) in WeightPrecision.allCases.enumerated() {
-                row["\(precision)_gflops"] = flops / best[i] / 1e9
-                row["\(precision)_over_f32"] = best[0] / best[i]
-                row["\(precision)_cpu_per_wall"] = cpuPerWall[i]
+            for (i, c) in configurations.enumerated() {
+                row["\(c.label)_gflops"] = flops / best[i] / 1e9
+                row["\(c.label)_over_f32"] = best[0] / best[i]
+                row["\(c.label)_cpu_per_wall"] = cpuPerWall[i]
                 if shape.m == 1 {
-                    let gbPerSecond = Double(packed[i].storageBytes) / best[i] / 1e9
-                    row["\(precision)_weight_gb_per_s"] = gbPerSecond
-                    row["\(precision)_weight_read_over_copy"] = gbPerSecond / copy
+                    let gbPerSecond = Double(c.packed.storageBytes) / best[i] / 1e9
+                    row["\(c.label)_weight_gb_per_s"] = gbPerSecond
+                    row["\(c.label)_weight_read_over_copy"] = gbPerSecond / copy
                 }
             }
             rows.append(row)

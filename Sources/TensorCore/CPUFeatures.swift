@@ -7,12 +7,17 @@ public enum CPUFeatures {
     /// which is correct but several times slower.
     public static var hasFMA: Bool { vtp_shim_has_fma() != 0 }
 
+    /// True when this CPU executes AVX512-BF16 dot products (checked at run time), which
+    /// `ActivationPrecision.bf16` uses for products with bfloat16 weights.
+    public static var hasBFloat16DotProduct: Bool { BFloat16DotProduct.isAvailable }
+
     /// Widest vector register the build may use, in bytes (16 SSE/NEON, 32 AVX2, 64 AVX-512).
     public static var vectorBytes: Int { Int(vtp_shim_vector_bytes()) }
 
     /// One line for benchmark output, e.g. "FMA on, 32-byte vectors".
     public static var summary: String {
-        "FMA \(hasFMA ? "on" : "OFF (build with -Xswiftc -target-cpu -Xswiftc native)"), \(vectorBytes)-byte vectors"
+        "FMA \(hasFMA ? "on" : "OFF (build with -Xswiftc -target-cpu -Xswiftc native)"), \(vectorBytes)-byte vectors, "
+            + "BF16 dot products \(hasBFloat16DotProduct ? "available" : "not available")"
     }
 }
 

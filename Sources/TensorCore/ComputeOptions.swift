@@ -23,7 +23,19 @@ public enum GemmBackend: String, Sendable, CaseIterable, CustomStringConvertible
     public var description: String { rawValue }
 }
 
-/// How heavy kernels run: which GEMM backend and how many threads.
+/// The precision activations are multiplied in, in products with bfloat16 weights.
+public enum ActivationPrecision: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// Float32 activations times weights widened to Float32 (exact products; the default).
+    case f32
+    /// Activations rounded to bfloat16 and multiplied by bfloat16 weights with Float32 accumulation
+    /// (`vdpbf16ps`), on CPUs with AVX512-BF16 (`CPUFeatures.hasBFloat16DotProduct`) and products of at
+    /// least 6 rows; elsewhere the Float32 path runs. Changes the numerics slightly: opt in.
+    case bf16
+
+    public var description: String { rawValue }
+}
+
+/// How heavy kernels run: which GEMM backend, how many threads, and the activation precision.
 ///
 /// Kernels read `ComputeOptions.current`, a task-local value, so a caller scopes a setting with
 /// `ComputeOptions.$current.withValue(options) { ... }` without threading it through every call.
@@ -32,10 +44,15 @@ public struct ComputeOptions: Sendable, Equatable, CustomStringConvertible {
     public let backend: GemmBackend
     /// Worker threads for one kernel call (>= 1).
     public let threads: Int
+    /// Precision of activations in products with bfloat16 weights.
+    public let activations: ActivationPrecision
 
-    /// Options for `backend` with `threads` workers (default: the active processor count).
+    /// Options for `backend` with `threads` workers (default: the active processor count) and `activations`.
     /// - Throws: `TensorError.invalidArgument` when the backend is not in this build or `threads < 1`.
-    public init(backend: GemmBackend = .simd, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+    public init(
+        backend: GemmBackend = .simd, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        activations: ActivationPrecision = .f32
+    ) throws {
         guard backend.isAvailable else {
             throw TensorError.invalidArgument(
                 operation: "ComputeOptions", reason: "backend \(backend) is not built in (build with --traits OpenBLAS)")
@@ -45,11 +62,13 @@ public struct ComputeOptions: Sendable, Equatable, CustomStringConvertible {
         }
         self.backend = backend
         self.threads = threads
+        self.activations = activations
     }
 
-    private init(unchecked backend: GemmBackend, threads: Int) {
+    private init(unchecked backend: GemmBackend, threads: Int, activations: ActivationPrecision = .f32) {
         self.backend = backend
         self.threads = threads
+        self.activations = activations
     }
 
     /// The SIMD backend on every active processor.
@@ -61,8 +80,13 @@ public struct ComputeOptions: Sendable, Equatable, CustomStringConvertible {
 
     /// The same options with `threads` workers (clamped to >= 1).
     public func withThreads(_ threads: Int) -> ComputeOptions {
-        ComputeOptions(unchecked: backend, threads: max(1, threads))
+        ComputeOptions(unchecked: backend, threads: max(1, threads), activations: activations)
     }
 
-    public var description: String { "\(backend) x\(threads)" }
+    /// The same options with `activations`.
+    public func withActivations(_ activations: ActivationPrecision) -> ComputeOptions {
+        ComputeOptions(unchecked: backend, threads: threads, activations: activations)
+    }
+
+    public var description: String { "\(backend) x\(threads)" + (activations == .f32 ? "" : ", \(activations) activations") }
 }

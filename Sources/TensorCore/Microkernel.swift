@@ -1,7 +1,8 @@
 /// The register-blocked inner kernel of `SIMDGemm`.
 enum Microkernel {
     /// `C[rows x columns] (+)= Apanel · Bpanel` for one 6x16 tile over `depth` packed steps.
-    /// `a` holds `[depth][6]`, `b` holds `[depth][16]` values of `E` (zero-padded), widened in registers;
+    /// `a` holds `[depth][6]`, `b` holds `[depth][16]` values of `E` (zero-padded, pairs of steps from its
+    /// start, see `PanelElement`), widened in registers;
     /// `scales` (16 per-column factors, int8 panels) multiply the finished tile. Only `rows x columns` of C
     /// are written.
     @inline(__always)
@@ -13,17 +14,32 @@ enum Microkernel {
         var c3 = SIMD16<Float>(), c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
         var pa = a
         var pb = b
-        let step = 16 * E.byteWidth
-        for _ in 0..<depth {
-            let bv = E.load16(pb)
+        let pairBytes = 32 * E.byteWidth
+        for _ in 0..<(depth / 2) {
+            let (b0, b1) = E.loadPair(pb)
+            F.apply(&c0, SIMD16(repeating: pa[0]), b0)
+            F.apply(&c1, SIMD16(repeating: pa[1]), b0)
+            F.apply(&c2, SIMD16(repeating: pa[2]), b0)
+            F.apply(&c3, SIMD16(repeating: pa[3]), b0)
+            F.apply(&c4, SIMD16(repeating: pa[4]), b0)
+            F.apply(&c5, SIMD16(repeating: pa[5]), b0)
+            F.apply(&c0, SIMD16(repeating: pa[6]), b1)
+            F.apply(&c1, SIMD16(repeating: pa[7]), b1)
+            F.apply(&c2, SIMD16(repeating: pa[8]), b1)
+            F.apply(&c3, SIMD16(repeating: pa[9]), b1)
+            F.apply(&c4, SIMD16(repeating: pa[10]), b1)
+            F.apply(&c5, SIMD16(repeating: pa[11]), b1)
+            pa += 12
+            pb += pairBytes
+        }
+        if depth % 2 == 1 {
+            let bv = E.loadFirst(pb)
             F.apply(&c0, SIMD16(repeating: pa[0]), bv)
             F.apply(&c1, SIMD16(repeating: pa[1]), bv)
             F.apply(&c2, SIMD16(repeating: pa[2]), bv)
             F.apply(&c3, SIMD16(repeating: pa[3]), bv)
             F.apply(&c4, SIMD16(repeating: pa[4]), bv)
             F.apply(&c5, SIMD16(repeating: pa[5]), bv)
-            pa += 6
-            pb += step
         }
         if let scales {
             let s = UnsafeRawPointer(scales).loadUnaligned(as: SIMD16<Float>.self)

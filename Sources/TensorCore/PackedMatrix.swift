@@ -13,7 +13,8 @@ public struct PackedMatrix: Sendable, Equatable {
     public let inputs: Int
     /// How the values are stored.
     public let precision: WeightPrecision
-    /// Panel storage, `ceil(outputs / 16) · inputs · 16` values of `precision`.
+    /// Panel storage, `ceil(outputs / 16) · depth · 16` values of `precision` (depth = inputs, rounded up to
+    /// even for bfloat16, whose panels interleave pairs of steps).
     let panels: PanelBytes
     /// `int8` only: `ceil(outputs / 16) · 16` Float32 scales, zero for padding outputs.
     let scales: PanelBytes?
@@ -45,10 +46,10 @@ public struct PackedMatrix: Sendable, Equatable {
         guard outputs >= 0, inputs >= 0 else {
             throw TensorError.invalidArgument(operation: "PackedMatrix", reason: "negative size \(outputs) x \(inputs)")
         }
-        let nr = SIMDGemm.nr, k = inputs
-        let (panelCount, valuesOverflow) = ((outputs + nr - 1) / nr).multipliedReportingOverflow(by: k * nr)
+        let nr = SIMDGemm.nr, k = inputs, depth = SIMDGemm.panelDepth(inputs, precision)
+        let (panelCount, valuesOverflow) = ((outputs + nr - 1) / nr).multipliedReportingOverflow(by: depth * nr)
         let (byteCount, bytesOverflow) = panelCount.multipliedReportingOverflow(by: precision.bytesPerWeight)
-        guard !valuesOverflow, !bytesOverflow, k <= Int.max / nr else {
+        guard !valuesOverflow, !bytesOverflow, depth <= Int.max / nr else {
             throw TensorError.invalidArgument(operation: "PackedMatrix", reason: "size \(outputs) x \(inputs) overflows")
         }
         self.outputs = outputs
@@ -64,7 +65,7 @@ public struct PackedMatrix: Sendable, Equatable {
             try rows(start..<(start + live), scratch)
             if live < nr { (scratch + live * k).update(repeating: 0, count: (nr - live) * k) }
             try PanelPacking.checkFinite(scratch, rows: live, inputs: k, precision: precision, firstRow: start)
-            let destination = panels.pointer + (start / nr) * k * nr * precision.bytesPerWeight
+            let destination = panels.pointer + (start / nr) * depth * nr * precision.bytesPerWeight
             switch precision {
             case .f32: PanelPacking.packFloat32(scratch, inputs: k, into: destination)
             case .bf16: PanelPacking.packBFloat16(scratch, inputs: k, into: destination)
@@ -95,14 +96,21 @@ public struct PackedMatrix: Sendable, Equatable {
             throw TensorError.indexOutOfRange(operation: "PackedMatrix.gatherRows", index: bad, bound: outputs)
         }
         let k = inputs, nr = SIMDGemm.nr, width = precision.bytesPerWeight
+        let depth = SIMDGemm.panelDepth(k, precision)
         return Tensor(shape: [rows.count, k]) { out in
             for (i, row) in rows.enumerated() {
-                let base = UnsafeRawPointer(panels.pointer) + ((row / nr) * k * nr + row % nr) * width
+                let panel = UnsafeRawPointer(panels.pointer) + (row / nr) * depth * nr * width
+                let base = panel + (row % nr) * width
                 let dst = out.baseAddress! + i * k
                 switch precision {
                 case .f32: for p in 0..<k { dst[p] = base.load(fromByteOffset: p * nr * 4, as: Float.self) }
                 case .bf16:
-                    for p in 0..<k { dst[p] = Float(bitPattern: UInt32(base.load(fromByteOffset: p * nr * 2, as: UInt16.self)) << 16) }
+                    // Pair-interleaved: step p of output j is half (p & 1) of word j in pair p / 2.
+                    let word = panel + (row % nr) * 4
+                    for p in 0..<k {
+                        let bits = word.load(fromByteOffset: (p / 2) * 64 + (p % 2) * 2, as: UInt16.self)
+                        dst[p] = Float(bitPattern: UInt32(bits) << 16)
+                    }
                 case .f16:
                     for p in 0..<k {
                         let h = UInt32(base.load(fromByteOffset: p * nr * 2, as: UInt16.self))
@@ -150,7 +158,10 @@ extension Tensor {
                     SIMDGemm.multiplyPacked(
                         m: m, n: n, k: k, a: a.baseAddress!, lda: k,
                         panels: .init(bytes: UnsafeRawPointer(weight.panels.pointer), precision: weight.precision,
-                                      scales: weight.scales.map { UnsafePointer($0.pointer.assumingMemoryBound(to: Float.self)) }),
+                                      depth: SIMDGemm.panelDepth(k, weight.precision),
+                                      scales: weight.scales.map { UnsafePointer($0.pointer.assumingMemoryBound(to: Float.self)) },
+                                      bfloat16Activations: options.activations == .bf16 && weight.precision == .bf16
+                                        && m >= SIMDGemm.mr && BFloat16DotProduct.isAvailable),
                         c: c, ldc: n, accumulate: bias != nil, threads: options.threads)
                 }
             }

@@ -27,11 +27,18 @@ enum PanelPacking {
         for p in 0..<k { out.storeBytes(of: column(scratch, p, k), toByteOffset: p * 64, as: SIMD16<Float>.self) }
     }
 
+    /// Pair-interleaved (see `BFloat16Panel`): word j of pair i holds step 2i in its low half and step 2i + 1
+    /// (zero past the end) in its high half.
     static func packBFloat16(_ scratch: UnsafePointer<Float>, inputs k: Int, into out: UnsafeMutableRawPointer) {
-        for p in 0..<k {
-            let bits = unsafeBitCast(column(scratch, p, k), to: SIMD16<UInt32>.self)
-            let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
-            out.storeBytes(of: SIMD16<UInt16>(truncatingIfNeeded: rounded), toByteOffset: p * 32, as: SIMD16<UInt16>.self)
+        func rounded(_ v: SIMD16<Float>) -> SIMD16<UInt32> {
+            let bits = unsafeBitCast(v, to: SIMD16<UInt32>.self)
+            return (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
+        }
+        var p = 0
+        while p < k {
+            let high = p + 1 < k ? rounded(column(scratch, p + 1, k)) : SIMD16<UInt32>()
+            out.storeBytes(of: rounded(column(scratch, p, k)) | (high &<< 16), toByteOffset: p * 32, as: SIMD16<UInt32>.self)
+            p += 2
         }
     }
 

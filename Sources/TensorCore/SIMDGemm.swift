@@ -10,18 +10,29 @@ enum SIMDGemm {
     static let mc = 72
     static let nc = 2048
 
-    /// Panels packed in advance (`PackedMatrix`, `[n/16][k][16]` values of `precision`), with the int8 scales.
+    /// Panels packed in advance (`PackedMatrix`, `[n/16][depth][16]` values of `precision`), with the int8 scales.
     struct PackedPanels {
         var bytes: UnsafeRawPointer
         var precision: WeightPrecision
+        /// Steps per panel: the product's depth, rounded up to even for bfloat16 (see `panelDepth`).
+        var depth: Int
         /// One scale per output column (`int8` only).
         var scales: UnsafePointer<Float>?
+        /// True to round activations to bfloat16 and multiply with `vdpbf16ps` (bfloat16 panels on a CPU with
+        /// AVX512-BF16, products of at least 6 rows).
+        var bfloat16Activations = false
 
-        /// The panels restricted to columns starting at `column` (a multiple of 16) of a K-deep product.
-        func columns(from column: Int, depth k: Int) -> PackedPanels {
-            PackedPanels(bytes: bytes + (column / nr) * k * nr * precision.bytesPerWeight, precision: precision,
-                         scales: scales.map { $0 + column })
+        /// The panels restricted to columns starting at `column` (a multiple of 16).
+        func columns(from column: Int) -> PackedPanels {
+            PackedPanels(bytes: bytes + (column / nr) * depth * nr * precision.bytesPerWeight, precision: precision,
+                         depth: depth, scales: scales.map { $0 + column }, bfloat16Activations: bfloat16Activations)
         }
+    }
+
+    /// Steps per panel for a `k`-deep matrix in `precision`: bfloat16 panels interleave pairs of steps, so
+    /// their depth is padded to even.
+    static func panelDepth(_ k: Int, _ precision: WeightPrecision) -> Int {
+        precision == .bf16 ? (k + 1) / 2 * 2 : k
     }
 
     /// Where the right operand comes from: a row-major matrix packed on the fly, or panels packed in advance.
@@ -29,11 +40,11 @@ enum SIMDGemm {
         case matrix(UnsafePointer<Float>, ldb: Int, transposed: Bool)
         case panels(PackedPanels)
 
-        /// The operand restricted to columns starting at `column` (a multiple of 16 for panels) of a K-deep product.
-        func columns(from column: Int, depth k: Int) -> Operand {
+        /// The operand restricted to columns starting at `column` (a multiple of 16 for panels).
+        func columns(from column: Int) -> Operand {
             switch self {
             case let .matrix(b, ldb, transposed): return .matrix(transposed ? b + column * ldb : b + column, ldb: ldb, transposed: transposed)
-            case let .panels(p): return .panels(p.columns(from: column, depth: k))
+            case let .panels(p): return .panels(p.columns(from: column))
             }
         }
     }
@@ -104,17 +115,25 @@ enum SIMDGemm {
             }
             return
         }
+        // One thread's share: the Float32 kernel, or bfloat16 dot products when the panels ask for them.
+        func part(_ m: Int, _ n: Int, _ a: UnsafePointer<Float>, _ b: Operand, _ c: UnsafeMutablePointer<Float>) {
+            if case let .panels(panels) = b, panels.bfloat16Activations {
+                BFloat16DotProduct.blocked(m: m, n: n, k: k, a: a, lda: lda, panels: panels, c: c, ldc: ldc,
+                                           accumulate: accumulate)
+            } else {
+                blocked(strategy, element, m, n, k, a, lda, b, c, ldc, accumulate)
+            }
+        }
         let splitColumns = n >= usable * 4 * nr
         Parallel.forEach(usable, threads: usable) { t in
             if splitColumns {
                 let range = split(n, parts: usable, index: t, align: nr)
                 if range.isEmpty { return }
-                blocked(strategy, element, m, range.count, k, a, lda, b.columns(from: range.lowerBound, depth: k),
-                        c + range.lowerBound, ldc, accumulate)
+                part(m, range.count, a, b.columns(from: range.lowerBound), c + range.lowerBound)
             } else {
                 let range = split(m, parts: usable, index: t, align: mr)
                 if range.isEmpty { return }
-                blocked(strategy, element, range.count, n, k, a + range.lowerBound * lda, lda, b, c + range.lowerBound * ldc, ldc, accumulate)
+                part(range.count, n, a + range.lowerBound * lda, b, c + range.lowerBound * ldc)
             }
         }
     }
@@ -128,7 +147,7 @@ enum SIMDGemm {
     }
 
     /// Single-threaded blocked product on one sub-problem.
-    private static func blocked<F: MultiplyAddStrategy, E: PanelElement>(
+    static func blocked<F: MultiplyAddStrategy, E: PanelElement>(
         _ strategy: F.Type, _ element: E.Type, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Operand,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool
     ) {
@@ -160,7 +179,8 @@ enum SIMDGemm {
                     (panelBase, panelStride, scales) = (UnsafeRawPointer(packedB), kcb * nr * 4, nil)
                 case let .panels(panels):
                     let width = E.byteWidth
-                    (panelBase, panelStride) = (panels.bytes + ((jc / nr) * k * nr + pc * nr) * width, k * nr * width)
+                    (panelBase, panelStride) = (panels.bytes + ((jc / nr) * panels.depth * nr + pc * nr) * width,
+                                                panels.depth * nr * width)
                     scales = panels.scales.map { $0 + jc }
                 }
                 var ic = 0
@@ -191,7 +211,7 @@ enum SIMDGemm {
 
     /// Packs `rows x depth` of A into MR-row panels laid out `[panel][p][MR]`, zero-padding the last panel.
     /// Full panels are written sequentially from six row streams (no strided stores, no overflow checks).
-    private static func packA(
+    static func packA(
         _ a: UnsafePointer<Float>, _ lda: Int, rows: Int, depth: Int, into out: UnsafeMutablePointer<Float>
     ) {
         var panel = 0

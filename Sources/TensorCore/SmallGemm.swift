@@ -33,28 +33,32 @@ enum SmallGemm {
         _ strategy: F.Type, _ element: E.Type, m: Int, columns: Range<Int>, k: Int, a: UnsafePointer<Float>, lda: Int,
         panels: SIMDGemm.PackedPanels, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
     ) {
-        let step = 16 * E.byteWidth
+        let pairBytes = 32 * E.byteWidth
         var column = columns.lowerBound
         while column < columns.upperBound {
-            let panel = panels.bytes + (column / 16) * k * step
+            let panel = panels.bytes + (column / 16) * panels.depth * 16 * E.byteWidth
             let width = min(16, columns.upperBound - column)
             for i in 0..<m {
                 let row = a + i * lda
                 var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>(), acc2 = SIMD16<Float>(), acc3 = SIMD16<Float>()
                 var p = 0, b = panel
                 while p + 4 <= k {
-                    F.apply(&acc0, SIMD16(repeating: row[p]), E.load16(b))
-                    F.apply(&acc1, SIMD16(repeating: row[p + 1]), E.load16(b + step))
-                    F.apply(&acc2, SIMD16(repeating: row[p + 2]), E.load16(b + 2 * step))
-                    F.apply(&acc3, SIMD16(repeating: row[p + 3]), E.load16(b + 3 * step))
+                    let (b0, b1) = E.loadPair(b), (b2, b3) = E.loadPair(b + pairBytes)
+                    F.apply(&acc0, SIMD16(repeating: row[p]), b0)
+                    F.apply(&acc1, SIMD16(repeating: row[p + 1]), b1)
+                    F.apply(&acc2, SIMD16(repeating: row[p + 2]), b2)
+                    F.apply(&acc3, SIMD16(repeating: row[p + 3]), b3)
                     p += 4
-                    b += 4 * step
+                    b += 2 * pairBytes
                 }
-                while p < k {
-                    F.apply(&acc0, SIMD16(repeating: row[p]), E.load16(b))
-                    p += 1
-                    b += step
+                while p + 2 <= k {
+                    let (b0, b1) = E.loadPair(b)
+                    F.apply(&acc0, SIMD16(repeating: row[p]), b0)
+                    F.apply(&acc1, SIMD16(repeating: row[p + 1]), b1)
+                    p += 2
+                    b += pairBytes
                 }
+                if p < k { F.apply(&acc0, SIMD16(repeating: row[p]), E.loadFirst(b)) }
                 var sum = (acc0 + acc1) + (acc2 + acc3)
                 if let scales = panels.scales {
                     sum *= UnsafeRawPointer(scales + column).loadUnaligned(as: SIMD16<Float>.self)

@@ -73,11 +73,12 @@ final class WeightPrecisionTests: XCTestCase {
         }
     }
 
-    /// Storage is the precision's width times the padded panel size, plus 4-byte scales for int8.
+    /// Storage is the precision's width times the padded panel size (bfloat16 panels pad the depth to even,
+    /// for their pairs of steps), plus 4-byte scales for int8.
     func testStorageBytesFollowPrecision() throws {
         let w = randomTensor([17, 3], seed: 1)
         XCTAssertEqual(try PackedMatrix(w, precision: .f32).storageBytes, 32 * 3 * 4)
-        XCTAssertEqual(try PackedMatrix(w, precision: .bf16).storageBytes, 32 * 3 * 2)
+        XCTAssertEqual(try PackedMatrix(w, precision: .bf16).storageBytes, 32 * 4 * 2)
         XCTAssertEqual(try PackedMatrix(w, precision: .f16).storageBytes, 32 * 3 * 2)
         XCTAssertEqual(try PackedMatrix(w, precision: .int8).storageBytes, 32 * 3 + 32 * 4)
         XCTAssertEqual(try PackedMatrix(w, precision: .bf16).precision, .bf16)
@@ -152,6 +153,28 @@ final class WeightPrecisionTests: XCTestCase {
             for row in [0, 5, 16] {
                 XCTAssertEqual(try identity.rows(row..<(row + 1)).matmul(packed).scalars,
                                Array(transposed[(row * n)..<((row + 1) * n)]), "\(precision) decode path row \(row)")
+            }
+        }
+    }
+
+    /// BF16 activations (opt-in) multiply bfloat16-rounded activations by bfloat16 weights where the CPU has
+    /// `vdpbf16ps`; elsewhere, and for products of fewer than 6 rows, the Float32 path runs unchanged.
+    func testBFloat16ActivationsMatchRoundedReferenceOrFallBack() throws {
+        for (m, n, k) in [(6, 16, 2), (7, 17, 3), (65, 33, 65), (80, 40, 390), (577, 17, 33), (1, 65, 17)] {
+            let a = randomTensor([m, k], seed: UInt64(m * 5 + k)), w = randomTensor([n, k], seed: UInt64(n + k))
+            let packed = try PackedMatrix(w, precision: .bf16)
+            let exact = try a.matmul(packed).scalars
+            for threads in [1, 2] {
+                let options = ComputeOptions.standard.withThreads(threads).withActivations(.bf16)
+                let c = try ComputeOptions.$current.withValue(options) { try a.matmul(packed) }.scalars
+                if CPUFeatures.hasBFloat16DotProduct && m >= 6 {
+                    let rounded = try Tensor(shape: [m, k], scalars: a.scalars.map(referenceBFloat16))
+                    assertClose(c, reference(rounded, referenceWeights(w, .bf16), n: n, bias: nil),
+                                atol: 1e-5 * Double(k).squareRoot() + 1e-6, "bf16 dot m=\(m) n=\(n) k=\(k) x\(threads)")
+                    XCTAssertNotEqual(c, exact, "activations were rounded")
+                } else {
+                    XCTAssertEqual(c, exact, "Float32 path where vdpbf16ps is not used, m=\(m)")
+                }
             }
         }
     }

@@ -25,18 +25,22 @@ static inline int vtp_shim_vector_bytes(void) {
 
 // Widening of 16 stored weights to 16 float lanes, for the GEMM's inner loops. Swift imports the 16-lane
 // float vector as SIMD16<Float>; these always-inline functions compile to one or two vector instructions
-// (vpmovzxwd + vpslld, vcvtph2ps, vpmovsxbd + vcvtdq2ps), which Swift's generic SIMD conversions do not
+// (vpslld or vpandd, vcvtph2ps, vpmovsxbd + vcvtdq2ps), which Swift's generic SIMD conversions do not
 // reliably give (they are outlined as calls).
 typedef float vtp_f32x16 __attribute__((ext_vector_type(16)));
 typedef uint32_t vtp_u32x16 __attribute__((ext_vector_type(16)));
 typedef int32_t vtp_i32x16 __attribute__((ext_vector_type(16)));
 typedef uint16_t vtp_u16x16_unaligned __attribute__((ext_vector_type(16), aligned(1)));
+typedef uint32_t vtp_u32x16_unaligned __attribute__((ext_vector_type(16), aligned(1)));
 typedef int8_t vtp_i8x16_unaligned __attribute__((ext_vector_type(16), aligned(1)));
 
-/// 16 little-endian bfloat16 values at `p` (any alignment) as floats: a 16-bit shift.
-static inline __attribute__((always_inline)) vtp_f32x16 vtp_widen_bf16x16(const void *p) {
-    vtp_u32x16 bits = __builtin_convertvector(*(const vtp_u16x16_unaligned *)p, vtp_u32x16) << 16;
-    return (vtp_f32x16)bits;
+/// Two steps of a pair-interleaved bfloat16 panel (16 32-bit words, word j = step p in its low half and
+/// step p + 1 in its high half) as floats: step p is a 16-bit shift, step p + 1 a mask.
+static inline __attribute__((always_inline)) vtp_f32x16 vtp_bf16_pair_low(const void *p) {
+    return (vtp_f32x16)(*(const vtp_u32x16_unaligned *)p << 16);
+}
+static inline __attribute__((always_inline)) vtp_f32x16 vtp_bf16_pair_high(const void *p) {
+    return (vtp_f32x16)(*(const vtp_u32x16_unaligned *)p & 0xFFFF0000u);
 }
 
 /// 16 little-endian IEEE half values at `p` (any alignment) as floats: F16C's vcvtph2ps where the build
@@ -64,3 +68,14 @@ static inline __attribute__((always_inline)) vtp_f32x16 vtp_widen_f16x16(const v
 static inline __attribute__((always_inline)) vtp_f32x16 vtp_widen_i8x16(const void *p) {
     return __builtin_convertvector(*(const vtp_i8x16_unaligned *)p, vtp_f32x16);
 }
+
+/// 1 when this CPU executes AVX512-BF16 dot products (`vdpbf16ps`), checked at run time.
+int vtp_cpu_has_bf16_dot(void);
+
+/// `C[rows x columns] (+)= A · B` for one 6x32 tile (columns <= 32) with bfloat16 inputs and float
+/// accumulation (`vdpbf16ps`, 12 accumulators): `a` holds `[pairs][6]` 32-bit words (bfloat16 activations of
+/// steps 2i, 2i+1 of each row); `b0`, `b1` each hold `[pairs][16]` words of a pair-interleaved bfloat16 panel
+/// (`b1` may be null when columns <= 16). Only `rows x columns` of C are written. Call only when
+/// `vtp_cpu_has_bf16_dot()` is 1.
+void vtp_bf16_dot_tile6x32(long pairs, const uint32_t *a, const void *b0, const void *b1, float *c, long ldc,
+                           int rows, int columns, int accumulate);
