@@ -19,10 +19,8 @@ public struct GenerationConfiguration: Decodable, Sendable, Equatable {
     /// - Throws: `ModelError.invalidConfiguration` naming the file and key for a malformed file or eos list.
     public static func load(directory: URL) throws -> GenerationConfiguration? {
         let url = directory.appendingPathComponent("generation_config.json")
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw ModelError.fileUnreadable(path: url.path, reason: "not readable")
-        }
+        guard RegularFile.isPresent(url) else { return nil }
+        let data = try RegularFile.read(url)
         do {
             return try JSONDecoder().decode(GenerationConfiguration.self, from: data)
         } catch DecodingError.typeMismatch(_, let context), DecodingError.dataCorrupted(let context) {

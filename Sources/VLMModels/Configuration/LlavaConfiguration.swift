@@ -115,10 +115,7 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
     /// - Throws: `ModelError.fileUnreadable` or `.invalidConfiguration`.
     public static func load(directory: URL) throws -> LlavaConfiguration {
         let url = directory.appendingPathComponent("config.json")
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw ModelError.fileUnreadable(path: url.path, reason: "no such file or not readable")
-        }
-        return try decode(data, path: url.path)
+        return try decode(try RegularFile.read(url), path: url.path)
     }
 
     /// JSON for this configuration in Hugging Face's key names.

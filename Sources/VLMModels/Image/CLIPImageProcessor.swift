@@ -30,11 +30,13 @@ public struct CLIPImageProcessor: Sendable, Equatable {
 
     /// Reads `preprocessor_config.json` in `directory` when present (falling back to CLIP defaults at
     /// `defaultSize` for absent keys or an absent file).
-    /// - Throws: `ModelError.invalidConfiguration` for a file that is present but malformed.
+    /// - Throws: `ModelError.invalidConfiguration` for a file that is present but malformed,
+    ///   `.fileUnreadable` for one that is not a readable regular file.
     public init(directory: URL, defaultSize: Int) throws {
         self.init(size: defaultSize)
         let url = directory.appendingPathComponent("preprocessor_config.json")
-        guard let data = FileManager.default.contents(atPath: url.path) else { return }
+        guard RegularFile.isPresent(url) else { return }
+        let data = try RegularFile.read(url)
         guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ModelError.invalidConfiguration(path: url.path, reason: "not a JSON object")
         }

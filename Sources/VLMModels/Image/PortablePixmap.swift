@@ -9,10 +9,7 @@ public enum PortablePixmap {
     /// Reads the file at `url`.
     /// - Throws: `ModelError.fileUnreadable`, or `.invalidInput` for a malformed image.
     public static func read(_ url: URL) throws -> RGBImage {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw ModelError.fileUnreadable(path: url.path, reason: "no such file or not readable")
-        }
-        return try decode(data)
+        try decode(try RegularFile.read(url))
     }
 
     /// Decodes PPM/PGM bytes.

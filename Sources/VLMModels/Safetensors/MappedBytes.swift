@@ -15,17 +15,14 @@ final class MappedBytes: @unchecked Sendable {
     private let isMapped: Bool
 
     /// Maps the file at `path` read-only.
-    /// - Throws: `ModelError.fileUnreadable` when it cannot be opened, examined or mapped.
+    /// - Throws: `ModelError.fileUnreadable` when it is not a regular file (never blocking on a FIFO or
+    ///   device) or cannot be opened, examined or mapped.
     init(mapping path: String) throws {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw ModelError.fileUnreadable(path: path, reason: String(cString: strerror(errno))) }
+        let fd = try RegularFile.openRegular(path)
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             throw ModelError.fileUnreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw ModelError.fileUnreadable(path: path, reason: "not a regular file")
         }
         count = Int(info.st_size)
         if count == 0 {

@@ -10,37 +10,58 @@ public struct SafetensorsCheckpoint: Sendable {
     private let owner: [String: Int]
 
     /// Opens the checkpoint in `directory`.
-    /// - Throws: `ModelError` when no weights are found, the index is invalid, a name appears in two files,
-    ///   or the index names a tensor its shard lacks.
+    /// - Throws: `ModelError` when no weights are found, the index is invalid or names a shard outside the
+    ///   folder (an absolute path, `..`, or a symbolic link leading out), a name appears in two files, or the
+    ///   index names a tensor its shard lacks. Two spellings of one shard (`a.safetensors`,
+    ///   `./a.safetensors`) are one shard.
     public init(directory: URL) throws {
-        let fm = FileManager.default
         let index = directory.appendingPathComponent("model.safetensors.index.json")
-        var fileNames: [String]
-        var declared: [String: String] = [:]
-        if fm.fileExists(atPath: index.path) {
-            guard let data = fm.contents(atPath: index.path),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        let single = directory.appendingPathComponent("model.safetensors")
+        var shards: [URL]
+        var declared: [String: URL] = [:]
+        if RegularFile.isPresent(index) {
+            guard let object = try? JSONSerialization.jsonObject(with: RegularFile.read(index)) as? [String: Any],
                   let map = object["weight_map"] as? [String: String] else {
-                throw ModelError.invalidConfiguration(path: index.path, reason: "no weight_map of string to string")
+                throw ModelError.invalidConfiguration(path: index.path, reason: "weight_map: expected an object of tensor name to file name")
             }
-            declared = map
-            fileNames = Array(Set(map.values)).sorted()
-        } else if fm.fileExists(atPath: directory.appendingPathComponent("model.safetensors").path) {
-            fileNames = ["model.safetensors"]
+            let root = directory.resolvingSymlinksInPath().standardizedFileURL.path
+            var resolved: [String: URL] = [:]
+            for file in Set(map.values) {
+                resolved[file] = try Self.confined(file, in: directory, root: root, index: index.path)
+            }
+            declared = map.mapValues { resolved[$0]! }
+            shards = Array(Set(resolved.values)).sorted { $0.path < $1.path }
+        } else if RegularFile.isPresent(single) {
+            shards = [single]
         } else {
-            let listing = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
-            fileNames = listing.filter { $0.hasSuffix(".safetensors") }.sorted()
+            let listing = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            shards = listing.filter { $0.hasSuffix(".safetensors") }.sorted().map { directory.appendingPathComponent($0) }
         }
-        guard !fileNames.isEmpty else {
+        guard !shards.isEmpty else {
             throw ModelError.fileUnreadable(path: directory.path, reason: "no .safetensors weights in this folder")
         }
-        try self.init(files: fileNames.map { try SafetensorsFile(url: directory.appendingPathComponent($0)) })
-        for (name, file) in declared {
-            guard let i = owner[name], files[i].path.hasSuffix("/" + file) else {
+        try self.init(files: shards.map { try SafetensorsFile(url: $0) })
+        for (name, url) in declared {
+            guard let i = owner[name], files[i].path == url.path else {
                 throw ModelError.malformedSafetensors(
-                    path: index.path, reason: "index places '\(name)' in \(file), which lacks it")
+                    path: index.path, reason: "index places '\(name)' in \(url.lastPathComponent), which lacks it")
             }
         }
+    }
+
+    /// The shard `file` named by the index, resolved (symbolic links included) and required to lie inside
+    /// the folder whose resolved path is `root`.
+    private static func confined(_ file: String, in directory: URL, root: String, index: String) throws -> URL {
+        guard !file.isEmpty, !file.hasPrefix("/"), !file.split(separator: "/").contains("..") else {
+            throw ModelError.invalidConfiguration(
+                path: index, reason: "weight_map: shard '\(file)' must be a file name inside the model folder")
+        }
+        let url = directory.appendingPathComponent(file).resolvingSymlinksInPath().standardizedFileURL
+        guard url.path.hasPrefix(root + "/") else {
+            throw ModelError.invalidConfiguration(
+                path: index, reason: "weight_map: shard '\(file)' resolves to \(url.path), outside the model folder")
+        }
+        return url
     }
 
     /// A checkpoint made of already opened files.

@@ -36,9 +36,7 @@ public struct PrefixKVProfile: Sendable, Codable, Equatable {
     /// Reads a profile saved with `write(to:)`.
     /// - Throws: `ModelError.fileUnreadable`, `.invalidConfiguration` for malformed JSON or values.
     public init(url: URL) throws {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw ModelError.fileUnreadable(path: url.path, reason: "no such file or not readable")
-        }
+        let data = try RegularFile.read(url)
         let decoded: PrefixKVProfile
         do { decoded = try JSONDecoder().decode(PrefixKVProfile.self, from: data) } catch {
             throw ModelError.invalidConfiguration(path: url.path, reason: "not a PrefixKV profile: \(error)")

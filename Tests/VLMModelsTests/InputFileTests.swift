@@ -1,0 +1,97 @@
+import Foundation
+import TensorCore
+import TestSupport
+import VLMModels
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Files named by users: non-regular files are errors (never a block), and a checkpoint index cannot reach
+/// outside its folder.
+final class InputFileTests: XCTestCase {
+    private let configuration = LlavaConfiguration(
+        vision: CLIPVisionConfiguration(hiddenSize: 8, intermediateSize: 16, layerCount: 1, headCount: 2,
+                                        imageSize: 8, patchSize: 4),
+        text: LlamaConfiguration(vocabularySize: 23, hiddenSize: 8, intermediateSize: 12, layerCount: 2, headCount: 2),
+        imageTokenIndex: 22)
+
+    private func folder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vtp-files-\(UUID())")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
+    private func assertUnreadable(_ body: @autoclosure () throws -> some Any, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try body(), what, file: file, line: line) { error in
+            guard case .fileUnreadable? = error as? ModelError else { return XCTFail("\(what): \(error)", file: file, line: line) }
+        }
+    }
+
+    /// A FIFO, a folder and a dangling symbolic link in place of each kind of input file: typed errors at once.
+    func testNonRegularFilesAreRefusedWithoutBlocking() throws {
+        let dir = try folder()
+        try GeneratedCheckpoint.write(configuration: configuration, to: dir, dtype: .f32)
+        let weights = dir.appendingPathComponent("model.safetensors")
+        for kind in ["fifo", "folder", "dangling link"] {
+            for name in ["config.json", "model.safetensors", "generation_config.json", "preprocessor_config.json"] {
+                let url = dir.appendingPathComponent(name)
+                let saved = dir.appendingPathComponent(name + ".saved")
+                let had = FileManager.default.fileExists(atPath: url.path)
+                if had { try FileManager.default.moveItem(at: url, to: saved) }
+                switch kind {
+                case "fifo": XCTAssertEqual(mkfifo(url.path, 0o600), 0)
+                case "folder": try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
+                default: try FileManager.default.createSymbolicLink(atPath: url.path, withDestinationPath: dir.path + "/absent")
+                }
+                if name == "preprocessor_config.json" {
+                    assertUnreadable(try CLIPImageProcessor(directory: dir, defaultSize: 8), "\(kind) \(name)")
+                } else {
+                    assertUnreadable(try LlavaModel(directory: dir), "\(kind) \(name)")
+                }
+                try FileManager.default.removeItem(at: url)
+                if had { try FileManager.default.moveItem(at: saved, to: url) }
+            }
+        }
+        XCTAssertNoThrow(try LlavaModel(directory: dir))
+        let fifo = dir.appendingPathComponent("image.ppm")
+        XCTAssertEqual(mkfifo(fifo.path, 0o600), 0)
+        assertUnreadable(try PortablePixmap.read(fifo), "fifo image")
+        assertUnreadable(try SafetensorsFile(url: fifo), "fifo safetensors")
+        assertUnreadable(try RegularFile.read(weights, limit: 100), "file above the size limit")
+    }
+
+    /// Index entries that leave the folder (absolute, `..`, a symbolic link to elsewhere) are refused; two
+    /// spellings of one shard are one shard.
+    func testCheckpointIndexIsConfinedToItsFolder() throws {
+        let outside = try folder()
+        let dir = try folder()
+        try GeneratedCheckpoint.write(configuration: configuration, to: dir, dtype: .f32, maxShardBytes: 2000)
+        let indexURL = dir.appendingPathComponent("model.safetensors.index.json")
+        let original = try JSONSerialization.jsonObject(with: Data(contentsOf: indexURL)) as! [String: Any]
+        let map = original["weight_map"] as! [String: String]
+        let (victim, shard) = map.min { $0.key < $1.key }!
+        try FileManager.default.copyItem(at: dir.appendingPathComponent(shard), to: outside.appendingPathComponent(shard))
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("link.safetensors").path,
+                                                   withDestinationPath: outside.appendingPathComponent(shard).path)
+        func write(_ map: [String: String]) throws {
+            try JSONSerialization.data(withJSONObject: ["weight_map": map]).write(to: indexURL)
+        }
+        for bad in [outside.appendingPathComponent(shard).path, "../\(outside.lastPathComponent)/\(shard)", "link.safetensors"] {
+            var edited = map
+            for (name, file) in map where file == shard { edited[name] = bad }
+            try write(edited)
+            XCTAssertThrowsError(try LlavaModel(directory: dir), bad) { error in
+                guard case let .invalidConfiguration(path, reason)? = error as? ModelError else { return XCTFail("\(error)") }
+                XCTAssertTrue(path.hasSuffix("model.safetensors.index.json") && reason.contains("weight_map"), reason)
+            }
+        }
+        var respelled = map
+        respelled[victim] = "./" + shard
+        try write(respelled)
+        XCTAssertNoThrow(try LlavaModel(directory: dir), "./\(shard) and \(shard) are one shard")
+    }
+}
