@@ -73,6 +73,7 @@ enum EvalCommand {
             Progress.say("\(scorerName) \($0)/\($1)")
         }
         if let dumpPath { try PruningEvaluation.dump(outputs).write(to: URL(fileURLWithPath: dumpPath)) }
+        Progress.say(String(format: "eval: peak resident memory %.2f GB", Double(MemoryUsage.peakResidentBytes()) / 1e9))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

@@ -39,7 +39,8 @@ struct ModelBenchmark {
         let encoderRate = encoderFlops / encoderTime.wallSeconds / 1e9
         let prefillRate = prefillFlops / prefillTime.wallSeconds / 1e9
         let overhead = try scorerOverhead(encoderSeconds: encoderTime.wallSeconds)
-        return ["threads": options.threads, "backend": "\(options.backend)", "scorer_overhead": overhead, "models": [
+        return ["threads": options.threads, "backend": "\(options.backend)", "scorer_overhead": overhead,
+                "peak_rss_bytes": MemoryUsage.peakResidentBytes(), "models": [
             ["model": "CLIP ViT-L/14-336 encoder, 577 tokens, 24 layers", "seconds": encoderTime.wallSeconds,
              "cpu_per_wall": encoderTime.cpuPerWall, "gflops": encoderRate, "gemm_kernel_gflops": gemmVision,
              "fraction_of_gemm": encoderRate / gemmVision],

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An owned, 64-byte aligned, immutable-after-fill byte buffer: the storage of packed weight panels.
 final class PanelBytes: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
@@ -17,11 +25,3 @@ final class PanelBytes: @unchecked Sendable {
         count == other.count && memcmp(pointer, other.pointer, count) == 0
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -1,5 +1,6 @@
 import Foundation
 import TensorCore
+import VLMModels
 import XCTest
 
 /// A small deterministic generator (SplitMix64) so every test run sees the same inputs.
@@ -63,4 +64,22 @@ public func assertClose(
     file: StaticString = #filePath, line: UInt = #line
 ) {
     assertClose(actual, expected.map(Double.init), atol: atol, message, file: file, line: line)
+}
+
+/// A minimal LLaVA configuration (1 vision layer of width 8 on 8x8 images, 2 decoder layers, vocabulary 23,
+/// image token 22) for tests that write and load whole checkpoints.
+public let minimalLlavaConfiguration = LlavaConfiguration(
+    vision: CLIPVisionConfiguration(hiddenSize: 8, intermediateSize: 16, layerCount: 1, headCount: 2,
+                                    imageSize: 8, patchSize: 4),
+    text: LlamaConfiguration(vocabularySize: 23, hiddenSize: 8, intermediateSize: 12, layerCount: 2, headCount: 2),
+    imageTokenIndex: 22)
+
+extension XCTestCase {
+    /// A new empty folder in the temporary directory, removed when the test ends.
+    public func temporaryFolder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vtp-test-\(UUID())")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
 }

@@ -7,17 +7,12 @@ import XCTest
 /// Greedy generation ends at the checkpoint's end-of-sequence ids, read from generation_config.json or
 /// config.json, one id or a list.
 final class GenerationStopTests: XCTestCase {
-    private let configuration = LlavaConfiguration(
-        vision: CLIPVisionConfiguration(hiddenSize: 8, intermediateSize: 16, layerCount: 1, headCount: 2,
-                                        imageSize: 8, patchSize: 4),
-        text: LlamaConfiguration(vocabularySize: 23, hiddenSize: 8, intermediateSize: 12, layerCount: 2, headCount: 2),
-        imageTokenIndex: 22)
+    private let configuration = minimalLlavaConfiguration
     private let prompt = [1, 4, 22, 9]
 
     private func folder(generationConfig: String?) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vtp-stop-\(UUID())")
+        let url = try temporaryFolder()
         try GeneratedCheckpoint.write(configuration: configuration, to: url, dtype: .f32)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
         if let generationConfig {
             try Data(generationConfig.utf8).write(to: url.appendingPathComponent("generation_config.json"))
         }

@@ -12,18 +12,7 @@ import Darwin
 /// Files named by users: non-regular files are errors (never a block), and a checkpoint index cannot reach
 /// outside its folder.
 final class InputFileTests: XCTestCase {
-    private let configuration = LlavaConfiguration(
-        vision: CLIPVisionConfiguration(hiddenSize: 8, intermediateSize: 16, layerCount: 1, headCount: 2,
-                                        imageSize: 8, patchSize: 4),
-        text: LlamaConfiguration(vocabularySize: 23, hiddenSize: 8, intermediateSize: 12, layerCount: 2, headCount: 2),
-        imageTokenIndex: 22)
-
-    private func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vtp-files-\(UUID())")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
-    }
+    private let configuration = minimalLlavaConfiguration
 
     private func assertUnreadable(_ body: @autoclosure () throws -> some Any, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try body(), what, file: file, line: line) { error in
@@ -33,7 +22,7 @@ final class InputFileTests: XCTestCase {
 
     /// A FIFO, a folder and a dangling symbolic link in place of each kind of input file: typed errors at once.
     func testNonRegularFilesAreRefusedWithoutBlocking() throws {
-        let dir = try folder()
+        let dir = try temporaryFolder()
         try GeneratedCheckpoint.write(configuration: configuration, to: dir, dtype: .f32)
         let weights = dir.appendingPathComponent("model.safetensors")
         for kind in ["fifo", "folder", "dangling link"] {
@@ -67,8 +56,8 @@ final class InputFileTests: XCTestCase {
     /// Index entries that leave the folder (absolute, `..`, a symbolic link to elsewhere) are refused; two
     /// spellings of one shard are one shard.
     func testCheckpointIndexIsConfinedToItsFolder() throws {
-        let outside = try folder()
-        let dir = try folder()
+        let outside = try temporaryFolder()
+        let dir = try temporaryFolder()
         try GeneratedCheckpoint.write(configuration: configuration, to: dir, dtype: .f32, maxShardBytes: 2000)
         let indexURL = dir.appendingPathComponent("model.safetensors.index.json")
         let original = try JSONSerialization.jsonObject(with: Data(contentsOf: indexURL)) as! [String: Any]

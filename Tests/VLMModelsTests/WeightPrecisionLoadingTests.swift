@@ -14,13 +14,6 @@ final class WeightPrecisionLoadingTests: XCTestCase {
                                  headCount: 2, kvHeadCount: 1),
         imageTokenIndex: 36)
 
-    private func temporaryFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vtp-precision-\(UUID())")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
-    }
-
     /// Every matrix of the model with its expected `[outputs, inputs]`.
     private func matrices(_ m: LlavaModel) -> [(String, PackedMatrix, Int, Int)] {
         let t = configuration.text, v = configuration.vision, d = t.headDimension

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <stdint.h>
+
 /// 1 when the compiler may emit fused multiply-add instructions for this build (the target CPU has FMA),
 /// 0 otherwise. Swift follows the same target CPU, so this reports what the Swift kernels get.
 static inline int vtp_shim_has_fma(void) {
@@ -21,15 +23,12 @@ static inline int vtp_shim_vector_bytes(void) {
 #endif
 }
 
-#include <stdint.h>
-
 // Widening of 16 stored weights to 16 float lanes, for the GEMM's inner loops. Swift imports the 16-lane
 // float vector as SIMD16<Float>; these always-inline functions compile to one or two vector instructions
 // (vpslld or vpandd, vcvtph2ps, vpmovsxbd + vcvtdq2ps), which Swift's generic SIMD conversions do not
 // reliably give (they are outlined as calls).
 typedef float vtp_f32x16 __attribute__((ext_vector_type(16)));
 typedef uint32_t vtp_u32x16 __attribute__((ext_vector_type(16)));
-typedef int32_t vtp_i32x16 __attribute__((ext_vector_type(16)));
 typedef uint16_t vtp_u16x16_unaligned __attribute__((ext_vector_type(16), aligned(1)));
 typedef uint32_t vtp_u32x16_unaligned __attribute__((ext_vector_type(16), aligned(1)));
 typedef int8_t vtp_i8x16_unaligned __attribute__((ext_vector_type(16), aligned(1)));
