@@ -1,3 +1,5 @@
+import _TensorShims
+
 /// Conversion of 16 Float32 weight rows (`[16][inputs]`, row-major) into one panel (`[inputs][16]`) of each
 /// storage precision, with rounding to nearest even, and the checks that packing does on the way.
 enum PanelPacking {
@@ -66,10 +68,9 @@ enum PanelPacking {
         let zero = scale .== 0
         let divisor = scale.replacing(with: 1, where: zero)
         for p in 0..<k {
-            var q = (column(scratch, p, k) / divisor).rounded(.toNearestOrEven)
-            q = q.clamped(lowerBound: SIMD16(repeating: -127), upperBound: SIMD16(repeating: 127))
+            var q = column(scratch, p, k) / divisor
             q.replace(with: 0, where: zero)
-            out.storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: SIMD16<Int32>(q)), toByteOffset: p * 16, as: SIMD16<Int8>.self)
+            vtp_store_rounded_i8x16(q, out + p * 16)
         }
     }
 }

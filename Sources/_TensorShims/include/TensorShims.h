@@ -78,3 +78,12 @@ int vtp_cpu_has_bf16_dot(void);
 /// `vtp_cpu_has_bf16_dot()` is 1.
 void vtp_bf16_dot_tile6x32(long pairs, const uint32_t *a, const void *b0, const void *b1, float *c, long ldc,
                            int rows, int columns, int accumulate);
+
+/// Stores 16 floats, already scaled to -127...127, as signed bytes at `p` (any alignment): rounded half to
+/// even, clamped to ±127, converted. (Swift's lane-wise rounding and narrowing are outlined per lane.)
+static inline __attribute__((always_inline)) void vtp_store_rounded_i8x16(vtp_f32x16 q, void *p) {
+    const float shift = 12582912.0f;  // 1.5 · 2^23: adding and subtracting it rounds to nearest even
+    q = (q + shift) - shift;
+    q = __builtin_elementwise_min(__builtin_elementwise_max(q, (vtp_f32x16)(-127.0f)), (vtp_f32x16)(127.0f));
+    *(vtp_i8x16_unaligned *)p = __builtin_convertvector(q, vtp_i8x16_unaligned);
+}
