@@ -18,8 +18,9 @@ enum BenchCommand {
                      [--size 1b|7b [--checkpoint DIR]]: 7b writes (or reuses) a LLaVA-1.5-7B-shaped
                      BF16 checkpoint and reports load time, peak RSS, TTFT full and at 64 tokens, decode
       show           --model DIR --image FILE.ppm --prompt "ID ID ..." --keep N|P% --svg FILE [--scorers a,b]
-    common options: --json (one JSON object on stdout), --threads N, --activations f32|bf16 (bf16: products
-                    with BF16 weights round activations to BF16 and use AVX512-BF16 dot products where present)
+    common options: --json (one JSON object on stdout), --threads N, --activations f32|bf16|int8 (bf16 or
+                    int8: products with weights of that precision reduce the activations to it too and use the
+                    CPU's AVX512-BF16 or AVX512-VNNI dot products where present)
     scorers: \(ScorerCatalog.names.joined(separator: ", "))
     """
 
@@ -32,7 +33,7 @@ enum BenchCommand {
         if let threads = try args.integer("--threads") { options = try ComputeOptions(threads: threads) }
         if let text = try args.value("--activations") {
             guard let activations = ActivationPrecision(rawValue: text) else {
-                throw BenchError.usage("--activations is f32 or bf16, got '\(text)'")
+                throw BenchError.usage("--activations is f32, bf16 or int8, got '\(text)'")
             }
             options = options.withActivations(activations)
         }

@@ -28,11 +28,13 @@ struct EndToEndBenchmark {
             let t = try Stopwatch.time { model = try LlavaModel.generated(configuration: config, seed: 7, precision: precision) }
             models.append(WeightedModel(precision: precision, model: model!, loadSeconds: t.wallSeconds))
         }
-        // BF16 weights are also run with BF16 activations (vdpbf16ps) where the CPU has them.
-        if let bf16 = models.first(where: { $0.precision == .bf16 }), CPUFeatures.hasBFloat16DotProduct {
-            var dot = bf16
-            dot.activations = .bf16
-            models.append(dot)
+        // BF16 and int8 weights also run with activations of their precision where the CPU has the dot products.
+        for (activations, available) in [(ActivationPrecision.bf16, CPUFeatures.hasBFloat16DotProduct),
+                                         (.int8, CPUFeatures.hasInt8DotProduct)] where available {
+            if var dot = models.first(where: { $0.precision.rawValue == activations.rawValue }) {
+                dot.activations = activations
+                models.append(dot)
+            }
         }
         let model = models[0].model
         let pixels = BenchModels.pixels(size: config.vision.imageSize)

@@ -11,13 +11,17 @@ public enum CPUFeatures {
     /// `ActivationPrecision.bf16` uses for products with bfloat16 weights.
     public static var hasBFloat16DotProduct: Bool { BFloat16DotProduct.isAvailable }
 
+    /// True when this CPU executes AVX512-VNNI byte dot products and VBMI permutes (checked at run time),
+    /// which `ActivationPrecision.int8` uses for products with int8 weights.
+    public static var hasInt8DotProduct: Bool { Int8DotProduct.isAvailable }
+
     /// Widest vector register the build may use, in bytes (16 SSE/NEON, 32 AVX2, 64 AVX-512).
     public static var vectorBytes: Int { Int(vtp_shim_vector_bytes()) }
 
     /// One line for benchmark output, e.g. "FMA on, 32-byte vectors".
     public static var summary: String {
         "FMA \(hasFMA ? "on" : "OFF (build with -Xswiftc -target-cpu -Xswiftc native)"), \(vectorBytes)-byte vectors, "
-            + "BF16 dot products \(hasBFloat16DotProduct ? "available" : "not available")"
+            + "BF16 dot products \(hasBFloat16DotProduct ? "on" : "off"), int8 dot products \(hasInt8DotProduct ? "on" : "off")"
     }
 }
 

@@ -23,14 +23,27 @@ public enum GemmBackend: String, Sendable, CaseIterable, CustomStringConvertible
     public var description: String { rawValue }
 }
 
-/// The precision activations are multiplied in, in products with bfloat16 weights.
+/// The precision activations are multiplied in, in products with low-precision weights. Each reduced mode
+/// applies to weights of its own precision, on CPUs with the matching dot-product instructions, in products
+/// of at least 6 rows (prefill); everything else runs the Float32 path. They change the numerics: opt in.
 public enum ActivationPrecision: String, Sendable, CaseIterable, CustomStringConvertible {
     /// Float32 activations times weights widened to Float32 (exact products; the default).
     case f32
-    /// Activations rounded to bfloat16 and multiplied by bfloat16 weights with Float32 accumulation
-    /// (`vdpbf16ps`), on CPUs with AVX512-BF16 (`CPUFeatures.hasBFloat16DotProduct`) and products of at
-    /// least 6 rows; elsewhere the Float32 path runs. Changes the numerics slightly: opt in.
+    /// With bfloat16 weights: activations rounded to bfloat16, Float32 accumulation (`vdpbf16ps`, AVX512-BF16,
+    /// `CPUFeatures.hasBFloat16DotProduct`).
     case bf16
+    /// With int8 weights: activations quantised to int8 per row (symmetric, `max|a| / 127`), int32
+    /// accumulation (`vpdpbusd`, AVX512-VNNI with VBMI, `CPUFeatures.hasInt8DotProduct`).
+    case int8
+
+    /// True when products with `weights` run this mode's dot products on this CPU.
+    func usesDotProducts(for weights: WeightPrecision) -> Bool {
+        switch (self, weights) {
+        case (.bf16, .bf16): return BFloat16DotProduct.isAvailable
+        case (.int8, .int8): return Int8DotProduct.isAvailable
+        default: return false
+        }
+    }
 
     public var description: String { rawValue }
 }

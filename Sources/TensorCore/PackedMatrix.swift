@@ -160,8 +160,7 @@ extension Tensor {
                         panels: .init(bytes: UnsafeRawPointer(weight.panels.pointer), precision: weight.precision,
                                       depth: SIMDGemm.panelDepth(k, weight.precision),
                                       scales: weight.scales.map { UnsafePointer($0.pointer.assumingMemoryBound(to: Float.self)) },
-                                      bfloat16Activations: options.activations == .bf16 && weight.precision == .bf16
-                                        && m >= SIMDGemm.mr && BFloat16DotProduct.isAvailable),
+                                      dotProductActivations: m >= SIMDGemm.mr && options.activations.usesDotProducts(for: weight.precision)),
                         c: c, ldc: n, accumulate: bias != nil, threads: options.threads)
                 }
             }

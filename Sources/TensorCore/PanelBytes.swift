@@ -16,9 +16,13 @@ final class PanelBytes: @unchecked Sendable {
 
     private static let hugePage = 2 << 20
 
-    /// Allocates `count` zeroed bytes.
+    /// Bytes readable past `count` (zero): the int8 dot-product kernel reads whole four-step groups, up to
+    /// 48 bytes past a panel's last step.
+    static let slack = 64
+
+    /// Allocates `count` zeroed bytes (plus `slack`).
     init(zeroedCount count: Int) {
-        let size = max(count, 1)
+        let size = count + Self.slack
         if size >= Self.hugePage {
             let rounded = (size + Self.hugePage - 1) / Self.hugePage * Self.hugePage
             pointer = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: Self.hugePage)

@@ -18,14 +18,14 @@ enum SIMDGemm {
         var depth: Int
         /// One scale per output column (`int8` only).
         var scales: UnsafePointer<Float>?
-        /// True to round activations to bfloat16 and multiply with `vdpbf16ps` (bfloat16 panels on a CPU with
-        /// AVX512-BF16, products of at least 6 rows).
-        var bfloat16Activations = false
+        /// True to multiply activations in the panels' precision with the CPU's dot products (`vdpbf16ps` for
+        /// bfloat16, `vpdpbusd` for int8; see `ActivationPrecision`), for products of at least 6 rows.
+        var dotProductActivations = false
 
         /// The panels restricted to columns starting at `column` (a multiple of 16).
         func columns(from column: Int) -> PackedPanels {
             PackedPanels(bytes: bytes + (column / nr) * depth * nr * precision.bytesPerWeight, precision: precision,
-                         depth: depth, scales: scales.map { $0 + column }, bfloat16Activations: bfloat16Activations)
+                         depth: depth, scales: scales.map { $0 + column }, dotProductActivations: dotProductActivations)
         }
     }
 
@@ -115,11 +115,14 @@ enum SIMDGemm {
             }
             return
         }
-        // One thread's share: the Float32 kernel, or bfloat16 dot products when the panels ask for them.
+        // One thread's share: the Float32 kernel, or low-precision dot products when the panels ask for them.
         func part(_ m: Int, _ n: Int, _ a: UnsafePointer<Float>, _ b: Operand, _ c: UnsafeMutablePointer<Float>) {
-            if case let .panels(panels) = b, panels.bfloat16Activations {
+            if case let .panels(panels) = b, panels.dotProductActivations, panels.precision == .bf16 {
                 BFloat16DotProduct.blocked(m: m, n: n, k: k, a: a, lda: lda, panels: panels, c: c, ldc: ldc,
                                            accumulate: accumulate)
+            } else if case let .panels(panels) = b, panels.dotProductActivations, panels.precision == .int8 {
+                Int8DotProduct.blocked(m: m, n: n, k: k, a: a, lda: lda, panels: panels, c: c, ldc: ldc,
+                                       accumulate: accumulate)
             } else {
                 blocked(strategy, element, m, n, k, a, lda, b, c, ldc, accumulate)
             }

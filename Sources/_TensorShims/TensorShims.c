@@ -45,8 +45,74 @@ void vtp_bf16_dot_tile6x32(long pairs, const uint32_t *a, const void *b0, const 
         }
     }
 }
+int vtp_cpu_has_int8_dot(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi")
+        && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f");
+}
+
+/// Four steps of an int8 panel (`[4][16]` bytes) regrouped as vpdpbusd wants them: lane j = steps 0-3 of column j.
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static inline __m512i vtp_i8_quad(const char *p, __m512i order) {
+    return _mm512_permutexvar_epi8(order, _mm512_loadu_si512((const void *)p));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni,avx512vbmi")))
+void vtp_i8_dot_tile6x32(long quads, const uint32_t *a, const void *b0, const void *b1, const float *rowScales,
+                         const float *columnScales, float *c, long ldc, int rows, int columns, int accumulate) {
+    char order_bytes[64];
+    for (int j = 0; j < 16; j++)
+        for (int i = 0; i < 4; i++) order_bytes[4 * j + i] = (char)(16 * i + j);
+    const __m512i order = _mm512_loadu_si512((const void *)order_bytes);
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512i c00 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c20 = _mm512_setzero_si512();
+    __m512i c30 = _mm512_setzero_si512(), c40 = _mm512_setzero_si512(), c50 = _mm512_setzero_si512();
+    __m512i c01 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512(), c21 = _mm512_setzero_si512();
+    __m512i c31 = _mm512_setzero_si512(), c41 = _mm512_setzero_si512(), c51 = _mm512_setzero_si512();
+    __m512i sum0 = _mm512_setzero_si512(), sum1 = _mm512_setzero_si512();
+    const char *p0 = (const char *)b0, *p1 = (const char *)(b1 ? b1 : b0);
+    for (long i = 0; i < quads; i++) {
+        __m512i v0 = vtp_i8_quad(p0 + i * 64, order), v1 = vtp_i8_quad(p1 + i * 64, order);
+        const uint32_t *pa = a + i * 6;
+        __m512i a0 = _mm512_set1_epi32((int)pa[0]), a1 = _mm512_set1_epi32((int)pa[1]);
+        __m512i a2 = _mm512_set1_epi32((int)pa[2]), a3 = _mm512_set1_epi32((int)pa[3]);
+        __m512i a4 = _mm512_set1_epi32((int)pa[4]), a5 = _mm512_set1_epi32((int)pa[5]);
+        c00 = _mm512_dpbusd_epi32(c00, a0, v0); c01 = _mm512_dpbusd_epi32(c01, a0, v1);
+        c10 = _mm512_dpbusd_epi32(c10, a1, v0); c11 = _mm512_dpbusd_epi32(c11, a1, v1);
+        c20 = _mm512_dpbusd_epi32(c20, a2, v0); c21 = _mm512_dpbusd_epi32(c21, a2, v1);
+        c30 = _mm512_dpbusd_epi32(c30, a3, v0); c31 = _mm512_dpbusd_epi32(c31, a3, v1);
+        c40 = _mm512_dpbusd_epi32(c40, a4, v0); c41 = _mm512_dpbusd_epi32(c41, a4, v1);
+        c50 = _mm512_dpbusd_epi32(c50, a5, v0); c51 = _mm512_dpbusd_epi32(c51, a5, v1);
+        sum0 = _mm512_dpbusd_epi32(sum0, ones, v0); sum1 = _mm512_dpbusd_epi32(sum1, ones, v1);
+    }
+    // The activations carry +128: subtract 128 times each column's weight sum.
+    sum0 = _mm512_slli_epi32(sum0, 7);
+    sum1 = _mm512_slli_epi32(sum1, 7);
+    __m512i tile[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    __m512i sums[2] = {sum0, sum1};
+    for (int half = 0; half < 2; half++) {
+        int live = columns - half * 16;
+        if (live <= 0) break;
+        __mmask16 mask = (__mmask16)(live >= 16 ? 0xFFFFu : (1u << live) - 1u);
+        __m512 columnScale = _mm512_maskz_loadu_ps(mask, columnScales + half * 16);
+        for (int r = 0; r < rows; r++) {
+            float *out = c + r * ldc + half * 16;
+            __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(tile[r][half], sums[half]));
+            v = _mm512_mul_ps(v, _mm512_mul_ps(columnScale, _mm512_set1_ps(rowScales[r])));
+            if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, out));
+            _mm512_mask_storeu_ps(out, mask, v);
+        }
+    }
+}
 #else
 int vtp_cpu_has_bf16_dot(void) { return 0; }
+int vtp_cpu_has_int8_dot(void) { return 0; }
+
+void vtp_i8_dot_tile6x32(long quads, const uint32_t *a, const void *b0, const void *b1, const float *rowScales,
+                         const float *columnScales, float *c, long ldc, int rows, int columns, int accumulate) {
+    (void)quads; (void)a; (void)b0; (void)b1; (void)rowScales; (void)columnScales; (void)c; (void)ldc;
+    (void)rows; (void)columns; (void)accumulate;
+}
 
 void vtp_bf16_dot_tile6x32(long pairs, const uint32_t *a, const void *b0, const void *b1, float *c, long ldc,
                            int rows, int columns, int accumulate) {

@@ -178,4 +178,36 @@ final class WeightPrecisionTests: XCTestCase {
             }
         }
     }
+
+    /// Int8 activations (opt-in) quantise each row (`max|a| / 127`, half to even) and multiply by int8 weights
+    /// with `vpdpbusd` where the CPU has VNNI; elsewhere, and below 6 rows, the Float32 path runs unchanged.
+    /// Depths that are not multiples of 4 (or of the 384-step block) exercise the padding that must cancel.
+    func testInt8ActivationsMatchQuantisedReferenceOrFallBack() throws {
+        for (m, n, k) in [(6, 16, 4), (7, 17, 3), (65, 33, 65), (80, 40, 390), (577, 17, 33), (13, 50, 1), (1, 65, 17)] {
+            var a = randomTensor([m, k], seed: UInt64(m * 3 + k)), w = randomTensor([n, k], seed: UInt64(n * 7 + k))
+            if m > 6 { for p in 0..<k { a[2, p] = 0 } }  // an all-zero row: scale 0
+            let packed = try PackedMatrix(w, precision: .int8)
+            let exact = try a.matmul(packed).scalars
+            for threads in [1, 2] {
+                let options = ComputeOptions.standard.withThreads(threads).withActivations(.int8)
+                let c = try ComputeOptions.$current.withValue(options) { try a.matmul(packed) }.scalars
+                if CPUFeatures.hasInt8DotProduct && m >= 6 {
+                    var quantised = a.scalars
+                    for r in 0..<m {
+                        let scale = (a.scalars[(r * k)..<((r + 1) * k)].map(abs).max() ?? 0) / 127
+                        for p in 0..<k {
+                            // Float32 division, as documented (a Double quotient can fall on the other side of a tie).
+                            let q = scale > 0 ? max(-127, min(127, (quantised[r * k + p] / scale).rounded(.toNearestOrEven))) : 0
+                            quantised[r * k + p] = Float(q) * scale
+                        }
+                    }
+                    let expected = reference(try Tensor(shape: [m, k], scalars: quantised), referenceWeights(w, .int8), n: n, bias: nil)
+                    assertClose(c, expected, atol: 1e-5 * Double(k).squareRoot() + 1e-6, "int8 dot m=\(m) n=\(n) k=\(k) x\(threads)")
+                    XCTAssertNotEqual(c, exact, "activations were quantised")
+                } else {
+                    XCTAssertEqual(c, exact, "Float32 path where vpdpbusd is not used, m=\(m)")
+                }
+            }
+        }
+    }
 }

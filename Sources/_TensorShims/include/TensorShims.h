@@ -87,3 +87,17 @@ static inline __attribute__((always_inline)) void vtp_store_rounded_i8x16(vtp_f3
     q = __builtin_elementwise_min(__builtin_elementwise_max(q, (vtp_f32x16)(-127.0f)), (vtp_f32x16)(127.0f));
     *(vtp_i8x16_unaligned *)p = __builtin_convertvector(q, vtp_i8x16_unaligned);
 }
+
+/// 1 when this CPU executes AVX512-VNNI byte dot products (`vpdpbusd`) and VBMI byte permutes, checked at
+/// run time.
+int vtp_cpu_has_int8_dot(void);
+
+/// `C[rows x columns] (+)= rowScale · columnScale · (A · B)` for one 6x32 tile of int8 products
+/// (`vpdpbusd`, 12 int32 accumulators): `a` holds `[quads][6]` 32-bit words, four activations of steps
+/// 4i ... 4i+3 of each row quantised to -127...127 and stored plus 128 (unsigned); `b0`, `b1` are int8 panels
+/// (`[steps][16]` signed bytes, read 64 bytes at a time, so up to 48 bytes past a panel's last step are read
+/// and must be readable; their products cancel when the activations there are 128); `b1` may be null when
+/// columns <= 16. `rowScales` holds 6 and `columnScales` 32 floats. Call only when `vtp_cpu_has_int8_dot()`
+/// is 1.
+void vtp_i8_dot_tile6x32(long quads, const uint32_t *a, const void *b0, const void *b1, const float *rowScales,
+                         const float *columnScales, float *c, long ldc, int rows, int columns, int accumulate);
