@@ -96,4 +96,29 @@ final class ConfigurationTests: XCTestCase {
             }
         }
     }
+
+    /// Sizes beyond `ConfigurationBounds` are refused before anything is multiplied or allocated, naming the
+    /// file, the key and the bound; values at the bound pass this check.
+    func testSizesBeyondBoundsAreRefusedNamingTheKey() throws {
+        let cases: [(section: String, key: String, value: Int)] = [
+            ("text_config", "num_hidden_layers", 1025), ("text_config", "vocab_size", 1 << 40),
+            ("text_config", "hidden_size", 1_000_000_000_000_000), ("text_config", "max_position_embeddings", 1 << 30),
+            ("text_config", "num_key_value_heads", 5000), ("vision_config", "image_size", 16386),
+            ("vision_config", "num_channels", 17), ("vision_config", "intermediate_size", Int.max),
+        ]
+        for c in cases {
+            let json = #"{"\#(c.section)": {"\#(c.key)": \#(c.value)}}"#
+            XCTAssertThrowsError(try LlavaConfiguration.decode(Data(json.utf8), path: "/m/config.json"), c.key) { error in
+                guard case let .invalidConfiguration(path, reason)? = error as? ModelError else { return XCTFail("\(error)") }
+                XCTAssertEqual(path, "/m/config.json")
+                XCTAssertTrue(reason.contains("\(c.section).\(c.key) \(c.value) exceeds the bound"), reason)
+            }
+        }
+        let product = #"{"text_config": {"num_attention_heads": 4096, "head_dim": 128, "hidden_size": 4096}}"#
+        XCTAssertThrowsError(try LlavaConfiguration.decode(Data(product.utf8))) { error in
+            XCTAssertTrue("\(error)".contains("num_attention_heads × head_dim = 524288 exceeds the bound 262144"), "\(error)")
+        }
+        let atBound = #"{"text_config": {"num_hidden_layers": 1024, "max_position_embeddings": 16777216}}"#
+        XCTAssertEqual(try LlavaConfiguration.decode(Data(atBound.utf8)).text.layerCount, ConfigurationBounds.layers)
+    }
 }

@@ -80,6 +80,13 @@ public struct CLIPVisionConfiguration: Codable, Sendable, Equatable {
                           ("num_channels", channelCount), ("image_size", imageSize), ("patch_size", patchSize)] where v <= 0 {
             p.append("vision_config.\(name) must be positive, got \(v)")
         }
+        typealias B = ConfigurationBounds
+        p += B.problems("vision_config", [
+            ("hidden_size", hiddenSize, B.width), ("intermediate_size", intermediateSize, B.width),
+            ("num_hidden_layers", layerCount, B.layers), ("num_attention_heads", headCount, B.heads),
+            ("num_channels", channelCount, B.channels), ("image_size", imageSize, B.imageSide),
+            ("patch_size", patchSize, B.imageSide),
+        ])
         if p.isEmpty {
             if hiddenSize % headCount != 0 { p.append("vision hidden_size \(hiddenSize) is not divisible by \(headCount) heads") }
             if imageSize % patchSize != 0 { p.append("image_size \(imageSize) is not a multiple of patch_size \(patchSize)") }

@@ -157,6 +157,16 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
                           ("num_key_value_heads", kvHeadCount), ("head_dim", headDimension)] where v <= 0 {
             p.append("text_config.\(name) must be positive, got \(v)")
         }
+        typealias B = ConfigurationBounds
+        p += B.problems("text_config", [
+            ("vocab_size", vocabularySize, B.vocabulary), ("hidden_size", hiddenSize, B.width),
+            ("intermediate_size", intermediateSize, B.width), ("num_hidden_layers", layerCount, B.layers),
+            ("num_attention_heads", headCount, B.heads), ("num_key_value_heads", kvHeadCount, B.heads),
+            ("head_dim", headDimension, B.width), ("max_position_embeddings", maxPositionEmbeddings, B.positions),
+        ])
+        if p.isEmpty && headCount * headDimension > B.width {
+            p.append("text_config: num_attention_heads × head_dim = \(headCount * headDimension) exceeds the bound \(B.width)")
+        }
         if p.isEmpty {
             if headCount % kvHeadCount != 0 { p.append("\(headCount) attention heads are not a multiple of \(kvHeadCount) key-value heads") }
             if headDimension % 2 != 0 { p.append("head_dim \(headDimension) must be even for RoPE") }
