@@ -5,14 +5,18 @@ struct Arguments {
     init(_ arguments: [String]) { remaining = arguments }
 
     /// True (and consumed) when `--name` is present.
-    mutating func flag(_ name: String) -> Bool {
+    /// - Throws: `BenchError.usage` when it is given more than once.
+    mutating func flag(_ name: String) throws -> Bool {
+        try requireAtMostOnce(name)
         guard let i = remaining.firstIndex(of: name) else { return false }
         remaining.remove(at: i)
         return true
     }
 
     /// The value after `--name` (consumed), or nil when absent.
+    /// - Throws: `BenchError.usage` when the value is missing or the option is given more than once.
     mutating func value(_ name: String) throws -> String? {
+        try requireAtMostOnce(name)
         guard let i = remaining.firstIndex(of: name) else { return nil }
         guard i + 1 < remaining.count, !remaining[i + 1].hasPrefix("--") else { throw BenchError.usage("\(name) needs a value") }
         let v = remaining[i + 1]
@@ -32,6 +36,10 @@ struct Arguments {
         guard let text = try value(name) else { return nil }
         guard let v = Double(text) else { throw BenchError.usage("\(name) needs a number, got '\(text)'") }
         return v
+    }
+
+    private func requireAtMostOnce(_ name: String) throws {
+        if remaining.filter({ $0 == name }).count > 1 { throw BenchError.usage("\(name) is given more than once") }
     }
 
     /// Throws when anything was not consumed.

@@ -27,10 +27,13 @@ enum BenchCommand {
     static func run(_ arguments: [String]) throws {
         var args = Arguments(arguments)
         let command = arguments.first.map { $0.hasPrefix("-") ? "" : $0 } ?? ""
-        if !command.isEmpty { _ = args.flag(command) }
-        let json = args.flag("--json")
+        if !command.isEmpty { _ = try args.flag(command) }
+        let json = try args.flag("--json")
         var options = ComputeOptions.standard
-        if let threads = try args.integer("--threads") { options = try ComputeOptions(threads: threads) }
+        if let threads = try args.integer("--threads") {
+            guard (1...1024).contains(threads) else { throw BenchError.usage("--threads is 1 ... 1024, got \(threads)") }
+            options = try ComputeOptions(threads: threads)
+        }
         if let text = try args.value("--activations") {
             guard let activations = ActivationPrecision(rawValue: text) else {
                 throw BenchError.usage("--activations is f32, bf16 or int8, got '\(text)'")
@@ -42,6 +45,7 @@ enum BenchCommand {
             switch command {
             case "kernels":
                 let reps = try args.integer("--reps") ?? 5
+                guard (1...1000).contains(reps) else { throw BenchError.usage("--reps is 1 ... 1000, got \(reps)") }
                 try args.finish()
                 try emit(try KernelBenchmark(shapes: KernelBenchmark.fullShapes, repetitions: reps).run(), json: json)
             case "models":
@@ -50,7 +54,7 @@ enum BenchCommand {
             case "eval":
                 try EvalCommand.run(&args, json: json)
             case "e2e":
-                let quick = args.flag("--quick")
+                let quick = try args.flag("--quick")
                 let sizeText = try args.value("--size") ?? "1b"
                 guard let size = EndToEndBenchmark.Size(rawValue: sizeText) else {
                     throw BenchError.usage("--size is 1b or 7b, got '\(sizeText)'")

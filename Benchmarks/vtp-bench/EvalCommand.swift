@@ -10,25 +10,46 @@ enum EvalCommand {
         guard let modelPath = try args.value("--model"), let dataPath = try args.value("--data") else {
             throw BenchError.usage("eval needs --model DIR and --data FILE")
         }
-        let sweep = args.flag("--sweep")
+        let sweep = try args.flag("--sweep")
         let svgPath = try args.value("--svg")
-        let scorerName = try args.value("--scorer") ?? (sweep ? "none" : nil)
+        let givenScorer = try args.value("--scorer")
+        let scorerName = givenScorer ?? (sweep ? "none" : nil)
         let keep = try args.value("--keep")
         let positions = try args.value("--positions").map { text -> PositionPolicy in
             guard let p = PositionPolicy(rawValue: text) else { throw BenchError.usage("--positions is keep or renumber") }
             return p
         } ?? .keepOriginal
         var withdrawal = try args.integer("--withdraw-layer")
-        let calibrate = args.flag("--calibrate-withdrawal")
+        let calibrate = try args.flag("--calibrate-withdrawal")
         let calibrationStart = try args.integer("--calibrate-start")
-        let eta = try args.number("--eta") ?? 0.003
+        let givenEta = try args.number("--eta")
+        let eta = givenEta ?? 0.003
         let dumpPath = try args.value("--dump")
         let kvBudget = try args.number("--kv-budget")
-        let steps = try args.integer("--decode-steps") ?? 4
+        let givenSteps = try args.integer("--decode-steps")
+        let steps = givenSteps ?? 4
         let precision = try LoadPrecision(parsing: try args.value("--weights") ?? "checkpoint")
         try args.finish()
+        // Every option is checked before any work; an option that does not apply is refused, not ignored.
         guard let scorerName else { throw BenchError.usage("eval needs --scorer NAME (or --sweep)") }
         if withdrawal != nil && calibrate { throw BenchError.usage("--withdraw-layer and --calibrate-withdrawal exclude each other") }
+        if sweep {
+            for (flag, given) in [("--scorer", givenScorer != nil), ("--keep", keep != nil), ("--dump", dumpPath != nil),
+                                  ("--kv-budget", kvBudget != nil)] where given {
+                throw BenchError.usage("\(flag) does not apply with --sweep (the sweep runs every scorer at 50/25/12.5/6.25 %)")
+            }
+        } else if svgPath != nil {
+            throw BenchError.usage("--svg applies to --sweep only")
+        }
+        if let kvBudget, !(kvBudget > 0 && kvBudget <= 1) {
+            throw BenchError.usage("--kv-budget is the share of the KV cache kept, in (0, 1]; got \(kvBudget)")
+        }
+        if givenSteps != nil && kvBudget == nil { throw BenchError.usage("--decode-steps applies with --kv-budget only") }
+        if !(1...1_000_000).contains(steps) { throw BenchError.usage("--decode-steps is 1 ... 1000000, got \(steps)") }
+        if !calibrate && (givenEta != nil || calibrationStart != nil) {
+            throw BenchError.usage("--eta and --calibrate-start apply with --calibrate-withdrawal only")
+        }
+        if !(eta > 0 && eta.isFinite) { throw BenchError.usage("--eta must be a positive number, got \(eta)") }
 
         let directory = URL(fileURLWithPath: modelPath)
         let set = try EvaluationSet(url: URL(fileURLWithPath: dataPath))
