@@ -51,8 +51,10 @@ enum EvalCommand {
         }
         if !(eta > 0 && eta.isFinite) { throw BenchError.usage("--eta must be a positive number, got \(eta)") }
 
-        let directory = URL(fileURLWithPath: modelPath)
-        let set = try EvaluationSet(url: URL(fileURLWithPath: dataPath))
+        let directory = URL(fileURLWithPath: modelPath), dataURL = URL(fileURLWithPath: dataPath)
+        let dumpFile = try dumpPath.map { try OutputFile($0, flag: "--dump", inputs: [dataURL], modelFolder: directory) }
+        let svgFile = try svgPath.map { try OutputFile($0, flag: "--svg", inputs: [dataURL], modelFolder: directory) }
+        let set = try EvaluationSet(url: dataURL)
         // The reference is always the unpruned model at the checkpoint's own precision, so agreement and KL
         // measure what the chosen weight precision changes as well as what pruning changes. It is released
         // before the evaluated model loads, so both are never in memory at once.
@@ -83,7 +85,7 @@ enum EvalCommand {
         }
         if sweep {
             try runSweep(model: model, set: set, reference: reference, positions: positions, withdrawal: withdrawal,
-                         json: json, svgPath: svgPath)
+                         json: json, svg: svgFile)
             return
         }
         let scorer = try ScorerCatalog.scorer(named: scorerName, for: model.configuration)
@@ -93,7 +95,7 @@ enum EvalCommand {
         let (summary, outputs) = try PruningEvaluation.evaluate(pipeline, set: set, reference: reference) {
             Progress.say("\(scorerName) \($0)/\($1)")
         }
-        if let dumpPath { try PruningEvaluation.dump(outputs).write(to: URL(fileURLWithPath: dumpPath)) }
+        if let dumpFile { try dumpFile.write(try PruningEvaluation.dump(outputs)) }
         Progress.say(String(format: "eval: peak resident memory %.2f GB", Double(MemoryUsage.peakResidentBytes()) / 1e9))
         if json {
             let encoder = JSONEncoder()
@@ -131,7 +133,7 @@ enum EvalCommand {
     }
 
     private static func runSweep(model: LlavaModel, set: EvaluationSet, reference: [[Float]], positions: PositionPolicy,
-                                 withdrawal: Int?, json: Bool, svgPath: String?) throws {
+                                 withdrawal: Int?, json: Bool, svg svgFile: OutputFile?) throws {
         var rows: [[String: Any]] = []
         var series: [String: [(budget: Double, summary: EvaluationSummary)]] = [:]
         for name in ScorerCatalog.names where name != "none" {
@@ -145,7 +147,7 @@ enum EvalCommand {
             }
         }
         try BenchCommand.emit(["sweep": rows], json: json)
-        if let svgPath {
+        if let svgFile {
             let ordered = ScorerCatalog.names.filter { series[$0] != nil }
             var panels: [(metric: String, series: [(name: String, points: [(x: Double, y: Double)])])] = [
                 ("accuracy", ordered.map { n in (n, series[n]!.map { ($0.budget, $0.summary.accuracy) }) }),
@@ -153,9 +155,9 @@ enum EvalCommand {
             if series.values.first?.first?.summary.targetRecall != nil {
                 panels.append(("target recall", ordered.map { n in (n, series[n]!.map { ($0.budget, $0.summary.targetRecall ?? 0) }) }))
             }
-            try Data(SVG.lineCharts(title: "accuracy\(panels.count > 1 ? " and recall" : "") against budget", panels: panels).utf8)
-                .write(to: URL(fileURLWithPath: svgPath))
-            Progress.say("wrote \(svgPath)")
+            try svgFile.write(Data(SVG.lineCharts(title: "accuracy\(panels.count > 1 ? " and recall" : "") against budget",
+                                                 panels: panels).utf8))
+            Progress.say("wrote \(svgFile.url.path)")
         }
     }
 }

@@ -13,6 +13,7 @@ enum ShowCommand {
             ?? ScorerCatalog.names.filter { $0 != "none" }
         try args.finish()
         let directory = URL(fileURLWithPath: modelPath)
+        let output = try OutputFile(svgPath, flag: "--svg", inputs: [URL(fileURLWithPath: imagePath)], modelFolder: directory)
         let model = try LlavaModel(directory: directory)
         let c = model.configuration
         let processor = try CLIPImageProcessor(directory: directory, defaultSize: c.vision.imageSize)
@@ -31,7 +32,7 @@ enum ShowCommand {
             panels.append(("\(name) (\(result.keptVisualIndices.count))", Set(result.keptVisualIndices)))
         }
         let svg = SVG.patchPanels(image: seen, patchesPerSide: c.vision.patchesPerSide, panels: panels)
-        try Data(svg.utf8).write(to: URL(fileURLWithPath: svgPath))
+        try output.write(Data(svg.utf8))
         print("wrote \(svgPath): \(panels.count) panels, \(c.vision.patchCount) patches each")
     }
 }
