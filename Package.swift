@@ -45,6 +45,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorCore", "VLMModels"], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "VLMModelsTests", dependencies: ["VLMModels", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "BenchTests", dependencies: ["vtp-bench", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "VisionTokenPruningTests",
             dependencies: ["VisionTokenPruning", "TestSupport"],

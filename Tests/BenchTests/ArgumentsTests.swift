@@ -1,0 +1,51 @@
+import Foundation
+import TestSupport
+@testable import vtp_bench
+import XCTest
+
+/// The benchmark's command-line reader and output checks, on hand-made argument lists.
+final class ArgumentsTests: XCTestCase {
+    func testValuesFlagsAndLeftovers() throws {
+        var args = Arguments(["--model", "m", "--sweep", "--reps", "3", "--eta", "0.5"])
+        XCTAssertEqual(try args.value("--model"), "m")
+        XCTAssertTrue(try args.flag("--sweep"))
+        XCTAssertFalse(try args.flag("--json"))
+        XCTAssertEqual(try args.integer("--reps"), 3)
+        XCTAssertEqual(try args.number("--eta"), 0.5)
+        XCTAssertNil(try args.value("--dump"))
+        XCTAssertNoThrow(try args.finish())
+    }
+
+    func testMalformedRepeatedAndUnknownOptionsAreErrors() {
+        var missing = Arguments(["--model"])
+        XCTAssertThrowsError(try missing.value("--model")) { XCTAssertTrue("\($0)".contains("--model needs a value")) }
+        var notInteger = Arguments(["--reps", "three"])
+        XCTAssertThrowsError(try notInteger.integer("--reps")) { XCTAssertTrue("\($0)".contains("'three'")) }
+        var repeated = Arguments(["--keep", "4", "--keep", "8"])
+        XCTAssertThrowsError(try repeated.value("--keep")) { XCTAssertEqual("\($0)", "--keep is given more than once") }
+        var repeatedFlag = Arguments(["--quick", "--quick"])
+        XCTAssertThrowsError(try repeatedFlag.flag("--quick")) { XCTAssertEqual("\($0)", "--quick is given more than once") }
+        let leftover = Arguments(["--bogus"])
+        XCTAssertThrowsError(try leftover.finish()) { XCTAssertTrue("\($0)".contains("--bogus")) }
+    }
+
+    /// Outputs are refused before work when they would overwrite an input or their folder is missing.
+    func testOutputFileRefusesInputsAndMissingFolders() throws {
+        let folder = try temporaryFolder()
+        let model = folder.appendingPathComponent("model"), data = folder.appendingPathComponent("data.safetensors")
+        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+        for name in ["config.json", "model.safetensors"] { try Data("x".utf8).write(to: model.appendingPathComponent(name)) }
+        try Data("d".utf8).write(to: data)
+        try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("alias").path, withDestinationPath: data.path)
+        for bad in [data.path, model.appendingPathComponent("config.json").path, folder.appendingPathComponent("alias").path,
+                    model.path, folder.appendingPathComponent("absent/out.svg").path] {
+            XCTAssertThrowsError(try OutputFile(bad, flag: "--dump", inputs: [data], modelFolder: model), bad) {
+                XCTAssertTrue("\($0)".hasPrefix("--dump "), "\($0)")
+            }
+        }
+        let good = try OutputFile(folder.appendingPathComponent("out.svg").path, flag: "--svg", inputs: [data], modelFolder: model)
+        try good.write(Data("<svg/>".utf8))
+        XCTAssertEqual(try String(contentsOf: good.url, encoding: .utf8), "<svg/>")
+        XCTAssertEqual(try Data(contentsOf: data), Data("d".utf8))
+    }
+}
