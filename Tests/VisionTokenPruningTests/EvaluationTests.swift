@@ -78,3 +78,46 @@ final class EvaluationTests: XCTestCase {
         for name in ScorerCatalog.names { XCTAssertNoThrow(try ScorerCatalog.scorer(named: name, for: ScorerTests.config)) }
     }
 }
+
+/// Evaluation sets that do not fit the model, or hold nothing, are refused before any work, naming the tensor.
+final class EvaluationSetValidationTests: XCTestCase {
+    private let config = minimalLlavaConfiguration
+
+    private func set(
+        pixels: Shape = [2, 3, 8, 8], prompts: [[Int]] = [[1, 22, 5], [1, 4, 22]], answers: [Int] = [3, 4],
+        mask: [[Bool]]? = nil, imageToken: Int = 22
+    ) throws -> EvaluationSet {
+        try EvaluationSet(pixelValues: Tensor(zeros: pixels), prompts: prompts, answerIds: answers, targetPatchMask: mask,
+                          imageTokenIndex: imageToken, padTokenId: 0)
+    }
+
+    func testMismatchesNameTheTensor() throws {
+        XCTAssertNoThrow(try set().validate(for: config))
+        let cases: [(EvaluationSet, String)] = [
+            (try set(answers: [3, 23]), "answer_ids[1] = 23"),
+            (try set(prompts: [[1, 22, 99], [1, 22]]), "input_ids[0] holds 99"),
+            (try set(pixels: [2, 3, 16, 16]), "pixel_values has shape"),
+            (try set(prompts: [[1, 21, 5], [21, 4]], imageToken: 21), "image_token_index 21"),
+            (try set(mask: [[true, false], [false, true]]), "target_patch_mask has 2 patches"),
+        ]
+        let model = try LlavaModel.generated(configuration: config)
+        for (bad, expected) in cases {
+            XCTAssertThrowsError(try bad.validate(for: config), expected) { XCTAssertTrue("\($0)".contains(expected), "\($0)") }
+            XCTAssertThrowsError(try PruningEvaluation.referenceLogits(model: model, set: bad), expected)
+        }
+    }
+
+    func testEmptyAndZeroWidthSetsAreErrors() throws {
+        XCTAssertThrowsError(try set(pixels: [0, 3, 8, 8], prompts: [], answers: [])) { XCTAssertTrue("\($0)".contains("no samples")) }
+        for (n, width) in [(0, 3), (2, 0)] {
+            var writer = SafetensorsWriter(metadata: ["format": "vtp-eval-1", "image_token_index": "22", "pad_token_id": "0"])
+            try writer.add("pixel_values", Tensor(zeros: [n, 3, 8, 8]))
+            try writer.add("input_ids", integers: [], shape: [n, width])
+            try writer.add("input_lengths", integers: Array(repeating: 1, count: n), shape: [n])
+            try writer.add("answer_ids", integers: Array(repeating: 1, count: n), shape: [n])
+            XCTAssertThrowsError(try EvaluationSet(file: SafetensorsFile(data: writer.data())), "\(n)x\(width)") {
+                XCTAssertTrue("\($0)".contains(n == 0 ? "no samples" : "zero-width"), "\($0)")
+            }
+        }
+    }
+}

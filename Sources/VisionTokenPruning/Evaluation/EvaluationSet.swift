@@ -63,6 +63,8 @@ public struct EvaluationSet: Sendable {
         let answers = try file.integerTensor("answer_ids")
         guard pixels.shape.rank == 4, ids.shape.count == 2 else { throw fail("pixel_values must be 4-D and input_ids 2-D") }
         let n = ids.shape[0], width = ids.shape[1]
+        guard n >= 1 else { throw fail("input_ids holds no samples") }
+        guard width >= 1 else { throw fail("input_ids has zero-width rows") }
         guard lengths.values.count == n, answers.values.count == n, pixels.shape[0] == n else {
             throw fail("sample counts differ: input_ids \(n), input_lengths \(lengths.values.count), answer_ids \(answers.values.count), pixel_values \(pixels.shape[0])")
         }
@@ -86,8 +88,35 @@ public struct EvaluationSet: Sendable {
                       isSmallTarget: small, imageTokenIndex: image, padTokenId: pad)
     }
 
+    /// Checks the set against the model it will run on, before any work: image size and channels, the image
+    /// placeholder id, every prompt and answer id inside the vocabulary, and the target masks' patch count.
+    /// - Throws: `ModelError.invalidInput` naming the tensor (or metadata key) that does not fit.
+    public func validate(for configuration: LlavaConfiguration) throws {
+        func fail(_ reason: String) -> ModelError { .invalidInput("evaluation set does not fit the model: \(reason)") }
+        let v = configuration.vision, vocabulary = configuration.text.vocabularySize
+        let expected = [count, v.channelCount, v.imageSize, v.imageSize]
+        guard pixelValues.shape.dims == expected else {
+            throw fail("pixel_values has shape \(pixelValues.shape), the model takes \(Shape(expected))")
+        }
+        guard imageTokenIndex == configuration.imageTokenIndex else {
+            throw fail("image_token_index \(imageTokenIndex) differs from the model's \(configuration.imageTokenIndex)")
+        }
+        for (i, prompt) in prompts.enumerated() {
+            if let bad = prompt.first(where: { !(0..<vocabulary).contains($0) }) {
+                throw fail("input_ids[\(i)] holds \(bad), outside the vocabulary 0..<\(vocabulary)")
+            }
+        }
+        if let i = answerIds.firstIndex(where: { !(0..<vocabulary).contains($0) }) {
+            throw fail("answer_ids[\(i)] = \(answerIds[i]) is outside the vocabulary 0..<\(vocabulary)")
+        }
+        if let mask = targetPatchMask, let width = mask.first?.count, width != configuration.visualTokenCount {
+            throw fail("target_patch_mask has \(width) patches per sample, the model \(configuration.visualTokenCount) visual tokens")
+        }
+    }
+
     private func validate() throws {
         let n = prompts.count
+        guard n >= 1 else { throw ModelError.invalidInput("evaluation set: no samples") }
         guard pixelValues.shape.rank == 4, pixelValues.shape[0] == n, answerIds.count == n,
               targetPatchMask.map({ $0.count == n }) ?? true, isSmallTarget.map({ $0.count == n }) ?? true else {
             throw ModelError.invalidInput("evaluation set: pixel_values, prompts, answers and masks must all have \(n) samples")

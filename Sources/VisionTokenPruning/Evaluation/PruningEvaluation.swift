@@ -116,6 +116,7 @@ public enum PruningEvaluation {
 
     /// Unpruned next-token logits for every sample (compute once, reuse across methods).
     public static func referenceLogits(model: LlavaModel, set: EvaluationSet, progress: ((Int, Int) -> Void)? = nil) throws -> [[Float]] {
+        try set.validate(for: model.configuration)
         let pipeline = try PruningPipeline(model: model)
         return try (0..<set.count).map { i in
             defer { progress?(i + 1, set.count) }
@@ -127,6 +128,7 @@ public enum PruningEvaluation {
     public static func evaluate(
         _ pipeline: PruningPipeline, set: EvaluationSet, reference: [[Float]], progress: ((Int, Int) -> Void)? = nil
     ) throws -> (summary: EvaluationSummary, outputs: EvaluationOutputs) {
+        try set.validate(for: pipeline.model.configuration)
         guard reference.count == set.count else {
             throw PruningError.invalidConfiguration("\(reference.count) reference logits for \(set.count) samples")
         }
