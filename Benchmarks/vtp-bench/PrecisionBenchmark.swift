@@ -22,7 +22,7 @@ struct PrecisionBenchmark {
             let a = BenchData.tensor([shape.m, shape.k], seed: 1)
             let w = BenchData.tensor([shape.n, shape.k], seed: 2, scale: 0.05)
             // Each precision with Float32 activations, and BF16 (int8) weights with BF16 (int8) activations where
-            // the CPU has vdpbf16ps (vpdpbusd): labels bf16_dot, int8_dot.
+            // the CPU has vdpbf16ps (vpdpbusd): labels bf16_dot (prefill shapes), int8_dot (every shape).
             // A decode step reads each weight once from memory, so at m = 1 the product cycles through enough
             // copies of the matrix (over 128 MB) that none is still in the last-level cache when read again.
             func copies(_ precision: WeightPrecision) -> Int {
@@ -35,7 +35,7 @@ struct PrecisionBenchmark {
             if CPUFeatures.hasBFloat16DotProduct && shape.m > 1 {
                 configurations.append(("bf16_dot", configurations[1].packed, ComputeOptions.current.withActivations(.bf16)))
             }
-            if CPUFeatures.hasInt8DotProduct && shape.m > 1 {
+            if CPUFeatures.hasInt8DotProduct {
                 configurations.append(("int8_dot", configurations[3].packed, ComputeOptions.current.withActivations(.int8)))
             }
             var best = [Double](repeating: .infinity, count: configurations.count)

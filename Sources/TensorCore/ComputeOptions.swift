@@ -24,8 +24,9 @@ public enum GemmBackend: String, Sendable, CaseIterable, CustomStringConvertible
 }
 
 /// The precision activations are multiplied in, in products with low-precision weights. Each reduced mode
-/// applies to weights of its own precision, on CPUs with the matching dot-product instructions, in products
-/// of at least 6 rows (prefill); everything else runs the Float32 path. They change the numerics: opt in.
+/// applies to weights of its own precision, on CPUs with the matching dot-product instructions (bfloat16: in
+/// products of at least 6 rows, i.e. prefill; int8: decoding steps too); everything else runs the Float32
+/// path. They change the numerics: opt in.
 public enum ActivationPrecision: String, Sendable, CaseIterable, CustomStringConvertible {
     /// Float32 activations times weights widened to Float32 (exact products; the default).
     case f32

@@ -160,7 +160,8 @@ extension Tensor {
                         panels: .init(bytes: UnsafeRawPointer(weight.panels.pointer), precision: weight.precision,
                                       depth: SIMDGemm.panelDepth(k, weight.precision),
                                       scales: weight.scales.map { UnsafePointer($0.pointer.assumingMemoryBound(to: Float.self)) },
-                                      dotProductActivations: m >= SIMDGemm.mr && options.activations.usesDotProducts(for: weight.precision)),
+                                      dotProductActivations: options.activations.usesDotProducts(for: weight.precision)
+                                        && (m >= SIMDGemm.mr || weight.precision == .int8)),
                         c: c, ldc: n, accumulate: bias != nil, threads: options.threads)
                 }
             }

@@ -19,7 +19,7 @@ enum SIMDGemm {
         /// One scale per output column (`int8` only).
         var scales: UnsafePointer<Float>?
         /// True to multiply activations in the panels' precision with the CPU's dot products (`vdpbf16ps` for
-        /// bfloat16, `vpdpbusd` for int8; see `ActivationPrecision`), for products of at least 6 rows.
+        /// bfloat16 products of at least 6 rows, `vpdpbusd` for every int8 product; see `ActivationPrecision`).
         var dotProductActivations = false
 
         /// The panels restricted to columns starting at `column` (a multiple of 16).
@@ -108,6 +108,9 @@ enum SIMDGemm {
                 case let .matrix(b, ldb, transposed):
                     SmallGemm.multiply(strategy, m: m, columns: range, k: k, a: a, lda: lda, b: b, ldb: ldb,
                                        transposeB: transposed, c: c, ldc: ldc, accumulate: accumulate)
+                case let .panels(panels) where panels.dotProductActivations && panels.precision == .int8:
+                    Int8DotProduct.rows(m: m, columns: range, k: k, a: a, lda: lda, panels: panels, c: c, ldc: ldc,
+                                        accumulate: accumulate)
                 case let .panels(panels):
                     SmallGemm.multiplyPanels(strategy, element, m: m, columns: range, k: k, a: a, lda: lda,
                                              panels: panels, c: c, ldc: ldc, accumulate: accumulate)

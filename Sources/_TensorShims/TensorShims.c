@@ -104,6 +104,38 @@ void vtp_i8_dot_tile6x32(long quads, const uint32_t *a, const void *b0, const vo
         }
     }
 }
+__attribute__((target("avx512f,avx512bw,avx512vnni,avx512vbmi")))
+void vtp_i8_dot_row16(long quads, const uint32_t *a, const void *b, float rowScale, const float *columnScales,
+                      float *out, int columns, int accumulate) {
+    char order_bytes[64];
+    for (int j = 0; j < 16; j++)
+        for (int i = 0; i < 4; i++) order_bytes[4 * j + i] = (char)(16 * i + j);
+    const __m512i order = _mm512_loadu_si512((const void *)order_bytes);
+    const __m512i ones = _mm512_set1_epi8(1);
+    // Two independent accumulator pairs hide the dot products' latency.
+    __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
+    __m512i sum0 = _mm512_setzero_si512(), sum1 = _mm512_setzero_si512();
+    const char *p = (const char *)b;
+    long i = 0;
+    for (; i + 2 <= quads; i += 2) {
+        __m512i v0 = vtp_i8_quad(p + i * 64, order), v1 = vtp_i8_quad(p + (i + 1) * 64, order);
+        acc0 = _mm512_dpbusd_epi32(acc0, _mm512_set1_epi32((int)a[i]), v0);
+        acc1 = _mm512_dpbusd_epi32(acc1, _mm512_set1_epi32((int)a[i + 1]), v1);
+        sum0 = _mm512_dpbusd_epi32(sum0, ones, v0);
+        sum1 = _mm512_dpbusd_epi32(sum1, ones, v1);
+    }
+    if (i < quads) {
+        __m512i v0 = vtp_i8_quad(p + i * 64, order);
+        acc0 = _mm512_dpbusd_epi32(acc0, _mm512_set1_epi32((int)a[i]), v0);
+        sum0 = _mm512_dpbusd_epi32(sum0, ones, v0);
+    }
+    __m512i total = _mm512_sub_epi32(_mm512_add_epi32(acc0, acc1), _mm512_slli_epi32(_mm512_add_epi32(sum0, sum1), 7));
+    __mmask16 mask = (__mmask16)(columns >= 16 ? 0xFFFFu : (1u << columns) - 1u);
+    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(total),
+                             _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, columnScales), _mm512_set1_ps(rowScale)));
+    if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, out));
+    _mm512_mask_storeu_ps(out, mask, v);
+}
 #else
 int vtp_cpu_has_bf16_dot(void) { return 0; }
 int vtp_cpu_has_int8_dot(void) { return 0; }

@@ -28,8 +28,9 @@ final class WeightPrecisionTests: XCTestCase {
                 let scale = (row.map(abs).max() ?? 0) / 127
                 guard scale > 0 else { continue }
                 for p in 0..<k {
-                    let q = max(-127, min(127, (Double(v[j * k + p]) / Double(scale)).rounded(.toNearestOrEven)))
-                    out[j * k + p] = Float(q) * scale
+                    // Float32 division, as documented (a Double quotient can fall on the other side of a tie).
+                    let q = max(-127, min(127, (v[j * k + p] / scale).rounded(.toNearestOrEven)))
+                    out[j * k + p] = q * scale
                 }
             }
             return out
@@ -180,10 +181,12 @@ final class WeightPrecisionTests: XCTestCase {
     }
 
     /// Int8 activations (opt-in) quantise each row (`max|a| / 127`, half to even) and multiply by int8 weights
-    /// with `vpdpbusd` where the CPU has VNNI; elsewhere, and below 6 rows, the Float32 path runs unchanged.
+    /// with `vpdpbusd` where the CPU has VNNI, decoding rows (m < 6) included; elsewhere the Float32 path runs
+    /// unchanged.
     /// Depths that are not multiples of 4 (or of the 384-step block) exercise the padding that must cancel.
     func testInt8ActivationsMatchQuantisedReferenceOrFallBack() throws {
-        for (m, n, k) in [(6, 16, 4), (7, 17, 3), (65, 33, 65), (80, 40, 390), (577, 17, 33), (13, 50, 1), (1, 65, 17)] {
+        for (m, n, k) in [(6, 16, 4), (7, 17, 3), (65, 33, 65), (80, 40, 390), (577, 17, 33), (13, 50, 1), (1, 65, 17),
+                          (1, 2060, 401), (3, 17, 6), (5, 1, 1)] {
             var a = randomTensor([m, k], seed: UInt64(m * 3 + k)), w = randomTensor([n, k], seed: UInt64(n * 7 + k))
             if m > 6 { for p in 0..<k { a[2, p] = 0 } }  // an all-zero row: scale 0
             let packed = try PackedMatrix(w, precision: .int8)
@@ -191,7 +194,7 @@ final class WeightPrecisionTests: XCTestCase {
             for threads in [1, 2] {
                 let options = ComputeOptions.standard.withThreads(threads).withActivations(.int8)
                 let c = try ComputeOptions.$current.withValue(options) { try a.matmul(packed) }.scalars
-                if CPUFeatures.hasInt8DotProduct && m >= 6 {
+                if CPUFeatures.hasInt8DotProduct {
                     var quantised = a.scalars
                     for r in 0..<m {
                         let scale = (a.scalars[(r * k)..<((r + 1) * k)].map(abs).max() ?? 0) / 127

@@ -101,3 +101,10 @@ int vtp_cpu_has_int8_dot(void);
 /// is 1.
 void vtp_i8_dot_tile6x32(long quads, const uint32_t *a, const void *b0, const void *b1, const float *rowScales,
                          const float *columnScales, float *c, long ldc, int rows, int columns, int accumulate);
+
+/// `out[0..<columns] (+)= rowScale · columnScales · (a · B)` for one activation row and one 16-column int8
+/// panel (`vpdpbusd`): `a` holds `quads` words of four quantised activations plus 128, as for
+/// `vtp_i8_dot_tile6x32`; the same readability rule applies to `b`. Call only when
+/// `vtp_cpu_has_int8_dot()` is 1.
+void vtp_i8_dot_row16(long quads, const uint32_t *a, const void *b, float rowScale, const float *columnScales,
+                      float *out, int columns, int accumulate);
