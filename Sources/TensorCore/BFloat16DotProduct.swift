@@ -8,43 +8,19 @@ enum BFloat16DotProduct {
     /// True when this CPU executes `vdpbf16ps`.
     static let isAvailable: Bool = vtp_cpu_has_bf16_dot() != 0
 
-    /// `C (+)= A · Wᵀ` on one thread's sub-problem, same blocking as `SIMDGemm.blocked`; A's blocks are
-    /// rounded to bfloat16 pairs while packed.
+    /// `C (+)= A · Wᵀ` on one thread's sub-problem (`DotProductBlocking`); A's blocks are rounded to bfloat16
+    /// pairs while packed.
     static func blocked(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, panels: SIMDGemm.PackedPanels,
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
     ) {
-        let mr = SIMDGemm.mr, nr = SIMDGemm.nr, kc = SIMDGemm.kc, mc = SIMDGemm.mc
-        let pairCapacity = (min(kc, k) + 1) / 2
-        let aCount = min(mc, (m + mr - 1) / mr * mr) * pairCapacity
-        let packedA = UnsafeMutablePointer<UInt32>.allocate(capacity: aCount)
-        defer { packedA.deallocate() }
-        let panelStride = panels.depth * nr * 2
-        var pc = 0
-        while pc < k {
-            let kcb = min(kc, k - pc), pairs = (kcb + 1) / 2
-            var ic = 0
-            while ic < m {
-                let mcb = min(mc, m - ic)
-                packPairs(a + ic * lda + pc, lda, rows: mcb, depth: kcb, into: packedA)
-                // Two 16-column panels per tile: 12 independent accumulators hide the dot products' latency.
-                var jr = 0
-                while jr < n {
-                    let columns = min(2 * nr, n - jr)
-                    let b0 = panels.bytes + (jr / nr) * panelStride + pc * nr * 2
-                    let b1 = columns > nr ? b0 + panelStride : nil
-                    var ir = 0
-                    while ir < mcb {
-                        vtp_bf16_dot_tile6x32(pairs, packedA + (ir / mr) * pairs * mr, b0, b1, c + (ic + ir) * ldc + jr,
-                                              ldc, Int32(min(mr, mcb - ir)), Int32(columns), accumulate || pc > 0 ? 1 : 0)
-                        ir += mr
-                    }
-                    jr += 2 * nr
-                }
-                ic += mc
-            }
-            pc += kc
-        }
+        DotProductBlocking.run(
+            m: m, n: n, k: k, a: a, lda: lda, panels: panels, bytesPerWeight: 2, stepsPerWord: 2, c: c, ldc: ldc,
+            accumulate: accumulate,
+            pack: { block, rows, depth, _, out in packPairs(block, lda, rows: rows, depth: depth, into: out) },
+            tile: { words, packedA, b0, b1, tileC, rows, columns, add, _, _ in
+                vtp_bf16_dot_tile6x32(words, packedA, b0, b1, tileC, ldc, Int32(rows), Int32(columns), add ? 1 : 0)
+            })
     }
 
     /// Packs `rows x depth` of A into 6-row panels of bfloat16 pairs, `[panel][depth/2][6]` words (step 2i in

@@ -9,47 +9,28 @@ enum Int8DotProduct {
     /// True when this CPU executes `vpdpbusd` and `vpermb`.
     static let isAvailable: Bool = vtp_cpu_has_int8_dot() != 0
 
-    /// `C (+)= A · Wᵀ` on one thread's sub-problem, same blocking as `SIMDGemm.blocked`.
+    /// `C (+)= A · Wᵀ` on one thread's sub-problem (`DotProductBlocking`), each row quantised with its own
+    /// scale over the whole depth.
     static func blocked(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, panels: SIMDGemm.PackedPanels,
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
     ) {
-        let mr = SIMDGemm.mr, nr = SIMDGemm.nr, kc = SIMDGemm.kc, mc = SIMDGemm.mc
-        // One scale per row over the whole depth (padded to whole 6-row panels).
+        let mr = SIMDGemm.mr
+        // One scale per row, padded to whole 6-row panels (the tile reads six).
         let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: m + mr)
         defer { rowScales.deallocate() }
         rowScales.initialize(repeating: 0, count: m + mr)
         for r in 0..<m { rowScales[r] = scale(of: a + r * lda, count: k) }
-        let quadCapacity = (min(kc, k) + 3) / 4
-        let aCount = min(mc, (m + mr - 1) / mr * mr) * quadCapacity
-        let packedA = UnsafeMutablePointer<UInt32>.allocate(capacity: aCount)
-        defer { packedA.deallocate() }
-        let panelStride = panels.depth * nr
-        var pc = 0
-        while pc < k {
-            let kcb = min(kc, k - pc), quads = (kcb + 3) / 4
-            var ic = 0
-            while ic < m {
-                let mcb = min(mc, m - ic)
-                packQuads(a + ic * lda + pc, lda, rows: mcb, depth: kcb, scales: rowScales + ic, into: packedA)
-                var jr = 0
-                while jr < n {
-                    let columns = min(2 * nr, n - jr)
-                    let b0 = panels.bytes + (jr / nr) * panelStride + pc * nr
-                    let b1 = columns > nr ? b0 + panelStride : nil
-                    var ir = 0
-                    while ir < mcb {
-                        vtp_i8_dot_tile6x32(quads, packedA + (ir / mr) * quads * mr, b0, b1, rowScales + ic + ir,
-                                            panels.scales! + jr, c + (ic + ir) * ldc + jr, ldc,
-                                            Int32(min(mr, mcb - ir)), Int32(columns), accumulate || pc > 0 ? 1 : 0)
-                        ir += mr
-                    }
-                    jr += 2 * nr
-                }
-                ic += mc
-            }
-            pc += kc
-        }
+        DotProductBlocking.run(
+            m: m, n: n, k: k, a: a, lda: lda, panels: panels, bytesPerWeight: 1, stepsPerWord: 4, c: c, ldc: ldc,
+            accumulate: accumulate,
+            pack: { block, rows, depth, firstRow, out in
+                packQuads(block, lda, rows: rows, depth: depth, scales: rowScales + firstRow, into: out)
+            },
+            tile: { words, packedA, b0, b1, tileC, rows, columns, add, firstRow, firstColumn in
+                vtp_i8_dot_tile6x32(words, packedA, b0, b1, rowScales + firstRow, panels.scales! + firstColumn,
+                                    tileC, ldc, Int32(rows), Int32(columns), add ? 1 : 0)
+            })
     }
 
     /// `C[0..<m, columns] (+)= A · Wᵀ[:, columns]` for few rows (decoding): each row is quantised once, then
