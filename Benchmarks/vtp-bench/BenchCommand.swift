@@ -24,9 +24,22 @@ enum BenchCommand {
     scorers: \(ScorerCatalog.names.joined(separator: ", "))
     """
 
+    /// The usage text for `command`: its own lines and the common options, or the whole text for none.
+    static func help(for command: String) -> String {
+        let lines = usage.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("  \(command) ") }), !command.isEmpty else { return usage }
+        let end = lines[(start + 1)...].firstIndex { !$0.hasPrefix("      ") } ?? lines.endIndex
+        let common = lines.drop { !$0.hasPrefix("common options") }
+        return (["usage: vtp-bench \(command) [options]"] + lines[start..<end] + common).joined(separator: "\n")
+    }
+
     static func run(_ arguments: [String]) throws {
         var args = Arguments(arguments)
         let command = arguments.first.map { $0.hasPrefix("-") ? "" : $0 } ?? ""
+        if command == "help" || arguments.contains("--help") || arguments.contains("-h") {
+            print(help(for: command == "help" ? (arguments.dropFirst().first ?? "") : command))
+            return
+        }
         if !command.isEmpty { _ = try args.flag(command) }
         let json = try args.flag("--json")
         var options = ComputeOptions.standard
@@ -80,8 +93,6 @@ enum BenchCommand {
                 if !json {
                     print("\nFull runs: vtp-bench kernels | models | e2e | eval --model DIR --data FILE ... (vtp-bench help)")
                 }
-            case "help", "--help", "-h":
-                print(usage)
             default:
                 throw BenchError.usage("unknown command '\(command)'\n\(usage)")
             }

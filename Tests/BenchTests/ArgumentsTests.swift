@@ -48,4 +48,17 @@ final class ArgumentsTests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: good.url, encoding: .utf8), "<svg/>")
         XCTAssertEqual(try Data(contentsOf: data), Data("d".utf8))
     }
+
+    /// `--help` / `-h` give each command's own lines and the common options; the tool's gives everything.
+    func testHelpPerCommand() {
+        let eval = BenchCommand.help(for: "eval")
+        XCTAssertTrue(eval.hasPrefix("usage: vtp-bench eval"), eval)
+        XCTAssertTrue(eval.contains("--kv-budget") && eval.contains("common options"), eval)
+        XCTAssertFalse(eval.contains("--checkpoint"), "e2e's options stay out of eval's help")
+        XCTAssertTrue(BenchCommand.help(for: "e2e").contains("--checkpoint"))
+        XCTAssertEqual(BenchCommand.help(for: ""), BenchCommand.usage)
+        XCTAssertEqual(BenchCommand.help(for: "nonsense"), BenchCommand.usage)
+        XCTAssertNoThrow(try BenchCommand.run(["eval", "-h"]))
+        XCTAssertNoThrow(try BenchCommand.run(["--help"]))
+    }
 }
