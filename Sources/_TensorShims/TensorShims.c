@@ -150,4 +150,9 @@ void vtp_bf16_dot_tile6x32(long pairs, const uint32_t *a, const void *b0, const 
                            int rows, int columns, int accumulate) {
     (void)pairs; (void)a; (void)b0; (void)b1; (void)c; (void)ldc; (void)rows; (void)columns; (void)accumulate;
 }
+
+void vtp_i8_dot_row16(long quads, const uint32_t *a, const void *b, float rowScale, const float *columnScales,
+                      float *out, int columns, int accumulate) {
+    (void)quads; (void)a; (void)b; (void)rowScale; (void)columnScales; (void)out; (void)columns; (void)accumulate;
+}
 #endif
