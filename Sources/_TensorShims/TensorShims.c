@@ -5,6 +5,18 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+/// The lanes of a 16-column half tile that hold one of the `live` columns.
+static inline __mmask16 vtp_column_mask(int live) {
+    return (__mmask16)(live >= 16 ? 0xFFFFu : (1u << live) - 1u);
+}
+
+/// Stores the live lanes of `v` at `out`, added to what is there when `accumulate`.
+__attribute__((target("avx512f")))
+static inline void vtp_store_lanes(float *out, __m512 v, __mmask16 mask, int accumulate) {
+    if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, out));
+    _mm512_mask_storeu_ps(out, mask, v);
+}
+
 int vtp_cpu_has_bf16_dot(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512f");
@@ -33,25 +45,30 @@ void vtp_bf16_dot_tile6x32(long pairs, const uint32_t *a, const void *b0, const 
         c50 = _mm512_dpbf16_ps(c50, a5, v0); c51 = _mm512_dpbf16_ps(c51, a5, v1);
     }
     __m512 tile[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-    for (int half = 0; half < 2; half++) {
-        int live = columns - half * 16;
-        if (live <= 0) break;
-        __mmask16 mask = (__mmask16)(live >= 16 ? 0xFFFFu : (1u << live) - 1u);
-        for (int r = 0; r < rows; r++) {
-            float *out = c + r * ldc + half * 16;
-            __m512 v = tile[r][half];
-            if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, out));
-            _mm512_mask_storeu_ps(out, mask, v);
-        }
+    for (int half = 0; half < 2 && columns > half * 16; half++) {
+        __mmask16 mask = vtp_column_mask(columns - half * 16);
+        for (int r = 0; r < rows; r++) vtp_store_lanes(c + r * ldc + half * 16, tile[r][half], mask, accumulate);
     }
 }
+
 int vtp_cpu_has_int8_dot(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi")
         && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f");
 }
 
-/// Four steps of an int8 panel (`[4][16]` bytes) regrouped as vpdpbusd wants them: lane j = steps 0-3 of column j.
+/// The byte permutation that regroups four steps of an int8 panel (`[4][16]` bytes) as vpdpbusd wants them:
+/// byte 4j + i of the result is byte 16i + j of the panel.
+__attribute__((target("avx512f")))
+static inline __m512i vtp_i8_quad_order(void) {
+    char order[64];
+    for (int j = 0; j < 16; j++)
+        for (int i = 0; i < 4; i++) order[4 * j + i] = (char)(16 * i + j);
+    return _mm512_loadu_si512((const void *)order);
+}
+
+/// Four steps of an int8 panel at `p`, regrouped with `order` (`vtp_i8_quad_order`): lane j = steps 0-3 of
+/// column j.
 __attribute__((target("avx512f,avx512bw,avx512vbmi")))
 static inline __m512i vtp_i8_quad(const char *p, __m512i order) {
     return _mm512_permutexvar_epi8(order, _mm512_loadu_si512((const void *)p));
@@ -60,10 +77,7 @@ static inline __m512i vtp_i8_quad(const char *p, __m512i order) {
 __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vbmi")))
 void vtp_i8_dot_tile6x32(long quads, const uint32_t *a, const void *b0, const void *b1, const float *rowScales,
                          const float *columnScales, float *c, long ldc, int rows, int columns, int accumulate) {
-    char order_bytes[64];
-    for (int j = 0; j < 16; j++)
-        for (int i = 0; i < 4; i++) order_bytes[4 * j + i] = (char)(16 * i + j);
-    const __m512i order = _mm512_loadu_si512((const void *)order_bytes);
+    const __m512i order = vtp_i8_quad_order();
     const __m512i ones = _mm512_set1_epi8(1);
     __m512i c00 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c20 = _mm512_setzero_si512();
     __m512i c30 = _mm512_setzero_si512(), c40 = _mm512_setzero_si512(), c50 = _mm512_setzero_si512();
@@ -90,27 +104,21 @@ void vtp_i8_dot_tile6x32(long quads, const uint32_t *a, const void *b0, const vo
     sum1 = _mm512_slli_epi32(sum1, 7);
     __m512i tile[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
     __m512i sums[2] = {sum0, sum1};
-    for (int half = 0; half < 2; half++) {
-        int live = columns - half * 16;
-        if (live <= 0) break;
-        __mmask16 mask = (__mmask16)(live >= 16 ? 0xFFFFu : (1u << live) - 1u);
+    for (int half = 0; half < 2 && columns > half * 16; half++) {
+        __mmask16 mask = vtp_column_mask(columns - half * 16);
         __m512 columnScale = _mm512_maskz_loadu_ps(mask, columnScales + half * 16);
         for (int r = 0; r < rows; r++) {
-            float *out = c + r * ldc + half * 16;
             __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(tile[r][half], sums[half]));
             v = _mm512_mul_ps(v, _mm512_mul_ps(columnScale, _mm512_set1_ps(rowScales[r])));
-            if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, out));
-            _mm512_mask_storeu_ps(out, mask, v);
+            vtp_store_lanes(c + r * ldc + half * 16, v, mask, accumulate);
         }
     }
 }
+
 __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vbmi")))
 void vtp_i8_dot_row16(long quads, const uint32_t *a, const void *b, float rowScale, const float *columnScales,
                       float *out, int columns, int accumulate) {
-    char order_bytes[64];
-    for (int j = 0; j < 16; j++)
-        for (int i = 0; i < 4; i++) order_bytes[4 * j + i] = (char)(16 * i + j);
-    const __m512i order = _mm512_loadu_si512((const void *)order_bytes);
+    const __m512i order = vtp_i8_quad_order();
     const __m512i ones = _mm512_set1_epi8(1);
     // Two independent accumulator pairs hide the dot products' latency.
     __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
@@ -130,14 +138,14 @@ void vtp_i8_dot_row16(long quads, const uint32_t *a, const void *b, float rowSca
         sum0 = _mm512_dpbusd_epi32(sum0, ones, v0);
     }
     __m512i total = _mm512_sub_epi32(_mm512_add_epi32(acc0, acc1), _mm512_slli_epi32(_mm512_add_epi32(sum0, sum1), 7));
-    __mmask16 mask = (__mmask16)(columns >= 16 ? 0xFFFFu : (1u << columns) - 1u);
+    __mmask16 mask = vtp_column_mask(columns);
     __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(total),
                              _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, columnScales), _mm512_set1_ps(rowScale)));
-    if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, out));
-    _mm512_mask_storeu_ps(out, mask, v);
+    vtp_store_lanes(out, v, mask, accumulate);
 }
 #else
 int vtp_cpu_has_bf16_dot(void) { return 0; }
+
 int vtp_cpu_has_int8_dot(void) { return 0; }
 
 void vtp_i8_dot_tile6x32(long quads, const uint32_t *a, const void *b0, const void *b1, const float *rowScales,
