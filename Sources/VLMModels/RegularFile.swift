@@ -19,11 +19,8 @@ public enum RegularFile {
     ///   `limit` bytes, or unreadable.
     public static func read(_ url: URL, limit: Int = defaultByteLimit) throws -> Data {
         let path = url.path
-        let fd = try openRegular(path)
+        let (fd, size) = try openRegular(path)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw error(path, String(cString: strerror(errno))) }
-        let size = Int(info.st_size)
         guard size <= limit else { throw error(path, "\(size) bytes is more than the \(limit)-byte limit for this file") }
         var data = Data(count: size)
         var done = 0
@@ -46,8 +43,8 @@ public enum RegularFile {
     }
 
     /// Opens `path` read-only and non-blocking, and checks that it is a regular file.
-    /// - Returns: the open descriptor (the caller closes it).
-    static func openRegular(_ path: String) throws -> Int32 {
+    /// - Returns: the open descriptor (the caller closes it) and the file's size in bytes.
+    static func openRegular(_ path: String) throws -> (descriptor: Int32, byteCount: Int) {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw error(path, String(cString: strerror(errno))) }
         var info = stat()
@@ -59,7 +56,7 @@ public enum RegularFile {
             close(fd)
             throw error(path, "not a regular file (a folder, FIFO, socket or device)")
         }
-        return fd
+        return (fd, Int(info.st_size))
     }
 
     private static func error(_ path: String, _ reason: String) -> ModelError {

@@ -18,13 +18,9 @@ final class MappedBytes: @unchecked Sendable {
     /// - Throws: `ModelError.fileUnreadable` when it is not a regular file (never blocking on a FIFO or
     ///   device) or cannot be opened, examined or mapped.
     init(mapping path: String) throws {
-        let fd = try RegularFile.openRegular(path)
+        let (fd, size) = try RegularFile.openRegular(path)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw ModelError.fileUnreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        count = Int(info.st_size)
+        count = size
         if count == 0 {
             base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64))
             isMapped = false
