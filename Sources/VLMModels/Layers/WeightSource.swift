@@ -71,31 +71,12 @@ public struct CheckpointWeights: WeightSource {
     }
 
     public mutating func matrix(_ names: [String], rowCounts: [Int], inputs: Int) throws -> PackedMatrix {
-        guard names.count == rowCounts.count, !names.isEmpty else {
-            throw ModelError.invalidInput("\(names.count) matrix names for \(rowCounts.count) row counts")
-        }
         let parts = try zip(names, rowCounts).map { try locate($0.0, shape: [$0.1, inputs]) }
         defer { for part in parts { part.file.releasePages(of: part.stored) } }
-        let target = precision.resolved(for: parts[0].dtype)
-        let starts = rowCounts.reduce(into: [0]) { $0.append($0.last! + $1) }
-        do {
-            return try PackedMatrix(outputs: starts.last!, inputs: inputs, precision: target) { rows, out in
-                // Rows of one 16-row panel may span two parts (q/k/v, gate/up): copy each part's share.
-                var row = rows.lowerBound
-                while row < rows.upperBound {
-                    let part = starts.lastIndex { $0 <= row }!
-                    let end = min(rows.upperBound, starts[part + 1])
-                    try parts[part].file.readRows(parts[part].stored, (row - starts[part])..<(end - starts[part]),
-                                                  into: out + (row - rows.lowerBound) * inputs)
-                    row = end
-                }
-            }
-        } catch let TensorError.nonFinite(_, index) {
-            let row = index / max(inputs, 1), part = starts.lastIndex { $0 <= row }!
-            throw ModelError.tensor(.nonFinite(
-                operation: "tensor '\(parts[part].stored)' as \(target)", index: index - starts[part] * inputs))
-        } catch let error as TensorError {
-            throw ModelError.tensor(error)
+        // packStacked refuses mismatched or empty lists; the first part's dtype decides `.checkpoint`.
+        return try packStacked(names: parts.map(\.stored), rowCounts: rowCounts, inputs: inputs,
+                               precision: precision.resolved(for: parts.first?.dtype ?? .f32)) { part, rows, out in
+            try parts[part].file.readRows(parts[part].stored, rows, into: out)
         }
     }
 
@@ -135,15 +116,9 @@ public struct GeneratedWeights: WeightSource {
     public mutating func matrix(_ names: [String], rowCounts: [Int], inputs: Int) throws -> PackedMatrix {
         var parts: [Tensor] = []
         for (name, rows) in zip(names, rowCounts) { parts.append(try tensor(name, shape: [rows, inputs])) }
-        let starts = rowCounts.reduce(into: [0]) { $0.append($0.last! + $1) }
-        return try wrapTensorErrors {
-            try PackedMatrix(outputs: starts.last!, inputs: inputs, precision: precision) { rows, out in
-                for row in rows {
-                    let part = starts.lastIndex { $0 <= row }!
-                    parts[part].withUnsafeBufferPointer {
-                        (out + (row - rows.lowerBound) * inputs).update(from: $0.baseAddress! + (row - starts[part]) * inputs, count: inputs)
-                    }
-                }
+        return try packStacked(names: names, rowCounts: rowCounts, inputs: inputs, precision: precision) { part, rows, out in
+            parts[part].withUnsafeBufferPointer {
+                out.update(from: $0.baseAddress! + rows.lowerBound * inputs, count: rows.count * inputs)
             }
         }
     }
@@ -163,5 +138,36 @@ public struct GeneratedWeights: WeightSource {
         }
         state = s
         return t
+    }
+}
+
+/// Packs matrices `names` (`[rowCounts[i], inputs]` each) stacked along their rows in `precision`, reading
+/// each part's share of a 16-row panel with `read(part, rows of that part, destination)` (a panel's rows may
+/// span two parts, as in q/k/v or gate/up). A NaN or infinite value is reported with its part's name and
+/// the flat index inside that part.
+func packStacked(
+    names: [String], rowCounts: [Int], inputs: Int, precision: WeightPrecision,
+    read: (_ part: Int, _ rows: Range<Int>, _ into: UnsafeMutablePointer<Float>) throws -> Void
+) throws -> PackedMatrix {
+    guard names.count == rowCounts.count, !names.isEmpty else {
+        throw ModelError.invalidInput("\(names.count) matrix names for \(rowCounts.count) row counts")
+    }
+    let starts = rowCounts.reduce(into: [0]) { $0.append($0.last! + $1) }
+    do {
+        return try PackedMatrix(outputs: starts.last!, inputs: inputs, precision: precision) { rows, out in
+            var row = rows.lowerBound
+            while row < rows.upperBound {
+                let part = starts.lastIndex { $0 <= row }!
+                let end = min(rows.upperBound, starts[part + 1])
+                try read(part, (row - starts[part])..<(end - starts[part]), out + (row - rows.lowerBound) * inputs)
+                row = end
+            }
+        }
+    } catch let TensorError.nonFinite(_, index) {
+        let row = index / max(inputs, 1), part = starts.lastIndex { $0 <= row }!
+        throw ModelError.tensor(.nonFinite(
+            operation: "tensor '\(names[part])' as \(precision)", index: index - starts[part] * inputs))
+    } catch let error as TensorError {
+        throw ModelError.tensor(error)
     }
 }
