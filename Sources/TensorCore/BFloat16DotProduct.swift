@@ -15,7 +15,7 @@ enum BFloat16DotProduct {
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
     ) {
         DotProductBlocking.run(
-            m: m, n: n, k: k, a: a, lda: lda, panels: panels, bytesPerWeight: 2, stepsPerWord: 2, c: c, ldc: ldc,
+            m: m, n: n, k: k, a: a, lda: lda, panels: panels, stepsPerWord: 2, c: c, ldc: ldc,
             accumulate: accumulate,
             pack: { block, rows, depth, _, out in packPairs(block, lda, rows: rows, depth: depth, into: out) },
             tile: { words, packedA, b0, b1, tileC, rows, columns, add, _, _ in

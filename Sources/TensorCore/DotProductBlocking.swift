@@ -17,16 +17,15 @@ enum DotProductBlocking {
         _ a: UnsafePointer<Float>, _ rows: Int, _ depth: Int, _ firstRow: Int, _ into: UnsafeMutablePointer<UInt32>
     ) -> Void
 
-    /// `C (+)= A · Wᵀ` on one thread's sub-problem with panels of `bytesPerWeight`-byte values.
+    /// `C (+)= A · Wᵀ` on one thread's sub-problem.
     static func run(
-        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, panels: SIMDGemm.PackedPanels, bytesPerWeight: Int,
-        stepsPerWord: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, pack: Pack, tile: Tile
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, panels: SIMDGemm.PackedPanels, stepsPerWord: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, pack: Pack, tile: Tile
     ) {
         let mr = SIMDGemm.mr, nr = SIMDGemm.nr, kc = SIMDGemm.kc, mc = SIMDGemm.mc
         let wordCapacity = (min(kc, k) + stepsPerWord - 1) / stepsPerWord
         let packedA = UnsafeMutablePointer<UInt32>.allocate(capacity: min(mc, (m + mr - 1) / mr * mr) * wordCapacity)
         defer { packedA.deallocate() }
-        let panelStride = panels.depth * nr * bytesPerWeight
+        let bytesPerWeight = panels.precision.bytesPerWeight, panelStride = panels.depth * nr * bytesPerWeight
         var pc = 0
         while pc < k {
             let kcb = min(kc, k - pc), words = (kcb + stepsPerWord - 1) / stepsPerWord

@@ -1,9 +1,8 @@
 import _TensorShims
 
-/// Products with int8 weights whose activations are quantised to int8 too (per row, symmetric:
-/// `scale = max|a| / 127`, `q = round-half-even(a / scale)`) and multiplied by the CPU's AVX512-VNNI byte dot
-/// products (`vpdpbusd`, int32 accumulation), with the weights' per-channel scales applied to the finished
-/// tile. Opt-in (`ComputeOptions.activations = .int8`), because quantising the activations changes the
+/// Products with int8 weights whose activations are quantised to int8 too (per row, `Int8Quantization`) and
+/// multiplied by the CPU's AVX512-VNNI byte dot products (`vpdpbusd`, int32 accumulation), with the weights'
+/// per-channel scales applied to the finished tile. Opt-in (`ComputeOptions.activations = .int8`), because quantising the activations changes the
 /// numerics; used only where the CPU has VNNI and VBMI, checked at run time.
 enum Int8DotProduct {
     /// True when this CPU executes `vpdpbusd` and `vpermb`.
@@ -20,9 +19,9 @@ enum Int8DotProduct {
         let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: m + mr)
         defer { rowScales.deallocate() }
         rowScales.initialize(repeating: 0, count: m + mr)
-        for r in 0..<m { rowScales[r] = scale(of: a + r * lda, count: k) }
+        for r in 0..<m { rowScales[r] = Int8Quantization.scale(of: a + r * lda, count: k) }
         DotProductBlocking.run(
-            m: m, n: n, k: k, a: a, lda: lda, panels: panels, bytesPerWeight: 1, stepsPerWord: 4, c: c, ldc: ldc,
+            m: m, n: n, k: k, a: a, lda: lda, panels: panels, stepsPerWord: 4, c: c, ldc: ldc,
             accumulate: accumulate,
             pack: { block, rows, depth, firstRow, out in
                 packQuads(block, lda, rows: rows, depth: depth, scales: rowScales + firstRow, into: out)
@@ -43,7 +42,7 @@ enum Int8DotProduct {
         let packed = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, quads))
         defer { packed.deallocate() }
         for i in 0..<m {
-            let row = a + i * lda, rowScale = scale(of: row, count: k)
+            let row = a + i * lda, rowScale = Int8Quantization.scale(of: row, count: k)
             for q in 0..<quads { packed[q] = word(row, quad: q, depth: k, scale: rowScale) }
             var column = columns.lowerBound
             while column < columns.upperBound {
@@ -53,13 +52,6 @@ enum Int8DotProduct {
                 column += 16
             }
         }
-    }
-
-    /// A row's quantisation scale, `max|a| / 127`.
-    static func scale(of row: UnsafePointer<Float>, count: Int) -> Float {
-        var largest: Float = 0
-        for p in 0..<count { largest = max(largest, abs(row[p])) }
-        return largest / 127
     }
 
     /// Steps `4·quad ..< 4·quad + 4` of `row` quantised with `scale` (half to even, ±127) plus 128, one byte

@@ -53,16 +53,14 @@ enum PanelPacking {
         }
     }
 
-    /// Symmetric per-row quantisation: `scale = max|w| / 127`, `q = round-half-even(w / scale)` clamped to ±127;
-    /// a row whose scale is 0 (all zero, or too small to scale) stores zeros.
+    /// Per-row (per output channel) `Int8Quantization`; a row whose scale is 0 (all zero, or too small to
+    /// scale) stores zeros.
     static func packInt8(
         _ scratch: UnsafePointer<Float>, inputs k: Int, into out: UnsafeMutableRawPointer, scales: UnsafeMutablePointer<Float>
     ) {
         var scale = SIMD16<Float>()
         for j in 0..<16 {
-            var largest: Float = 0
-            for p in 0..<k { largest = max(largest, abs(scratch[j * k + p])) }
-            scale[j] = largest / 127
+            scale[j] = Int8Quantization.scale(of: scratch + j * k, count: k)
             scales[j] = scale[j]
         }
         let zero = scale .== 0
