@@ -136,8 +136,9 @@ struct EndToEndBenchmark {
                     row["prefill_flops_full"] = r.report.flops.prefill
                 }
             }
-            row["peak_rss_bytes"] = MemoryUsage.peakResidentBytes()
-            row["peak_rss_over_checkpoint"] = Double(row["peak_rss_bytes"] as! Int) / Double(checkpointBytes)
+            let peak = MemoryUsage.peakResidentBytes()
+            row["peak_rss_bytes"] = peak
+            row["peak_rss_over_checkpoint"] = Double(peak) / Double(checkpointBytes)
             rows.append(row)
         }
         return ["model": "LLaVA-1.5-7B shape: CLIP-L/336 + LLaMA 4096x32, vocab 32064", "checkpoint": folder.path,

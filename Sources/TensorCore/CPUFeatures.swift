@@ -18,7 +18,7 @@ public enum CPUFeatures {
     /// Widest vector register the build may use, in bytes (16 SSE/NEON, 32 AVX2, 64 AVX-512).
     public static var vectorBytes: Int { Int(vtp_shim_vector_bytes()) }
 
-    /// One line for benchmark output, e.g. "FMA on, 32-byte vectors".
+    /// One line for benchmark output, e.g. "FMA on, 32-byte vectors, BF16 dot products off, int8 dot products off".
     public static var summary: String {
         "FMA \(hasFMA ? "on" : "OFF (build with -Xswiftc -target-cpu -Xswiftc native)"), \(vectorBytes)-byte vectors, "
             + "BF16 dot products \(hasBFloat16DotProduct ? "on" : "off"), int8 dot products \(hasInt8DotProduct ? "on" : "off")"

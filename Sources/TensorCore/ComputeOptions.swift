@@ -58,7 +58,7 @@ public struct ComputeOptions: Sendable, Equatable, CustomStringConvertible {
     public let backend: GemmBackend
     /// Worker threads for one kernel call (>= 1).
     public let threads: Int
-    /// Precision of activations in products with bfloat16 weights.
+    /// Precision of activations in products with low-precision weights (see `ActivationPrecision`).
     public let activations: ActivationPrecision
 
     /// Options for `backend` with `threads` workers (default: the active processor count) and `activations`.

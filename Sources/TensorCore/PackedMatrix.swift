@@ -86,7 +86,7 @@ public struct PackedMatrix: Sendable, Equatable {
     /// The matrix in its original `[outputs, inputs]` layout, as the Float32 values the GEMM multiplies by
     /// (16-bit values widened, int8 values times their scale).
     public func unpacked() -> Tensor {
-        (try? gatherRows(Array(0..<outputs))) ?? Tensor(zeros: [outputs, inputs])
+        rows(Array(0..<outputs))
     }
 
     /// Rows `rows` of W as Float32 `[rows.count, inputs]` (an embedding lookup: only these rows are converted).
@@ -95,6 +95,11 @@ public struct PackedMatrix: Sendable, Equatable {
         if let bad = rows.first(where: { !(0..<outputs).contains($0) }) {
             throw TensorError.indexOutOfRange(operation: "PackedMatrix.gatherRows", index: bad, bound: outputs)
         }
+        return self.rows(rows)
+    }
+
+    /// Rows `rows` (each in `0..<outputs`) widened to Float32.
+    private func rows(_ rows: [Int]) -> Tensor {
         let k = inputs, nr = SIMDGemm.nr, width = precision.bytesPerWeight
         let depth = SIMDGemm.panelDepth(k, precision)
         return Tensor(shape: [rows.count, k]) { out in

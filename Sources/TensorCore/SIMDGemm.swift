@@ -120,13 +120,14 @@ enum SIMDGemm {
         }
         // One thread's share: the Float32 kernel, or low-precision dot products when the panels ask for them.
         func part(_ m: Int, _ n: Int, _ a: UnsafePointer<Float>, _ b: Operand, _ c: UnsafeMutablePointer<Float>) {
-            if case let .panels(panels) = b, panels.dotProductActivations, panels.precision == .bf16 {
+            switch b {
+            case let .panels(panels) where panels.dotProductActivations && panels.precision == .bf16:
                 BFloat16DotProduct.blocked(m: m, n: n, k: k, a: a, lda: lda, panels: panels, c: c, ldc: ldc,
                                            accumulate: accumulate)
-            } else if case let .panels(panels) = b, panels.dotProductActivations, panels.precision == .int8 {
+            case let .panels(panels) where panels.dotProductActivations && panels.precision == .int8:
                 Int8DotProduct.blocked(m: m, n: n, k: k, a: a, lda: lda, panels: panels, c: c, ldc: ldc,
                                        accumulate: accumulate)
-            } else {
+            default:
                 blocked(strategy, element, m, n, k, a, lda, b, c, ldc, accumulate)
             }
         }
@@ -153,7 +154,7 @@ enum SIMDGemm {
     }
 
     /// Single-threaded blocked product on one sub-problem.
-    static func blocked<F: MultiplyAddStrategy, E: PanelElement>(
+    private static func blocked<F: MultiplyAddStrategy, E: PanelElement>(
         _ strategy: F.Type, _ element: E.Type, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Operand,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool
     ) {
@@ -217,7 +218,7 @@ enum SIMDGemm {
 
     /// Packs `rows x depth` of A into MR-row panels laid out `[panel][p][MR]`, zero-padding the last panel.
     /// Full panels are written sequentially from six row streams (no strided stores, no overflow checks).
-    static func packA(
+    private static func packA(
         _ a: UnsafePointer<Float>, _ lda: Int, rows: Int, depth: Int, into out: UnsafeMutablePointer<Float>
     ) {
         var panel = 0
