@@ -83,6 +83,7 @@ public enum PruningEvaluation {
         -> [(tokens: [Int], logits: [[Float]])]
     {
         guard steps >= 1 else { throw PruningError.invalidConfiguration("continuation steps must be >= 1") }
+        try set.validate(for: model.configuration)
         let pipeline = try PruningPipeline(model: model)
         return try (0..<set.count).map { i in
             let r = try pipeline.run(pixels: set.pixels(i), tokenIds: set.prompts[i], maxNewTokens: steps + 1,
