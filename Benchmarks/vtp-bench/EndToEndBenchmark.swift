@@ -52,7 +52,7 @@ struct EndToEndBenchmark {
         }
         for k in withdrawal { cases.append(("withdraw@\(k)", try PruningPipeline(model: model, withdrawalLayer: k))) }
 
-        if !quick { _ = try cases[0].pipeline.run(pixels: pixels, tokenIds: prompt) }  // warm-up
+        if !quick { _ = try cases[0].pipeline.run(image: ImageInput(pixels: pixels), tokenIds: prompt) }  // warm-up
         var rows: [[String: Any]] = []
         var full: PipelineReport?
         for (i, c) in cases.enumerated() {
@@ -61,7 +61,7 @@ struct EndToEndBenchmark {
             // Best of two runs per row (one in the quick run): the shared machine's noise is larger than
             // the differences between neighbouring rows.
             for _ in 0..<(quick ? 1 : 2) {
-                let r = try c.pipeline.run(pixels: pixels, tokenIds: prompt, maxNewTokens: 1).report
+                let r = try c.pipeline.run(image: ImageInput(pixels: pixels), tokenIds: prompt, maxNewTokens: 1).report
                 if best == nil || r.seconds.total < best!.seconds.total { best = r }
             }
             let r = best!
@@ -128,7 +128,7 @@ struct EndToEndBenchmark {
                 Progress.say("e2e 7b \(precision): \(label)")
                 let pipeline = scorer == "none" ? try PruningPipeline(model: model)
                     : try PruningPipeline(model: model, scorer: ScorerCatalog.scorer(named: scorer, for: config), budget: .count(64))
-                let r = try pipeline.run(pixels: pixels, tokenIds: prompt, maxNewTokens: label == "full" ? steps + 1 : 1)
+                let r = try pipeline.run(image: ImageInput(pixels: pixels), tokenIds: prompt, maxNewTokens: label == "full" ? steps + 1 : 1)
                 row["ttft_\(label)_s"] = r.report.seconds.total - r.report.seconds.decode
                 if label == "full" {
                     let fed = r.generatedTokens.count - 1
@@ -149,7 +149,7 @@ struct EndToEndBenchmark {
     /// Decoding with PrefixKV budgets of 20/40/60 % against the full cache: KV bytes and decode tokens/s.
     private func kvRows(model: LlavaModel, pixels: Tensor, prompt: [Int]) throws -> [[String: Any]] {
         let steps = quick ? 4 : 12
-        let sample = ImagePrompt(pixels: pixels, tokenIds: prompt)
+        let sample = ImagePrompt(image: ImageInput(pixels: pixels), tokenIds: prompt)
         var cases: [(String, PrefixKVProfile?)] = [("full cache", nil)]
         for retained in quick ? [0.2] : [0.2, 0.4, 0.6] {
             Progress.say("e2e: calibrating a \(Int(retained * 100))% KV budget")
@@ -159,7 +159,7 @@ struct EndToEndBenchmark {
         var fullRate = 0.0, fullBytes = 0
         for (label, profile) in cases {
             Progress.say("e2e: decoding \(steps) tokens with \(label)")
-            let r = try PruningPipeline(model: model, kvBudget: profile).run(pixels: pixels, tokenIds: prompt, maxNewTokens: steps + 1)
+            let r = try PruningPipeline(model: model, kvBudget: profile).run(image: ImageInput(pixels: pixels), tokenIds: prompt, maxNewTokens: steps + 1)
             let rate = Double(r.generatedTokens.count - 1) / r.report.seconds.decode
             if profile == nil { fullRate = rate; fullBytes = r.report.kvCacheBytes }
             rows.append(["method": label, "kv_bytes": r.report.kvCacheBytes,

@@ -67,7 +67,7 @@ enum EvalCommand {
         let model = try checkpointModel ?? LlavaModel(directory: directory, weights: precision)
         if calibrate {
             let layers = model.configuration.text.layerCount
-            let samples = try (0..<min(20, set.count)).map { ImagePrompt(pixels: try set.pixels($0), tokenIds: set.prompts[$0]) }
+            let samples = try set.prompts(for: model, limit: 20)
             let result = try WithdrawalCalibrator.calibrate(
                 model: model, samples: samples, startLayer: calibrationStart ?? min(5, layers - 1), threshold: eta
             ) { Progress.say("calibration \($0)/\($1)") }
@@ -77,7 +77,7 @@ enum EvalCommand {
         }
         var profile: PrefixKVProfile?
         if let kvBudget {
-            let samples = try (0..<min(20, set.count)).map { ImagePrompt(pixels: try set.pixels($0), tokenIds: set.prompts[$0]) }
+            let samples = try set.prompts(for: model, limit: 20)
             profile = try PrefixKVProfile.calibrate(model: model, samples: samples, retainedFraction: kvBudget) {
                 Progress.say("KV calibration \($0)/\($1)")
             }

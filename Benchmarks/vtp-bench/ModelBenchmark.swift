@@ -59,7 +59,7 @@ struct ModelBenchmark {
         let prompt = BenchModels.prompt(system: 35, question: 32)
         let layout = try PromptLayout(tokenIds: prompt, imageTokenId: 32000, imageTokenCount: 576)
         var attention: [Int: Tensor] = [:]
-        for layer in 0..<24 { attention[layer] = BenchData.tensor([16, 1, 577], seed: UInt64(layer), scale: 0.01) }
+        for layer in 0..<24 { attention[layer] = BenchData.tensor([1, 16, 577], seed: UInt64(layer), scale: 0.01) }
         let embeddings = BenchData.tensor([layout.expandedLength, 4096], seed: 5)
         let context = ScoringContext(
             configuration: config, layout: layout, visionClassAttention: attention,

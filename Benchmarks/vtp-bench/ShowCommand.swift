@@ -28,7 +28,7 @@ enum ShowCommand {
         for name in names {
             Progress.say("show: \(name)")
             let pipeline = try PruningPipeline(model: model, scorer: ScorerCatalog.scorer(named: name, for: c), budget: budget)
-            let result = try pipeline.run(pixels: pixels, tokenIds: prompt)
+            let result = try pipeline.run(image: ImageInput(pixels: pixels), tokenIds: prompt)
             panels.append(("\(name) (\(result.keptVisualIndices.count))", Set(result.keptVisualIndices)))
         }
         let svg = SVG.patchPanels(image: seen, patchesPerSide: c.vision.patchesPerSide, panels: panels)

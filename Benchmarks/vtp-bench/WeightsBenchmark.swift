@@ -34,7 +34,7 @@ struct WeightsBenchmark {
                 Progress.say("e2e weights [\(rep + 1)/\(repetitions)] \(m.label): prefill and \(decodeSteps) decode steps")
                 let options = ComputeOptions.current.withActivations(m.activations)
                 let r = try ComputeOptions.$current.withValue(options) {
-                    try PruningPipeline(model: m.model).run(pixels: pixels, tokenIds: prompt, maxNewTokens: decodeSteps + 1)
+                    try PruningPipeline(model: m.model).run(image: ImageInput(pixels: pixels), tokenIds: prompt, maxNewTokens: decodeSteps + 1)
                 }
                 let fed = r.generatedTokens.count - 1
                 ttft[i] = min(ttft[i], r.report.seconds.total - r.report.seconds.decode)

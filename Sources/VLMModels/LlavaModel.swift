@@ -1,9 +1,10 @@
 import Foundation
 import TensorCore
 
-/// A LLaVA-1.5-style model: CLIP vision tower → projector → LLaMA decoder, loaded from a Hugging Face
-/// folder (`config.json` + `.safetensors`, F32/F16/BF16, classic or transformers-5 key layout) or built
-/// from generated weights. Immutable and `Sendable`: share one instance across tasks.
+/// A LLaVA model: CLIP vision tower → projector → LLaMA/Mistral decoder, for LLaVA-1.5 (one view per image)
+/// and LLaVA-NeXT (any-resolution views, a learned newline token after each feature row). Loaded from a
+/// Hugging Face folder (`config.json`, `preprocessor_config.json`, `.safetensors` in F32/F16/BF16, classic or
+/// transformers-5 key layout) or built from generated weights. Immutable and `Sendable`: share one instance.
 public struct LlavaModel: Sendable {
     /// The model's configuration.
     public let configuration: LlavaConfiguration
@@ -13,31 +14,42 @@ public struct LlavaModel: Sendable {
     public let projector: MultiModalProjector
     /// The language model.
     public let language: LlamaDecoder
+    /// LLaVA-NeXT's learned newline token `[textHidden]` (`image_newline`), nil for LLaVA-1.5.
+    public let imageNewline: Tensor?
+    /// How raw images become the vision tower's input (from `preprocessor_config.json` when loaded).
+    public let imageProcessor: LlavaImageProcessor
     /// Token ids that end greedy generation: `generation_config.json`'s `eos_token_id` when the folder has one,
     /// else `text_config.eos_token_id`.
     public let endOfSequenceIds: Set<Int>
 
-    /// Loads `config.json` and the safetensors weights in `directory`, holding matrices in `weights` precision
-    /// (default: as stored). Weights stream from the mapped files into their final packed form: loading holds
-    /// about one copy of the model in that precision, never a whole-model Float32 copy.
+    /// Loads `config.json`, `preprocessor_config.json` and the safetensors weights in `directory`, holding
+    /// matrices in `weights` precision (default: as stored). Weights stream from the mapped files into their
+    /// final packed form: loading holds about one copy of the model in that precision, never a whole-model
+    /// Float32 copy.
     /// - Throws: `ModelError` for unreadable or malformed files, missing, mis-shaped, non-finite or unused tensors.
     public init(directory: URL, weights precision: LoadPrecision = .checkpoint) throws {
         let configuration = try LlavaConfiguration.load(directory: directory)
         let generation = try GenerationConfiguration.load(directory: directory)
+        let processor = try LlavaImageProcessor(directory: directory, configuration: configuration)
         var weights = try CheckpointWeights(checkpoint: SafetensorsCheckpoint(directory: directory), precision: precision)
         try self.init(configuration: configuration, weights: &weights,
-                      endOfSequenceIds: generation?.endOfSequenceIds)
+                      endOfSequenceIds: generation?.endOfSequenceIds, imageProcessor: processor)
         try weights.verifyAllConsumed()
     }
 
     /// Builds the model from any weight source (checkpoint or generated); `endOfSequenceIds` overrides the
-    /// text configuration's `eos_token_id` as the ids that end generation.
+    /// text configuration's `eos_token_id` as the ids that end generation, `imageProcessor` the default
+    /// preprocessing for `configuration`.
     public init(
-        configuration: LlavaConfiguration, weights: inout some WeightSource, endOfSequenceIds: [Int]? = nil
+        configuration: LlavaConfiguration, weights: inout some WeightSource, endOfSequenceIds: [Int]? = nil,
+        imageProcessor: LlavaImageProcessor? = nil
     ) throws {
         try configuration.validate()
         self.configuration = configuration
         self.endOfSequenceIds = Set(endOfSequenceIds ?? configuration.text.eosTokenIds)
+        self.imageProcessor = try imageProcessor ?? LlavaImageProcessor(configuration: configuration)
+        imageNewline = configuration.isAnyResolution
+            ? try weights.tensor("image_newline", shape: [configuration.text.hiddenSize]) : nil
         vision = try CLIPVisionEncoder(configuration: configuration.vision, weights: &weights,
                                        prefix: "vision_tower.vision_model")
         projector = try MultiModalProjector(configuration: configuration, weights: &weights)
@@ -52,28 +64,83 @@ public struct LlavaModel: Sendable {
         return try LlavaModel(configuration: configuration, weights: &weights)
     }
 
-    /// The layout of a prompt with one image placeholder.
+    /// The layout of a prompt with one image placeholder that expands into `imageTokenCount` visual tokens.
     /// - Throws: `ModelError.invalidInput` for a missing/duplicate placeholder or ids outside the vocabulary.
-    public func layout(tokenIds: [Int]) throws -> PromptLayout {
+    public func layout(tokenIds: [Int], imageTokenCount: Int) throws -> PromptLayout {
         if let bad = tokenIds.first(where: { !(0..<configuration.text.vocabularySize).contains($0) }) {
             throw ModelError.invalidInput("token id \(bad) is outside the vocabulary 0..<\(configuration.text.vocabularySize)")
         }
         return try PromptLayout(tokenIds: tokenIds, imageTokenId: configuration.imageTokenIndex,
-                                imageTokenCount: configuration.visualTokenCount)
+                                imageTokenCount: imageTokenCount)
     }
 
-    /// Runs the vision tower and selects the projector's input features.
-    /// - Parameter attentions: extra attention rows to record per vision layer (e.g. `.rows([0])` for [CLS]).
-    /// - Returns: `features [visualTokens, visionHidden]` (CLS dropped under `.patchesOnly`) and the raw output.
-    public func encodeImage(
-        pixels: Tensor, attentions: [Int: AttentionProbabilityRequest] = [:]
-    ) throws -> (features: Tensor, vision: CLIPVisionOutput) {
-        let layer = configuration.resolvedVisionFeatureLayer
-        let output = try vision.encode(pixels: pixels, hiddenStates: [layer], attentions: attentions)
-        let hidden = output.hiddenStates[layer]!
-        let features = configuration.visionFeatureSelection == .patchesOnly
-            ? try wrapTensorErrors { try hidden.rows(1..<hidden.shape[0]) } : hidden
-        return (features, output)
+    /// Runs the vision tower on every view, as deep as the feature layer and the requested [CLS] attention rows
+    /// need, and maps the visual tokens the image becomes.
+    /// - Parameter classAttentionLayers: vision layers whose [CLS] attention row to record per view.
+    /// - Throws: `ModelError.invalidInput` when the input does not suit the model (a single view given to
+    ///   LLaVA-NeXT, any-resolution views to LLaVA-1.5, wrong pixel shapes, NaN pixels).
+    public func encodeImage(_ image: ImageInput, classAttentionLayers: Set<Int> = []) throws -> EncodedImage {
+        let c = configuration
+        let tokens: VisualTokenMap
+        switch (image.anyResolution, c.imageGridPinpoints) {
+        case (nil, nil):
+            guard image.views.count == 1 else { throw ModelError.invalidInput("LLaVA-1.5 takes one view, got \(image.views.count)") }
+            tokens = VisualTokenMap(singleViewWithPatchesPerSide: c.vision.patchesPerSide,
+                                    includesClassToken: c.visionFeatureSelection == .all)
+        case let (layout?, pinpoints?):
+            guard layout.viewSize == c.vision.imageSize, layout.patchesPerSide == c.vision.patchesPerSide,
+                  layout == (try AnyResolutionLayout(imageSize: layout.imageSize, pinpoints: pinpoints,
+                                                     viewSize: c.vision.imageSize, patchSize: c.vision.patchSize)) else {
+                throw ModelError.invalidInput("the image was cut for other grid pinpoints or view size than this model's")
+            }
+            tokens = VisualTokenMap(anyResolution: layout)
+        case (nil, _?):
+            throw ModelError.invalidInput("LLaVA-NeXT needs an any-resolution image (LlavaNextImageProcessor), not a single view")
+        case (_?, nil):
+            throw ModelError.invalidInput("LLaVA-1.5 takes a single view, not an any-resolution image")
+        }
+        let layer = c.resolvedVisionFeatureLayer
+        let requests = Dictionary(uniqueKeysWithValues: classAttentionLayers.map { ($0, AttentionProbabilityRequest.rows([0])) })
+        var hidden: [Tensor] = [], attention: [Int: [Tensor]] = [:]
+        for view in image.views {
+            let output = try vision.encode(pixels: view, hiddenStates: [layer], attentions: requests)
+            hidden.append(output.hiddenStates[layer]!)
+            for (l, rows) in output.attentions { attention[l, default: []].append(rows) }
+        }
+        return try wrapTensorErrors {
+            let perView = c.vision.tokenCount, heads = c.vision.headCount
+            let stacked = try attention.mapValues { rows in
+                try Tensor.concatenateRows(rows.map { try $0.reshaped([heads, perView]) }).reshaped([rows.count, heads, perView])
+            }
+            return EncodedImage(features: try Tensor.concatenateRows(hidden), tokens: tokens, classAttention: stacked)
+        }
+    }
+
+    /// Language-model rows `[indices.count, textHidden]` for the visual tokens at `indices` (ascending; all when
+    /// nil): content tokens projected, newline tokens the learned `image_newline`.
+    /// - Throws: `ModelError.invalidInput` for indices outside the image's tokens.
+    public func visualEmbeddings(_ encoded: EncodedImage, keeping indices: [Int]? = nil) throws -> Tensor {
+        let chosen = indices ?? Array(0..<encoded.tokens.count)
+        guard chosen.allSatisfy({ (0..<encoded.tokens.count).contains($0) }) else {
+            throw ModelError.invalidInput("visual token indices must lie in 0..<\(encoded.tokens.count)")
+        }
+        let rows = encoded.featureRows(of: chosen)
+        let projected = rows.isEmpty ? nil : try projector(try wrapTensorErrors { try encoded.features.gatherRows(rows) })
+        guard rows.count < chosen.count else { return projected! }
+        let width = configuration.text.hiddenSize
+        let newline = imageNewline.map { $0.scalars } ?? [Float](repeating: 0, count: width)
+        return Tensor(shape: [chosen.count, width]) { out in
+            var next = 0
+            for (i, index) in chosen.enumerated() {
+                let destination = out.baseAddress! + i * width
+                if case .newline = encoded.tokens.origins[index] {
+                    newline.withUnsafeBufferPointer { destination.update(from: $0.baseAddress!, count: width) }
+                } else {
+                    projected!.withUnsafeBufferPointer { destination.update(from: $0.baseAddress! + next * width, count: width) }
+                    next += 1
+                }
+            }
+        }
     }
 
     /// Language-model input embeddings for `layout`: text embeddings with `visual [k, textHidden]` written over
@@ -103,26 +170,26 @@ public struct LlavaModel: Sendable {
 
     /// The unpruned model's prefill of one image and prompt, ready for `language.advance`: the prompt layout and
     /// the decoder state before layer 0, every expanded row at its position 0, 1, 2, ….
-    public func beginPrefill(pixels: Tensor, tokenIds: [Int]) throws -> (layout: PromptLayout, state: DecoderState) {
-        let layout = try layout(tokenIds: tokenIds)
-        let visual = try projector(try encodeImage(pixels: pixels).features)
-        let state = try language.beginPrefill(embeddings: try inputEmbeddings(layout: layout, visual: visual),
+    public func beginPrefill(image: ImageInput, tokenIds: [Int]) throws -> (layout: PromptLayout, state: DecoderState) {
+        let encoded = try encodeImage(image)
+        let layout = try layout(tokenIds: tokenIds, imageTokenCount: encoded.tokens.count)
+        let state = try language.beginPrefill(embeddings: try inputEmbeddings(layout: layout, visual: try visualEmbeddings(encoded)),
                                               positions: Array(0..<layout.expandedLength))
         return (layout, state)
     }
 
-    /// Next-token logits of the unpruned model after `tokenIds` (one placeholder) with image `pixels`.
-    public func nextTokenLogits(pixels: Tensor, tokenIds: [Int]) throws -> [Float] {
-        try generate(pixels: pixels, tokenIds: tokenIds, maxNewTokens: 0).firstLogits
+    /// Next-token logits of the unpruned model after `tokenIds` (one placeholder) with `image`.
+    public func nextTokenLogits(image: ImageInput, tokenIds: [Int]) throws -> [Float] {
+        try generate(image: image, tokenIds: tokenIds, maxNewTokens: 0).firstLogits
     }
 
     /// Greedy continuation of the unpruned model: up to `maxNewTokens` tokens (argmax), ending after the first
     /// end-of-sequence token unless `stopAtEndOfSequence` is false (then exactly `maxNewTokens`), and the
     /// logits that chose the first one.
     public func generate(
-        pixels: Tensor, tokenIds: [Int], maxNewTokens: Int, stopAtEndOfSequence: Bool = true
+        image: ImageInput, tokenIds: [Int], maxNewTokens: Int, stopAtEndOfSequence: Bool = true
     ) throws -> (tokens: [Int], firstLogits: [Float]) {
-        var (layout, state) = try beginPrefill(pixels: pixels, tokenIds: tokenIds)
+        var (layout, state) = try beginPrefill(image: image, tokenIds: tokenIds)
         var cache = language.makeCache()
         try language.advance(&state, to: configuration.text.layerCount, cache: &cache)
         let first = try language.logits(state.hidden, rows: [state.hidden.shape[0] - 1]).scalars

@@ -1,15 +1,16 @@
 import TensorCore
+import VLMModels
 
 /// One image with its prompt: the unit that pipelines, batches and calibrations consume.
 public struct ImagePrompt: Sendable {
-    /// Normalised image `[3, imageSize, imageSize]`.
-    public var pixels: Tensor
+    /// The preprocessed image.
+    public var image: ImageInput
     /// Prompt token ids with one image placeholder (unexpanded); lengths may differ between prompts.
     public var tokenIds: [Int]
 
     /// An image and its prompt.
-    public init(pixels: Tensor, tokenIds: [Int]) {
-        self.pixels = pixels
+    public init(image: ImageInput, tokenIds: [Int]) {
+        self.image = image
         self.tokenIds = tokenIds
     }
 }

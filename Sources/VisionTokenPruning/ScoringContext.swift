@@ -43,8 +43,10 @@ public struct ScoringContext: Sendable {
     public let layout: PromptLayout
     /// Number of visual tokens to score (`layout.imageTokenCount`).
     public var visualTokenCount: Int { layout.imageTokenCount }
-    /// Per requested vision layer: the [CLS] query row of the attention probabilities, `[heads, 1, tokens]`,
-    /// column 0 = [CLS] itself.
+    /// Where each visual token comes from (view, row, column; newline), in sequence order.
+    public let tokens: VisualTokenMap
+    /// Per requested vision layer: each view's [CLS] query row of the attention probabilities,
+    /// `[views, heads, encoderTokensPerView]`, column 0 = [CLS] itself.
     public let visionClassAttention: [Int: Tensor]
     /// Projected visual tokens `[visual, textHidden]`, if requested.
     public let projectedTokens: Tensor?
@@ -56,12 +58,16 @@ public struct ScoringContext: Sendable {
     /// Token ids that never count as text for similarity (padding, BOS, EOS, the image placeholder).
     public let specialTokenIds: Set<Int>
 
-    /// A context; the pipeline builds these, tests may build them by hand.
-    public init(configuration: LlavaConfiguration, layout: PromptLayout, visionClassAttention: [Int: Tensor] = [:],
+    /// A context; the pipeline builds these, tests may build them by hand. `tokens` defaults to one view of the
+    /// configuration's patch grid.
+    public init(configuration: LlavaConfiguration, layout: PromptLayout, tokens: VisualTokenMap? = nil,
+                visionClassAttention: [Int: Tensor] = [:],
                 projectedTokens: Tensor? = nil, promptEmbeddings: Tensor? = nil, languageAttention: Tensor? = nil,
                 specialTokenIds: Set<Int>? = nil) {
         self.configuration = configuration
         self.layout = layout
+        self.tokens = tokens ?? VisualTokenMap(singleViewWithPatchesPerSide: configuration.vision.patchesPerSide,
+                                               includesClassToken: configuration.visionFeatureSelection == .all)
         self.visionClassAttention = visionClassAttention
         self.projectedTokens = projectedTokens
         self.promptEmbeddings = promptEmbeddings

@@ -9,16 +9,18 @@ public protocol TokenScorer: Sendable {
     /// The inputs the pipeline must compute for this scorer on a model with `configuration`.
     /// - Throws: `PruningError` when the scorer cannot run on such a model (e.g. a layer out of range).
     func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements
-    /// One score per visual token, in raster order; higher means more worth keeping.
+    /// One score per visual token, in sequence order; higher means more worth keeping.
     func scores(_ context: ScoringContext) throws -> [Float]
-    /// Ascending indices of the `k` visual tokens to keep.
+    /// Ascending indices of the `k` visual tokens to keep (newline tokens included and always kept, see
+    /// `TokenSelection`).
     func select(_ context: ScoringContext, keep k: Int) throws -> [Int]
 }
 
 extension TokenScorer {
-    /// Default selection: top-k of `scores`, ties to the lower index, returned in raster order.
+    /// Default selection: every newline token, then the best content tokens by `scores` over all views, ties to
+    /// the lower index; ascending.
     public func select(_ context: ScoringContext, keep k: Int) throws -> [Int] {
-        try TokenSelection.topK(try checkedScores(context), k: k, scorer: name)
+        try TokenSelection.select(try checkedScores(context), tokens: context.tokens, k: k, scorer: name)
     }
 
     /// `scores`, checked for count and NaN.

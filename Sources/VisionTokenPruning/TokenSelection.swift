@@ -1,15 +1,73 @@
 import TensorCore
+import VLMModels
+
+/// How a [CLS]-attention budget is shared between the views of a multi-view (LLaVA-NeXT) image.
+public enum ViewAllocation: String, Sendable, CaseIterable {
+    /// Each view keeps its own best tokens, a share of the budget proportional to its content tokens in the
+    /// sequence (FasterVLM's per-crop top-T, made exact for the budget).
+    case perView = "per-view"
+    /// One top-K over every view's tokens; [CLS] rows sum to one in every view, so scores compare across views.
+    case global
+}
 
 /// Turning scores into kept visual-token indices, as the library's methods all do.
+///
+/// Budgets count every visual token, LLaVA-NeXT's newline tokens included. Newline tokens are always kept (as
+/// FasterVLM's NeXT code keeps them): a budget of k keeps every newline and the k − newlines best content
+/// tokens, so it must exceed the newline count.
 public enum TokenSelection {
-    /// The `k` best-scoring indices in ascending (raster) order; ties go to the lower index.
-    /// - Throws: `PruningError.nonFiniteScore` for NaN, `.impossibleBudget` when k is outside 1...count.
-    public static func topK(_ scores: [Float], k: Int, scorer: String = "scores") throws -> [Int] {
-        if let bad = scores.firstIndex(where: { $0.isNaN }) { throw PruningError.nonFiniteScore(scorer: scorer, index: bad) }
-        guard k >= 1, k <= scores.count else {
-            throw PruningError.impossibleBudget("keep \(k) of \(scores.count) visual tokens")
+    /// The content-token budget left by `k` after the always-kept newlines of `tokens`.
+    /// - Throws: `PruningError.impossibleBudget` unless it is in 1...content tokens.
+    public static func contentBudget(_ k: Int, tokens: VisualTokenMap) throws -> Int {
+        let newlines = tokens.newlineIndices.count, content = tokens.count - newlines
+        guard k - newlines >= 1, k - newlines <= content else {
+            throw PruningError.impossibleBudget(newlines == 0
+                ? "keep \(k) of \(tokens.count) visual tokens (need 1...\(tokens.count))"
+                : "keep \(k) of \(tokens.count) visual tokens: the \(newlines) newline tokens are always kept, so the budget must be in \(newlines + 1)...\(tokens.count)")
         }
-        return try TopK.indices(of: scores, k: k).sorted()
+        return k - newlines
+    }
+
+    /// `k` tokens: every newline, and the best-scoring content tokens for the rest, chosen over all views
+    /// (`.global`) or per view (`.perView`). Ascending indices.
+    /// - Throws: `PruningError.nonFiniteScore` for NaN, `.impossibleBudget` for a budget that cannot be met.
+    public static func select(_ scores: [Float], tokens: VisualTokenMap, k: Int, allocation: ViewAllocation = .global,
+                              scorer: String = "scores") throws -> [Int] {
+        if let bad = scores.firstIndex(where: { $0.isNaN }) { throw PruningError.nonFiniteScore(scorer: scorer, index: bad) }
+        guard scores.count == tokens.count else {
+            throw PruningError.invalidScores(scorer: scorer, reason: "\(scores.count) scores for \(tokens.count) visual tokens")
+        }
+        let budget = try contentBudget(k, tokens: tokens), content = tokens.contentIndices
+        let groups: [[Int]]
+        let quotas: [Int]
+        switch allocation {
+        case .global:
+            (groups, quotas) = ([content], [budget])
+        case .perView:
+            var byView = [[Int]](repeating: [], count: tokens.viewCount)
+            for i in content { byView[tokens.encoderToken(tokens.origins[i])!.view].append(i) }
+            groups = byView.filter { !$0.isEmpty }
+            quotas = proportionalQuotas(budget, sizes: groups.map(\.count))
+        }
+        var kept = tokens.newlineIndices
+        for (group, quota) in zip(groups, quotas) where quota > 0 {
+            kept += try TopK.indices(of: group.map { scores[$0] }, k: quota).map { group[$0] }
+        }
+        return kept.sorted()
+    }
+
+    /// Splits `total` into shares proportional to `sizes` (largest remainders first, ties to the earlier
+    /// entry), each at most its size.
+    static func proportionalQuotas(_ total: Int, sizes: [Int]) -> [Int] {
+        let sum = sizes.reduce(0, +)
+        var quotas = sizes.map { total * $0 / sum }
+        let order = sizes.indices.sorted {
+            let a = total * sizes[$0] % sum, b = total * sizes[$1] % sum
+            return a != b ? a > b : $0 < $1
+        }
+        var left = total - quotas.reduce(0, +)
+        for i in order where left > 0 && quotas[i] < sizes[i] { quotas[i] += 1; left -= 1 }
+        return quotas
     }
 
     /// Merges ranked candidate lists: takes `quota[i]` entries from the head of `lists[i]`, drops duplicates,

@@ -23,11 +23,11 @@ final class BadInputTests: XCTestCase {
         assertInvalidInput(try model.vision.encode(pixels: f.pixels[0], hiddenStates: [], attentions: [3: .all]), "attention layer 3")
         var inf = f.pixels[0]
         inf[2, 55, 55] = .infinity
-        assertInvalidInput(try model.encodeImage(pixels: inf), "NaN or infinite")
+        assertInvalidInput(try model.encodeImage(ImageInput(pixels: inf)), "NaN or infinite")
         assertInvalidInput(try model.language.embed([0, 300]), "token id 300")
         assertInvalidInput(try model.language.embed([-1]), "token id -1")
-        assertInvalidInput(try model.layout(tokenIds: []), "no image placeholder")
-        assertInvalidInput(try model.inputEmbeddings(layout: model.layout(tokenIds: f.prompts[0]), visual: Tensor(zeros: [15, 64])),
+        assertInvalidInput(try model.layout(tokenIds: [], imageTokenCount: 16), "no image placeholder")
+        assertInvalidInput(try model.inputEmbeddings(layout: model.layout(tokenIds: f.prompts[0], imageTokenCount: 16), visual: Tensor(zeros: [15, 64])),
                            "visual tokens")
         assertInvalidInput(try model.language.beginPrefill(embeddings: Tensor(zeros: [2, 64]), positions: [0]), "positions")
         assertInvalidInput(try model.language.beginPrefill(embeddings: Tensor(zeros: [1, 64]), positions: [-3]), "negative position")

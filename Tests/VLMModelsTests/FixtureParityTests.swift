@@ -34,7 +34,7 @@ final class FixtureParityTests: XCTestCase {
                 assertClose(out.attentions[i]!.scalars, try sample(ref, "vision.attentions.\(i)", b).scalars,
                             atol: 2e-5, "vision attention \(i), sample \(b)")
             }
-            let (features, _) = try model.encodeImage(pixels: pixels)
+            let features = try model.encodeImage(ImageInput(pixels: pixels)).features.rows(1..<17)
             assertClose(features.scalars, try sample(ref, "vision.selected_features", b).scalars, atol: 1e-4, "selected \(b)")
             assertClose(try model.projector(features).scalars, try sample(ref, "image_features", b).scalars,
                         atol: 5e-5, "image_features \(b)")
@@ -47,9 +47,9 @@ final class FixtureParityTests: XCTestCase {
         let width = ids.shape[1]
         for b in 0..<2 {
             let pixels = try sample(ref, "pixel_values", b)
-            let layout = try model.layout(tokenIds: Array(ids.values[(b * width)..<((b + 1) * width)]))
+            let layout = try model.layout(tokenIds: Array(ids.values[(b * width)..<((b + 1) * width)]), imageTokenCount: 16)
             XCTAssertEqual(layout.imageStart, try ref.integerTensor("image_token_start").values[b])
-            let visual = try model.projector(try model.encodeImage(pixels: pixels).features)
+            let visual = try model.visualEmbeddings(try model.encodeImage(ImageInput(pixels: pixels)))
             let embeddings = try model.inputEmbeddings(layout: layout, visual: visual)
             assertClose(embeddings.scalars, try sample(ref, "lm.hidden_states.0", b).scalars, atol: 1e-5, "inputs_embeds \(b)")
             var cache = model.language.makeCache()
@@ -74,7 +74,7 @@ final class FixtureParityTests: XCTestCase {
         let generated = try ref.integerTensor("generated_ids")
         for b in 0..<2 {
             let prompt = Array(ids.values[(b * ids.shape[1])..<(b * ids.shape[1] + lengths[b])])
-            let result = try model.generate(pixels: try sample(ref, "pixel_values", b), tokenIds: prompt, maxNewTokens: 5,
+            let result = try model.generate(image: ImageInput(pixels: try sample(ref, "pixel_values", b)), tokenIds: prompt, maxNewTokens: 5,
                                             stopAtEndOfSequence: false)
             XCTAssertEqual(result.tokens, Array(generated.values[(b * 5)..<(b * 5 + 5)]), "sample \(b)")
             XCTAssertEqual(result.tokens.first, try ref.integerTensor("greedy_next_token").values[b])
@@ -107,10 +107,10 @@ final class FixtureParityTests: XCTestCase {
             for b in 0..<2 {
                 let prompt = Array(ids.values[(b * ids.shape[1])..<(b * ids.shape[1] + lengths[b])])
                 let pixels = try sample(ref, "pixel_values", b)
-                let result = try model.generate(pixels: pixels, tokenIds: prompt, maxNewTokens: 5,
+                let result = try model.generate(image: ImageInput(pixels: pixels), tokenIds: prompt, maxNewTokens: 5,
                                             stopAtEndOfSequence: false)
                 XCTAssertEqual(result.tokens, Array(generated[(b * 5)..<(b * 5 + 5)]), "\(dtype) renamed=\(renamed) sample \(b)")
-                assertClose(result.firstLogits, try upcast.nextTokenLogits(pixels: pixels, tokenIds: prompt), atol: 1e-5,
+                assertClose(result.firstLogits, try upcast.nextTokenLogits(image: ImageInput(pixels: pixels), tokenIds: prompt), atol: 1e-5,
                             "\(dtype) kept vs upcast, sample \(b)")
             }
         }

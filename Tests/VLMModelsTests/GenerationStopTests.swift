@@ -25,16 +25,16 @@ final class GenerationStopTests: XCTestCase {
         let pixels = randomTensor([3, 8, 8], seed: 2)
         let free = try LlavaModel(directory: try folder(generationConfig: #"{"eos_token_id": null}"#))
         XCTAssertEqual(free.endOfSequenceIds, [])
-        let all = try free.generate(pixels: pixels, tokenIds: prompt, maxNewTokens: 8).tokens
+        let all = try free.generate(image: ImageInput(pixels: pixels), tokenIds: prompt, maxNewTokens: 8).tokens
         XCTAssertEqual(all.count, 8)
         let stop = all[2]
         let firstStop = all.firstIndex(of: stop)!
         for json in [#"{"eos_token_id": \#(stop)}"#, #"{"eos_token_id": [0, \#(stop)]}"#] {
             let model = try LlavaModel(directory: try folder(generationConfig: json))
             XCTAssertTrue(model.endOfSequenceIds.contains(stop))
-            XCTAssertEqual(try model.generate(pixels: pixels, tokenIds: prompt, maxNewTokens: 8).tokens,
+            XCTAssertEqual(try model.generate(image: ImageInput(pixels: pixels), tokenIds: prompt, maxNewTokens: 8).tokens,
                            Array(all[...firstStop]), json)
-            XCTAssertEqual(try model.generate(pixels: pixels, tokenIds: prompt, maxNewTokens: 8,
+            XCTAssertEqual(try model.generate(image: ImageInput(pixels: pixels), tokenIds: prompt, maxNewTokens: 8,
                                               stopAtEndOfSequence: false).tokens, all, "exactly N when asked")
         }
         // Without generation_config.json, config.json's text_config.eos_token_id (default 2) applies.

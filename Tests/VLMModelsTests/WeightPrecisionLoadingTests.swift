@@ -66,12 +66,12 @@ final class WeightPrecisionLoadingTests: XCTestCase {
         XCTAssertEqual(upcast.language.layers[0].qkv.weight.precision, .f32)
         let pixels = randomTensor([3, 8, 8], seed: 3)
         let prompt = [1, 5, 36, 7, 9]
-        let a = try kept.nextTokenLogits(pixels: pixels, tokenIds: prompt)
-        let b = try upcast.nextTokenLogits(pixels: pixels, tokenIds: prompt)
+        let a = try kept.nextTokenLogits(image: ImageInput(pixels: pixels), tokenIds: prompt)
+        let b = try upcast.nextTokenLogits(image: ImageInput(pixels: pixels), tokenIds: prompt)
         assertClose(a, b, atol: 1e-5, "bf16 kept vs upcast")
         let int8 = try LlavaModel(directory: folder, weights: .fixed(.int8))
         XCTAssertEqual(int8.language.layers[0].gateUp.weight.precision, .int8)
-        let c = try int8.nextTokenLogits(pixels: pixels, tokenIds: prompt)
+        let c = try int8.nextTokenLogits(image: ImageInput(pixels: pixels), tokenIds: prompt)
         let spread = b.map { Double($0) }.map { abs($0) }.max()!
         let error = zip(b, c).map { Double(abs($0 - $1)) }.max()!
         XCTAssertLessThan(error, 0.05 * spread, "int8 logits stay within 5% of the largest logit")

@@ -21,11 +21,11 @@ final class ConcurrencyAndDeterminismTests: XCTestCase {
     func testEightConcurrentRequestsEqualSequentialResults() async throws {
         let f = try FixtureSamples.load()
         let work = try requests(f)
-        let sequential = try work.map { try $0.0.run(pixels: f.pixels[$0.1], tokenIds: f.prompts[$0.1], maxNewTokens: 3) }
+        let sequential = try work.map { try $0.0.run(image: ImageInput(pixels: f.pixels[$0.1]), tokenIds: f.prompts[$0.1], maxNewTokens: 3) }
         let concurrent = try await withThrowingTaskGroup(of: (Int, PipelineResult).self) { group in
             for (i, (pipeline, sample)) in work.enumerated() {
                 let pixels = f.pixels[sample], prompt = f.prompts[sample]
-                group.addTask { (i, try pipeline.run(pixels: pixels, tokenIds: prompt, maxNewTokens: 3)) }
+                group.addTask { (i, try pipeline.run(image: ImageInput(pixels: pixels), tokenIds: prompt, maxNewTokens: 3)) }
             }
             var results = [PipelineResult?](repeating: nil, count: work.count)
             for try await (i, r) in group { results[i] = r }
@@ -42,12 +42,12 @@ final class ConcurrencyAndDeterminismTests: XCTestCase {
         let f = try FixtureSamples.load()
         let dir = try requireTinyLlavaFixture()
         let set = try EvaluationSet(url: dir.appendingPathComponent("eval.safetensors"))
-        let batch = try (0..<6).map { ImagePrompt(pixels: try set.pixels($0), tokenIds: set.prompts[$0]) }
+        let batch = try set.prompts(for: f.model, limit: 6)
         XCTAssertGreaterThan(Set(batch.map(\.tokenIds.count)).count, 1, "prompts of different lengths")
         for pipeline in [try PruningPipeline(model: f.model), try PruningPipeline(model: f.model, scorer: FastVScorer(), budget: .count(5))] {
             let batched = try pipeline.run(batch: batch, maxNewTokens: 2)
             for (i, request) in batch.enumerated() {
-                let alone = try pipeline.run(pixels: request.pixels, tokenIds: request.tokenIds, maxNewTokens: 2)
+                let alone = try pipeline.run(image: request.image, tokenIds: request.tokenIds, maxNewTokens: 2)
                 assertClose(batched[i].nextTokenLogits, alone.nextTokenLogits, atol: 1e-5, "sample \(i)")
                 XCTAssertEqual(batched[i].generatedTokens, alone.generatedTokens)
                 XCTAssertEqual(batched[i].keptVisualIndices, alone.keptVisualIndices)
@@ -64,7 +64,7 @@ final class ConcurrencyAndDeterminismTests: XCTestCase {
         let pipeline = try PruningPipeline(model: f.model, scorer: AdaptiveMixtureScorer(), budget: .count(6))
         func run(_ options: ComputeOptions) throws -> PipelineResult {
             try ComputeOptions.$current.withValue(options) {
-                try pipeline.run(pixels: f.pixels[1], tokenIds: f.prompts[1], maxNewTokens: 4)
+                try pipeline.run(image: ImageInput(pixels: f.pixels[1]), tokenIds: f.prompts[1], maxNewTokens: 4)
             }
         }
         let one = try run(try ComputeOptions(threads: 1))

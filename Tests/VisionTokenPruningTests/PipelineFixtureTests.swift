@@ -15,7 +15,7 @@ final class PipelineFixtureTests: XCTestCase {
         let generated = try f.reference.integerTensor("generated_ids").values
         let pipeline = try PruningPipeline(model: f.model)
         for b in 0..<2 {
-            let result = try pipeline.run(pixels: f.pixels[b], tokenIds: f.prompts[b], maxNewTokens: 5)
+            let result = try pipeline.run(image: ImageInput(pixels: f.pixels[b]), tokenIds: f.prompts[b], maxNewTokens: 5)
             XCTAssertEqual(result.generatedTokens, Array(generated[(5 * b)..<(5 * b + 5)]))
             XCTAssertEqual(result.keptVisualIndices, Array(0..<16))
             XCTAssertEqual(result.report.tokensPerLayer, Array(repeating: f.prompts[b].count + 15, count: 3))
@@ -28,10 +28,10 @@ final class PipelineFixtureTests: XCTestCase {
 
     func testKeepingEveryTokenChangesNothingUnderEitherPositionPolicy() throws {
         let f = try FixtureSamples.load()
-        let full = try PruningPipeline(model: f.model).run(pixels: f.pixels[1], tokenIds: f.prompts[1])
+        let full = try PruningPipeline(model: f.model).run(image: ImageInput(pixels: f.pixels[1]), tokenIds: f.prompts[1])
         for policy in PositionPolicy.allCases {
             let all = try PruningPipeline(model: f.model, scorer: ClassAttentionScorer(), budget: .count(16), positions: policy)
-                .run(pixels: f.pixels[1], tokenIds: f.prompts[1])
+                .run(image: ImageInput(pixels: f.pixels[1]), tokenIds: f.prompts[1])
             XCTAssertEqual(all.nextTokenLogits, full.nextTokenLogits, "\(policy)")
         }
     }
@@ -48,7 +48,7 @@ final class PipelineFixtureTests: XCTestCase {
             }
             for (scorer, expected) in [(ClassAttentionScorer(), scores), (ClassAttentionScorer(layers: .ensemble(start: 0)), ensemble)] {
                 let result = try PruningPipeline(model: f.model, scorer: scorer, budget: .count(5))
-                    .run(pixels: f.pixels[b], tokenIds: f.prompts[b])
+                    .run(image: ImageInput(pixels: f.pixels[b]), tokenIds: f.prompts[b])
                 XCTAssertEqual(result.keptVisualIndices, topKAscending(expected, 5), "\(scorer.name) sample \(b)")
                 XCTAssertEqual(result.report.visualTokensKept, 5)
                 XCTAssertEqual(result.report.tokensPerLayer.first, f.prompts[b].count - 1 + 5)
@@ -78,7 +78,7 @@ final class PipelineFixtureTests: XCTestCase {
                 for j in 0..<16 { scores[j] = max(scores[j], Float(ex[j] / sum)) }
             }
             let result = try PruningPipeline(model: f.model, scorer: TextSimilarityScorer(), budget: .count(6))
-                .run(pixels: f.pixels[b], tokenIds: f.prompts[b])
+                .run(image: ImageInput(pixels: f.pixels[b]), tokenIds: f.prompts[b])
             XCTAssertEqual(result.keptVisualIndices, topKAscending(scores, 6), "sample \(b)")
         }
     }
@@ -92,7 +92,7 @@ final class PipelineFixtureTests: XCTestCase {
             let last = f.prompts[b].count + 15 - 1
             let scores = (0..<16).map { j in (0..<4).reduce(Float(0)) { $0 + attention[$1, last, starts[b] + j] } / 4 }
             let result = try PruningPipeline(model: f.model, scorer: FastVScorer(), budget: .ratio(0.5))
-                .run(pixels: f.pixels[b], tokenIds: f.prompts[b], maxNewTokens: 3)
+                .run(image: ImageInput(pixels: f.pixels[b]), tokenIds: f.prompts[b], maxNewTokens: 3)
             XCTAssertEqual(result.keptVisualIndices, topKAscending(scores, 8), "sample \(b)")
             let n = f.prompts[b].count + 15
             XCTAssertEqual(result.report.tokensPerLayer, [n, n, n - 8])
@@ -106,25 +106,25 @@ final class PipelineFixtureTests: XCTestCase {
     func testWithdrawalAndCompositionWithPruning() throws {
         let f = try FixtureSamples.load()
         let prompt = f.prompts[0]
-        let layout = try f.model.layout(tokenIds: prompt)
+        let layout = try f.model.layout(tokenIds: prompt, imageTokenCount: 16)
         let textRows = Array(layout.textBeforeImage) + Array(layout.textAfterImage)
         // Reference: embeddings of the text rows only, original positions, plain decoder run.
-        let visual = try f.model.projector(try f.model.encodeImage(pixels: f.pixels[0]).features)
+        let visual = try f.model.visualEmbeddings(try f.model.encodeImage(ImageInput(pixels: f.pixels[0])))
         let embeddings = try f.model.inputEmbeddings(layout: layout, visual: visual).gatherRows(textRows)
         var cache = f.model.language.makeCache()
         var state = try f.model.language.beginPrefill(embeddings: embeddings, positions: textRows)
         try f.model.language.advance(&state, to: 3, cache: &cache)
         let expected = try f.model.language.logits(state.hidden, rows: [textRows.count - 1]).scalars
-        let withdrawn = try PruningPipeline(model: f.model, withdrawalLayer: 0).run(pixels: f.pixels[0], tokenIds: prompt)
+        let withdrawn = try PruningPipeline(model: f.model, withdrawalLayer: 0).run(image: ImageInput(pixels: f.pixels[0]), tokenIds: prompt)
         assertClose(withdrawn.nextTokenLogits, expected, atol: 1e-5, "withdrawal at 0")
 
         let n = layout.expandedLength
-        let atOne = try PruningPipeline(model: f.model, withdrawalLayer: 1).run(pixels: f.pixels[0], tokenIds: prompt, maxNewTokens: 2)
+        let atOne = try PruningPipeline(model: f.model, withdrawalLayer: 1).run(image: ImageInput(pixels: f.pixels[0]), tokenIds: prompt, maxNewTokens: 2)
         XCTAssertEqual(atOne.report.tokensPerLayer, [n, n - 16, n - 16])
         XCTAssertEqual(atOne.report.kvCacheBytes, ((n + 1) + 2 * (n - 16 + 1)) * 32 * 2 * 4)
 
         let both = try PruningPipeline(model: f.model, scorer: ClassAttentionScorer(), budget: .count(4), withdrawalLayer: 2)
-            .run(pixels: f.pixels[0], tokenIds: prompt, maxNewTokens: 2)
+            .run(image: ImageInput(pixels: f.pixels[0]), tokenIds: prompt, maxNewTokens: 2)
         XCTAssertEqual(both.report.tokensPerLayer, [n - 12, n - 12, n - 16])
         XCTAssertEqual(both.generatedTokens.count, 2)
         XCTAssertThrowsError(try PruningPipeline(model: f.model, scorer: FastVScorer(), budget: .count(4), withdrawalLayer: 2))
@@ -134,15 +134,15 @@ final class PipelineFixtureTests: XCTestCase {
     func testRenumberedPositionsDifferFromOriginalOnlyWhenPruning() throws {
         let f = try FixtureSamples.load()
         let keep = try PruningPipeline(model: f.model, scorer: UniformScorer(), budget: .count(4), positions: .keepOriginal)
-            .run(pixels: f.pixels[0], tokenIds: f.prompts[0], maxNewTokens: 3)
+            .run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 3)
         let renumber = try PruningPipeline(model: f.model, scorer: UniformScorer(), budget: .count(4), positions: .renumber)
-            .run(pixels: f.pixels[0], tokenIds: f.prompts[0], maxNewTokens: 3)
+            .run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 3)
         XCTAssertEqual(keep.keptVisualIndices, renumber.keptVisualIndices)
         XCTAssertNotEqual(keep.nextTokenLogits, renumber.nextTokenLogits)
         // Renumbered: the prompt is the contiguous sequence text | kept visual | text, positions 0..<n'.
-        let layout = try f.model.layout(tokenIds: f.prompts[0])
+        let layout = try f.model.layout(tokenIds: f.prompts[0], imageTokenCount: 16)
         let rows = Array(layout.textBeforeImage) + keep.keptVisualIndices.map { layout.imageStart + $0 } + Array(layout.textAfterImage)
-        let visual = try f.model.projector(try f.model.encodeImage(pixels: f.pixels[0]).features)
+        let visual = try f.model.visualEmbeddings(try f.model.encodeImage(ImageInput(pixels: f.pixels[0])))
         let embeddings = try f.model.inputEmbeddings(layout: layout, visual: visual).gatherRows(rows)
         var cache = f.model.language.makeCache()
         var state = try f.model.language.beginPrefill(embeddings: embeddings, positions: Array(rows.indices))
@@ -156,7 +156,7 @@ final class PipelineFixtureTests: XCTestCase {
 
     func testWithdrawalCalibrationReturnsLayerAndCurve() throws {
         let f = try FixtureSamples.load()
-        let samples = (0..<2).map { ImagePrompt(pixels: f.pixels[$0], tokenIds: f.prompts[$0]) }
+        let samples = (0..<2).map { ImagePrompt(image: ImageInput(pixels: f.pixels[$0]), tokenIds: f.prompts[$0]) }
         var calls = 0
         let result = try WithdrawalCalibrator.calibrate(model: f.model, samples: samples, startLayer: 0, threshold: 1e9) { _, _ in calls += 1 }
         XCTAssertEqual(calls, 2)
@@ -167,8 +167,8 @@ final class PipelineFixtureTests: XCTestCase {
         for (i, j) in result.layers.enumerated() {
             var total = 0.0
             for s in 0..<2 {
-                let full = try PruningPipeline(model: f.model).run(pixels: f.pixels[s], tokenIds: f.prompts[s]).nextTokenLogits
-                let cut = try PruningPipeline(model: f.model, withdrawalLayer: j).run(pixels: f.pixels[s], tokenIds: f.prompts[s]).nextTokenLogits
+                let full = try PruningPipeline(model: f.model).run(image: ImageInput(pixels: f.pixels[s]), tokenIds: f.prompts[s]).nextTokenLogits
+                let cut = try PruningPipeline(model: f.model, withdrawalLayer: j).run(image: ImageInput(pixels: f.pixels[s]), tokenIds: f.prompts[s]).nextTokenLogits
                 total += try Divergence.kl(p: cut, q: full)
             }
             XCTAssertEqual(result.meanKL[i], total / 2, accuracy: 1e-6)
@@ -186,17 +186,17 @@ final class PipelineFixtureTests: XCTestCase {
         }
         XCTAssertThrowsError(try PruningPipeline(model: f.model, scorer: ClassAttentionScorer()))
         let pipeline = try PruningPipeline(model: f.model, scorer: NaNScorer(), budget: .count(3))
-        XCTAssertThrowsError(try pipeline.run(pixels: f.pixels[0], tokenIds: f.prompts[0])) {
+        XCTAssertThrowsError(try pipeline.run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0])) {
             XCTAssertEqual($0 as? PruningError, .nonFiniteScore(scorer: "nan", index: 2))
         }
         let plain = try PruningPipeline(model: f.model)
-        XCTAssertThrowsError(try plain.run(pixels: f.pixels[0], tokenIds: [1, 5, 6]))  // no placeholder
-        XCTAssertThrowsError(try plain.run(pixels: f.pixels[0], tokenIds: [1, 299, 5, 299]))  // two
-        XCTAssertThrowsError(try plain.run(pixels: f.pixels[0], tokenIds: [1, 299, 300]))  // out of vocabulary
+        XCTAssertThrowsError(try plain.run(image: ImageInput(pixels: f.pixels[0]), tokenIds: [1, 5, 6]))  // no placeholder
+        XCTAssertThrowsError(try plain.run(image: ImageInput(pixels: f.pixels[0]), tokenIds: [1, 299, 5, 299]))  // two
+        XCTAssertThrowsError(try plain.run(image: ImageInput(pixels: f.pixels[0]), tokenIds: [1, 299, 300]))  // out of vocabulary
         var nanPixels = f.pixels[0]
         nanPixels[0, 3, 4] = .nan
-        XCTAssertThrowsError(try plain.run(pixels: nanPixels, tokenIds: f.prompts[0]))
-        XCTAssertThrowsError(try plain.run(pixels: Tensor(zeros: [3, 28, 28]), tokenIds: f.prompts[0]))
+        XCTAssertThrowsError(try plain.run(image: ImageInput(pixels: nanPixels), tokenIds: f.prompts[0]))
+        XCTAssertThrowsError(try plain.run(image: ImageInput(pixels: Tensor(zeros: [3, 28, 28])), tokenIds: f.prompts[0]))
     }
 }
 

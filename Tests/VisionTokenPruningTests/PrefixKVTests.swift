@@ -47,8 +47,8 @@ final class PrefixKVTests: XCTestCase {
     func testEvictionLeavesExactlyTheChosenEntries() throws {
         let f = try FixtureSamples.load()
         // Sample 1 fills the reference width (no padding), so its reference maps are the prompt's own.
-        let layout = try f.model.layout(tokenIds: f.prompts[1])
-        let visual = try f.model.projector(try f.model.encodeImage(pixels: f.pixels[1]).features)
+        let layout = try f.model.layout(tokenIds: f.prompts[1], imageTokenCount: 16)
+        let visual = try f.model.visualEmbeddings(try f.model.encodeImage(ImageInput(pixels: f.pixels[1])))
         var state = try f.model.language.beginPrefill(
             embeddings: try f.model.inputEmbeddings(layout: layout, visual: visual), positions: Array(0..<27))
         var cache = f.model.language.makeCache()
@@ -78,7 +78,7 @@ final class PrefixKVTests: XCTestCase {
 
     func testCalibrationJSONAndPipelineComposition() throws {
         let f = try FixtureSamples.load()
-        let samples = (0..<2).map { ImagePrompt(pixels: f.pixels[$0], tokenIds: f.prompts[$0]) }
+        let samples = (0..<2).map { ImagePrompt(image: ImageInput(pixels: f.pixels[$0]), tokenIds: f.prompts[$0]) }
         let profile = try PrefixKVProfile.calibrate(model: f.model, samples: samples, retainedFraction: 0.4)
         XCTAssertEqual(profile.evictionRatios.count, 3)
         XCTAssertEqual(profile.evictionRatios.reduce(0, +) / 3, 0.6, accuracy: 0.05)
@@ -89,17 +89,17 @@ final class PrefixKVTests: XCTestCase {
         try Data(#"{"retained_fraction": 2, "eviction_ratios": [0.1], "protected_prefix": 1, "sample_count": 1}"#.utf8).write(to: url)
         XCTAssertThrowsError(try PrefixKVProfile(url: url))
 
-        let full = try PruningPipeline(model: f.model).run(pixels: f.pixels[0], tokenIds: f.prompts[0], maxNewTokens: 4)
-        let budgeted = try PruningPipeline(model: f.model, kvBudget: profile).run(pixels: f.pixels[0], tokenIds: f.prompts[0], maxNewTokens: 4)
+        let full = try PruningPipeline(model: f.model).run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 4)
+        let budgeted = try PruningPipeline(model: f.model, kvBudget: profile).run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 4)
         XCTAssertEqual(budgeted.nextTokenLogits, full.nextTokenLogits, "eviction happens after the prefill")
         XCTAssertEqual(budgeted.generatedTokens.first, full.generatedTokens.first)
         XCTAssertLessThan(budgeted.report.kvCacheBytes, full.report.kvCacheBytes)
         // Composes with pre-LLM pruning and withdrawal (layers >= 2 hold text only, then evict).
         let composed = try PruningPipeline(model: f.model, scorer: ClassAttentionScorer(), budget: .count(8), withdrawalLayer: 2,
-                                           kvBudget: profile).run(pixels: f.pixels[0], tokenIds: f.prompts[0], maxNewTokens: 3)
+                                           kvBudget: profile).run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 3)
         XCTAssertEqual(composed.generatedTokens.count, 3)
         // Teacher forcing feeds the given tokens and returns one distribution per fed token.
-        let forced = try PruningPipeline(model: f.model).run(pixels: f.pixels[0], tokenIds: f.prompts[0],
+        let forced = try PruningPipeline(model: f.model).run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0],
                                                               forcedContinuation: full.generatedTokens)
         XCTAssertEqual(forced.continuationLogits.count, 4)
         XCTAssertEqual(forced.continuationLogits.prefix(3).map(LlamaDecoder.argmax), Array(full.generatedTokens.dropFirst()))

@@ -32,8 +32,9 @@ final class ScorerTests: XCTestCase {
     }
 
     func testSelectionTopKAndDeduplicatedUnion() throws {
-        XCTAssertEqual(try TokenSelection.topK([0.1, 0.9, 0.5, 0.9], k: 2), [1, 3])
-        XCTAssertThrowsError(try TokenSelection.topK([0.1, .nan], k: 1)) {
+        let grid = VisualTokenMap(singleViewWithPatchesPerSide: 2, includesClassToken: false)
+        XCTAssertEqual(try TokenSelection.select([0.1, 0.9, 0.5, 0.9], tokens: grid, k: 2), [1, 3])
+        XCTAssertThrowsError(try TokenSelection.select([0.1, .nan, 0, 0], tokens: grid, k: 1)) {
             XCTAssertEqual($0 as? PruningError, .nonFiniteScore(scorer: "scores", index: 1))
         }
         // 2 from [5,1,2,...] and 2 from [1,7,...]: 1 is shared, so the larger quota's list refills with 2.
@@ -44,9 +45,9 @@ final class ScorerTests: XCTestCase {
     }
 
     func testClassAttentionSingleLayerAndEnsemble() throws {
-        // Vision layers 0 and 1, [heads=2, rows=1, tokens=5]; column 0 is [CLS] itself and is ignored.
-        let layer0 = try Tensor(shape: [2, 1, 5], scalars: [0.2, 0.1, 0.3, 0.2, 0.2, /**/ 0.6, 0.1, 0.1, 0.1, 0.1])
-        let layer1 = try Tensor(shape: [2, 1, 5], scalars: [0.0, 0.4, 0.1, 0.3, 0.2, /**/ 0.2, 0.2, 0.2, 0.0, 0.4])
+        // Vision layers 0 and 1, [views=1, heads=2, tokens=5]; column 0 is [CLS] itself and is ignored.
+        let layer0 = try Tensor(shape: [1, 2, 5], scalars: [0.2, 0.1, 0.3, 0.2, 0.2, /**/ 0.6, 0.1, 0.1, 0.1, 0.1])
+        let layer1 = try Tensor(shape: [1, 2, 5], scalars: [0.0, 0.4, 0.1, 0.3, 0.2, /**/ 0.2, 0.2, 0.2, 0.0, 0.4])
         let context = ScoringContext(configuration: Self.config, layout: Self.layout,
                                      visionClassAttention: [0: layer0, 1: layer1])
         // Feature layer = hidden state 2 = output of layer 1.
@@ -94,7 +95,7 @@ final class ScorerTests: XCTestCase {
         let rawMixture = AdaptiveMixtureScorer(similarity: TextSimilarityScorer(softmaxScale: nil))
         var g = SeededGenerator(seed: 3)
         for trial in 0..<20 {
-            let n = 40, k = 4 + trial
+            let n = 36, k = 4 + trial
             let t = (0..<n).map { _ in Float.random(in: 0...1, using: &g) * (trial % 2 == 0 ? 1 : 0.05) }
             let c = (0..<n).map { _ in powf(Float.random(in: 0...1, using: &g), 6) }
             let split = try rawMixture.split(textScores: t, clsScores: c, k: k)
@@ -147,7 +148,8 @@ final class ScorerTests: XCTestCase {
 
     func testBaselines() throws {
         let context = ScoringContext(configuration: Self.config, layout: try PromptLayout(
-            tokenIds: [1, 49, 10], imageTokenId: 49, imageTokenCount: 576))
+            tokenIds: [1, 49, 10], imageTokenId: 49, imageTokenCount: 576),
+            tokens: VisualTokenMap(singleViewWithPatchesPerSide: 24, includesClassToken: false))
         XCTAssertEqual(try UniformScorer().select(context, keep: 4), [72, 216, 360, 504])
         XCTAssertEqual(try UniformScorer().select(context, keep: 576), Array(0..<576))
         XCTAssertThrowsError(try UniformScorer().select(context, keep: 0))
@@ -158,9 +160,9 @@ final class ScorerTests: XCTestCase {
     }
 }
 
-/// A real scoring context whose raw-cosine T2I scores equal `text` (values in [−1, 1]) and whose
-/// feature-layer [CLS] scores equal `cls`: one text token along x, visual token j at angle acos(text[j]),
-/// and a single-head [CLS] attention row holding `cls`.
+/// A real scoring context whose raw-cosine T2I scores equal `text` (values in [−1, 1], a square count) and
+/// whose feature-layer [CLS] scores equal `cls`: one text token along x, visual token j at angle
+/// acos(text[j]), and a single-view, single-head [CLS] attention row holding `cls`.
 private func fixedContext(text: [Float], cls: [Float]) throws -> ScoringContext {
     let n = text.count
     let layout = try PromptLayout(tokenIds: [1, 49, 10], imageTokenId: 49, imageTokenCount: n)
@@ -169,6 +171,10 @@ private func fixedContext(text: [Float], cls: [Float]) throws -> ScoringContext 
     rows += [1, 0, 0]
     let embeddings = try Tensor(shape: [n + 2, 3], scalars: rows)
     let attention = try Tensor(shape: [1, 1, n + 1], scalars: [0] + cls)
-    return ScoringContext(configuration: ScorerTests.config, layout: layout, visionClassAttention: [1: attention],
+    let side = Int(Double(n).squareRoot())
+    precondition(side * side == n, "fixedContext needs a square token count")
+    return ScoringContext(configuration: ScorerTests.config, layout: layout,
+                          tokens: VisualTokenMap(singleViewWithPatchesPerSide: side, includesClassToken: false),
+                          visionClassAttention: [1: attention],
                           promptEmbeddings: embeddings)
 }

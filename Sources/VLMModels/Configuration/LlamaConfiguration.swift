@@ -33,6 +33,11 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
     public var bosTokenId: Int?
     /// End-of-sequence token ids (`eos_token_id`: one id or a list; empty for an explicit null).
     public var eosTokenIds: [Int]
+    /// Mistral's attention window in positions (`sliding_window`), nil for full attention. Prompts reaching
+    /// position `slidingWindow` are refused rather than attended differently.
+    public var slidingWindow: Int?
+    /// `model_type`: "llama" or "mistral" (the same architecture here).
+    public var modelType: String = "llama"
 
     /// A configuration with every size given; the rest take LLaMA defaults.
     public init(vocabularySize: Int, hiddenSize: Int, intermediateSize: Int, layerCount: Int, headCount: Int,
@@ -68,6 +73,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         case maxPositionEmbeddings = "max_position_embeddings"
         case tieWordEmbeddings = "tie_word_embeddings", padTokenId = "pad_token_id", bosTokenId = "bos_token_id"
         case eosTokenId = "eos_token_id", attentionBias = "attention_bias", mlpBias = "mlp_bias"
+        case slidingWindow = "sliding_window", modelType = "model_type"
     }
 
     private struct RopeParameters: Codable {
@@ -77,6 +83,12 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "llama"
+        guard ["llama", "mistral"].contains(modelType) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .modelType, in: c, debugDescription: "text model_type '\(modelType)' is not 'llama' or 'mistral'")
+        }
+        slidingWindow = try c.decodeIfPresent(Int.self, forKey: .slidingWindow)
         vocabularySize = try c.decodeIfPresent(Int.self, forKey: .vocabularySize) ?? 32000
         hiddenSize = try c.decodeIfPresent(Int.self, forKey: .hiddenSize) ?? 4096
         intermediateSize = try c.decodeIfPresent(Int.self, forKey: .intermediateSize) ?? 11008
@@ -147,6 +159,8 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         try c.encode(padTokenId, forKey: .padTokenId)
         try c.encode(bosTokenId, forKey: .bosTokenId)
         try c.encode(eosTokenIds, forKey: .eosTokenId)
+        try c.encode(modelType, forKey: .modelType)
+        try c.encodeIfPresent(slidingWindow, forKey: .slidingWindow)
     }
 
     /// Every inconsistency found, as readable sentences (empty when the configuration is usable).
@@ -173,6 +187,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         }
         if !(rmsNormEps > 0) { p.append("rms_norm_eps must be positive") }
         if !(ropeTheta > 0) { p.append("rope_theta must be positive") }
+        if let w = slidingWindow, w < 1 { p.append("text_config.sliding_window must be positive, got \(w)") }
         return p
     }
 }

@@ -9,8 +9,9 @@ public enum VisionFeatureSelection: String, Codable, Sendable {
     case all = "full"
 }
 
-/// A LLaVA checkpoint's `config.json`: vision tower, projector and language model.
-/// Absent keys take `transformers.LlavaConfig`'s defaults.
+/// A LLaVA checkpoint's `config.json`: vision tower, projector and language model, for LLaVA-1.5
+/// (`model_type` "llava": one view per image) and LLaVA-NeXT ("llava_next": any-resolution views and a
+/// learned newline token). Absent keys take `transformers.LlavaConfig`'s / `LlavaNextConfig`'s defaults.
 public struct LlavaConfiguration: Codable, Sendable, Equatable {
     /// The CLIP vision tower.
     public var vision: CLIPVisionConfiguration
@@ -26,11 +27,19 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
     public var visionFeatureSelection: VisionFeatureSelection
     /// Whether the projector linears have biases (`multimodal_projector_bias`).
     public var projectorBias: Bool
+    /// LLaVA-NeXT's candidate canvas sizes (`image_grid_pinpoints`, each (height, width) in pixels, a multiple
+    /// of the view size); nil for LLaVA-1.5, whose images are one view.
+    public var imageGridPinpoints: [PixelSize]?
+
+    /// transformers' `LlavaNextConfig` default pinpoints for 336-pixel views.
+    public static let defaultPinpoints336 = [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]
+        .map { PixelSize(height: $0[0], width: $0[1]) }
 
     /// A configuration with every part given.
     public init(vision: CLIPVisionConfiguration, text: LlamaConfiguration, imageTokenIndex: Int,
                 projectorActivation: Activation = .gelu, visionFeatureLayer: Int = -2,
-                visionFeatureSelection: VisionFeatureSelection = .patchesOnly, projectorBias: Bool = true) {
+                visionFeatureSelection: VisionFeatureSelection = .patchesOnly, projectorBias: Bool = true,
+                imageGridPinpoints: [PixelSize]? = nil) {
         self.vision = vision
         self.text = text
         self.imageTokenIndex = imageTokenIndex
@@ -38,7 +47,11 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
         self.visionFeatureLayer = visionFeatureLayer
         self.visionFeatureSelection = visionFeatureSelection
         self.projectorBias = projectorBias
+        self.imageGridPinpoints = imageGridPinpoints
     }
+
+    /// Whether images are cut into any-resolution views (LLaVA-NeXT).
+    public var isAnyResolution: Bool { imageGridPinpoints != nil }
 
     /// The index into the vision tower's `layerCount + 1` hidden states (0 = after `pre_layrnorm`) that feeds
     /// the projector, with negative `visionFeatureLayer` counted from the end.
@@ -46,7 +59,8 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
         visionFeatureLayer < 0 ? vision.layerCount + 1 + visionFeatureLayer : visionFeatureLayer
     }
 
-    /// Visual tokens per image after feature selection.
+    /// Visual tokens per view after feature selection (per image for LLaVA-1.5; a LLaVA-NeXT image's count
+    /// depends on its size, see `AnyResolutionLayout.imageTokenCount`).
     public var visualTokenCount: Int {
         visionFeatureSelection == .patchesOnly ? vision.patchCount : vision.tokenCount
     }
@@ -56,13 +70,15 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
         case legacyImageTokenIndex = "image_token_id"
         case projectorActivation = "projector_hidden_act", visionFeatureLayer = "vision_feature_layer"
         case visionFeatureSelection = "vision_feature_select_strategy", projectorBias = "multimodal_projector_bias"
-        case modelType = "model_type"
+        case modelType = "model_type", imageGridPinpoints = "image_grid_pinpoints"
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        if let type = try c.decodeIfPresent(String.self, forKey: .modelType), type != "llava" {
-            throw DecodingError.dataCorruptedError(forKey: .modelType, in: c, debugDescription: "model_type '\(type)' is not 'llava'")
+        let type = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "llava"
+        guard type == "llava" || type == "llava_next" else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .modelType, in: c, debugDescription: "model_type '\(type)' is not 'llava' or 'llava_next'")
         }
         vision = try c.decodeIfPresent(CLIPVisionConfiguration.self, forKey: .vision) ?? .clipViTLarge336
         text = try c.decodeIfPresent(LlamaConfiguration.self, forKey: .text)
@@ -82,11 +98,22 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
         visionFeatureSelection = try c.decodeIfPresent(VisionFeatureSelection.self, forKey: .visionFeatureSelection)
             ?? .patchesOnly
         projectorBias = try c.decodeIfPresent(Bool.self, forKey: .projectorBias) ?? true
+        if type == "llava_next" {
+            let pairs = try c.decodeIfPresent([[Int]].self, forKey: .imageGridPinpoints)
+            if let pairs, !pairs.allSatisfy({ $0.count == 2 }) {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .imageGridPinpoints, in: c, debugDescription: "every pinpoint must be [height, width]")
+            }
+            imageGridPinpoints = pairs?.map { PixelSize(height: $0[0], width: $0[1]) } ?? Self.defaultPinpoints336
+        } else {
+            imageGridPinpoints = nil
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode("llava", forKey: .modelType)
+        try c.encode(isAnyResolution ? "llava_next" : "llava", forKey: .modelType)
+        try c.encodeIfPresent(imageGridPinpoints?.map { [$0.height, $0.width] }, forKey: .imageGridPinpoints)
         try c.encode(vision, forKey: .vision)
         try c.encode(text, forKey: .text)
         try c.encode(imageTokenIndex, forKey: .imageTokenIndex)
@@ -133,6 +160,20 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
             p.append("vision_feature_layer \(visionFeatureLayer) is outside the \(vision.layerCount + 1) hidden states")
         }
         if imageTokenIndex < 0 { p.append("image_token_index must be >= 0") }
+        if let pinpoints = imageGridPinpoints {
+            do {
+                try AnyResolutionLayout.validate(pinpoints: pinpoints, viewSize: vision.imageSize, patchSize: vision.patchSize)
+            } catch ModelError.invalidConfiguration(_, let reason) {
+                p.append(reason)
+            }
+            if pinpoints.count > 64 { p.append("image_grid_pinpoints lists \(pinpoints.count) sizes, more than 64") }
+            if let big = pinpoints.first(where: { $0.height / max(vision.imageSize, 1) * ($0.width / max(vision.imageSize, 1)) > 64 }) {
+                p.append("pinpoint [\(big.height), \(big.width)] makes more than 64 crops")
+            }
+            if visionFeatureSelection != .patchesOnly {
+                p.append("LLaVA-NeXT packs patch grids: vision_feature_select_strategy must be 'default', not 'full'")
+            }
+        }
         guard p.isEmpty else { throw ModelError.invalidConfiguration(path: path, reason: p.joined(separator: "; ")) }
     }
 

@@ -11,8 +11,8 @@ public struct CLIPImageProcessor: Sendable, Equatable {
     public var cropHeight: Int
     /// Crop width.
     public var cropWidth: Int
-    /// Multiplier from 8-bit values to [0, 1] (1/255).
-    public var rescaleFactor: Float
+    /// Multiplier from 8-bit values to [0, 1] (1/255), applied in double precision as transformers does.
+    public var rescaleFactor: Double
     /// Per-channel mean (RGB).
     public var mean: [Float]
     /// Per-channel standard deviation (RGB).
@@ -48,7 +48,7 @@ public struct CLIPImageProcessor: Sendable, Equatable {
         if let s = side(json["size"], "shortest_edge") { shortestEdge = s }
         if let h = side(json["crop_size"], "height") { cropHeight = h }
         if let w = side(json["crop_size"], "width") { cropWidth = w }
-        if let r = json["rescale_factor"] as? Double { rescaleFactor = Float(r) }
+        if let r = json["rescale_factor"] as? Double { rescaleFactor = r }
         if let m = json["image_mean"] as? [Double] { mean = m.map(Float.init) }
         if let s = json["image_std"] as? [Double] { std = s.map(Float.init) }
         guard shortestEdge > 0, cropHeight > 0, cropWidth > 0, mean.count == 3, std.count == 3,
@@ -85,69 +85,16 @@ public struct CLIPImageProcessor: Sendable, Equatable {
         return try RGBImage(width: cropWidth, height: cropHeight, pixels: cropped)
     }
 
-    /// Planar `[3, height, width]` of (value · rescaleFactor − mean) / std per channel.
+    /// Planar `[3, height, width]` of (x − mean) / std per channel, x = Float(value · rescaleFactor) computed in
+    /// double as numpy does, the rest in Float (transformers' float32 pixel values, bit for bit).
     /// - Precondition: `mean` and `std` hold 3 values (as `init(directory:defaultSize:)` guarantees).
     public func normalize(_ image: RGBImage) -> Tensor {
         let w = image.width, h = image.height
         return Tensor(shape: [3, h, w]) { out in
             for c in 0..<3 {
-                let scale = rescaleFactor / std[c], shift = mean[c] / std[c]
-                for i in 0..<(w * h) { out[c * w * h + i] = Float(image.pixels[i * 3 + c]) * scale - shift }
+                let mean = self.mean[c], std = self.std[c]
+                for i in 0..<(w * h) { out[c * w * h + i] = (Float(Double(image.pixels[i * 3 + c]) * rescaleFactor) - mean) / std }
             }
-        }
-    }
-}
-
-/// PIL-compatible bicubic resampling (a = −0.5, support widened when downscaling), with results rounded
-/// and clamped to 8 bits as PIL does between its two separable passes.
-enum BicubicResampler {
-    static func resize(_ image: RGBImage, width: Int, height: Int) -> [UInt8] {
-        let horizontal = pass(image.pixels, lines: image.height, inLength: image.width, outLength: width,
-                              stride: 1, lineStride: image.width)
-        // Transpose-free vertical pass: treat columns as lines.
-        return pass(horizontal, lines: width, inLength: image.height, outLength: height, stride: width, lineStride: 1)
-    }
-
-    /// Resamples every line (`lines` of them, `inLength` samples `stride` pixels apart, consecutive lines
-    /// `lineStride` pixels apart) to `outLength` samples; output uses the same layout with the new length.
-    private static func pass(_ src: [UInt8], lines: Int, inLength: Int, outLength: Int, stride: Int, lineStride: Int) -> [UInt8] {
-        let weights = coefficients(inLength: inLength, outLength: outLength)
-        let outStride = stride == 1 ? 1 : lines, outLineStride = stride == 1 ? outLength : 1
-        var out = [UInt8](repeating: 0, count: lines * outLength * 3)
-        for line in 0..<lines {
-            for (o, (start, w)) in weights.enumerated() {
-                var acc: (Double, Double, Double) = (0, 0, 0)
-                for (k, weight) in w.enumerated() {
-                    let p = (line * lineStride + (start + k) * stride) * 3
-                    acc.0 += weight * Double(src[p]); acc.1 += weight * Double(src[p + 1]); acc.2 += weight * Double(src[p + 2])
-                }
-                let q = (line * outLineStride + o * outStride) * 3
-                out[q] = clamp(acc.0); out[q + 1] = clamp(acc.1); out[q + 2] = clamp(acc.2)
-            }
-        }
-        return out
-    }
-
-    private static func clamp(_ v: Double) -> UInt8 { UInt8(max(0, min(255, v.rounded()))) }
-
-    /// Per output sample: first input index and normalised weights (PIL's `precompute_coeffs`).
-    private static func coefficients(inLength: Int, outLength: Int) -> [(Int, [Double])] {
-        let scale = Double(inLength) / Double(outLength)
-        let filterScale = max(scale, 1)
-        let support = 2 * filterScale
-        func cubic(_ x: Double) -> Double {
-            let a = -0.5, x = abs(x)
-            if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
-            if x < 2 { return (((x - 5) * x + 8) * x - 4) * a }
-            return 0
-        }
-        return (0..<outLength).map { o in
-            let center = (Double(o) + 0.5) * scale
-            let lo = max(0, Int(center - support + 0.5)), hi = min(inLength, Int(center + support + 0.5))
-            var w = (lo..<hi).map { cubic((Double($0) - center + 0.5) / filterScale) }
-            let total = w.reduce(0, +)
-            if total != 0 { w = w.map { $0 / total } }
-            return (lo, w)
         }
     }
 }

@@ -2,37 +2,67 @@ import Foundation
 import TensorCore
 import VLMModels
 
-/// An evaluation set in the `vtp-eval-1` format: a safetensors file holding `pixel_values` F32 [n,3,H,W]
-/// (normalised), `input_ids` I64 [n,L] (one image placeholder each, right-padded), `input_lengths` I64 [n],
-/// `answer_ids` I64 [n] (the expected next token), optionally `target_patch_mask` U8 [n, patches] and
-/// `is_small_target` U8 [n]; metadata `format` = `vtp-eval-1`, `image_token_index`, `pad_token_id`.
-public struct EvaluationSet: Sendable {
-    /// The format name stored in the metadata.
-    public static let formatName = "vtp-eval-1"
+/// The images of an evaluation set.
+public enum EvaluationImages: Sendable, Equatable {
+    /// `vtp-eval-1`: normalised single-view images `[n, 3, H, W]` (LLaVA-1.5).
+    case pixelValues(Tensor)
+    /// `vtp-eval-2`: raw RGB images of any size, preprocessed by the model's own image processor (LLaVA-NeXT).
+    case raw([RGBImage])
+}
 
-    /// Normalised images, `[n, 3, H, W]`.
-    public var pixelValues: Tensor
+/// An evaluation set: images, prompts with one image placeholder each, and the expected next token.
+///
+/// Two file formats (safetensors with string metadata `format`):
+/// - `vtp-eval-1`: `pixel_values` F32 [n,3,H,W] (normalised), `input_ids` I64 [n,L] (right-padded),
+///   `input_lengths` I64 [n], `answer_ids` I64 [n], optionally `target_patch_mask` U8 [n, patches] and
+///   `is_small_target` U8 [n]; metadata `image_token_index`, `pad_token_id`.
+/// - `vtp-eval-2`: per sample `image.i` U8 [H_i, W_i, 3] (raw RGB, any size) and `input_ids.i` I64 [L_i]
+///   (unpadded), and `answer` I64 [n]; metadata `samples`, `image_token_index`, `bos_token_id`.
+public struct EvaluationSet: Sendable {
+    /// The single-view format's name.
+    public static let formatName = "vtp-eval-1"
+    /// The raw-image (any-resolution) format's name.
+    public static let rawImageFormatName = "vtp-eval-2"
+    /// Most samples a `vtp-eval-2` file may declare, so a corrupt count cannot drive the reader.
+    public static let maximumSamples = 1_000_000
+
+    /// The images.
+    public var images: EvaluationImages
     /// Unpadded prompts, one image placeholder each.
     public var prompts: [[Int]]
     /// Expected next token per sample.
     public var answerIds: [Int]
-    /// Per sample, which patches the question is about (raster order), if known.
+    /// Per sample, which patches the question is about (raster order), if known (`vtp-eval-1` only).
     public var targetPatchMask: [[Bool]]?
     /// Per sample, whether its target is small, if known.
     public var isSmallTarget: [Bool]?
     /// The image placeholder id.
     public var imageTokenIndex: Int
-    /// The padding id used to right-pad `input_ids`.
-    public var padTokenId: Int
+    /// The padding id used to right-pad `vtp-eval-1` prompts (nil for `vtp-eval-2`, which pads nothing).
+    public var padTokenId: Int?
 
     /// Number of samples.
     public var count: Int { prompts.count }
 
-    /// A set from its parts.
+    /// The normalised images of a `vtp-eval-1` set, nil for raw images.
+    public var pixelValues: Tensor? {
+        if case .pixelValues(let t) = images { t } else { nil }
+    }
+
+    /// A `vtp-eval-1` set from its parts.
     /// - Throws: `ModelError.invalidInput` when the parts disagree in count or a prompt lacks exactly one placeholder.
     public init(pixelValues: Tensor, prompts: [[Int]], answerIds: [Int], targetPatchMask: [[Bool]]? = nil,
                 isSmallTarget: [Bool]? = nil, imageTokenIndex: Int, padTokenId: Int) throws {
-        self.pixelValues = pixelValues
+        try self.init(images: .pixelValues(pixelValues), prompts: prompts, answerIds: answerIds,
+                      targetPatchMask: targetPatchMask, isSmallTarget: isSmallTarget, imageTokenIndex: imageTokenIndex,
+                      padTokenId: padTokenId)
+    }
+
+    /// A set from its parts.
+    /// - Throws: `ModelError.invalidInput` when the parts disagree in count or a prompt lacks exactly one placeholder.
+    public init(images: EvaluationImages, prompts: [[Int]], answerIds: [Int], targetPatchMask: [[Bool]]? = nil,
+                isSmallTarget: [Bool]? = nil, imageTokenIndex: Int, padTokenId: Int? = nil) throws {
+        self.images = images
         self.prompts = prompts
         self.answerIds = answerIds
         self.targetPatchMask = targetPatchMask
@@ -42,18 +72,24 @@ public struct EvaluationSet: Sendable {
         try validate()
     }
 
-    /// Reads a `vtp-eval-1` file.
-    /// - Throws: `ModelError` for a malformed file, a wrong format name, missing tensors or inconsistent shapes.
+    /// Reads a `vtp-eval-1` or `vtp-eval-2` file.
+    /// - Throws: `ModelError` for a malformed file, an unknown format name, missing tensors or inconsistent shapes.
     public init(url: URL) throws {
         try self.init(file: SafetensorsFile(url: url))
     }
 
-    /// Reads a `vtp-eval-1` file already opened.
+    /// Reads a `vtp-eval-1` or `vtp-eval-2` file already opened.
     public init(file: SafetensorsFile) throws {
         func fail(_ reason: String) -> ModelError { .invalidInput("evaluation file \(file.path): \(reason)") }
-        guard file.metadata["format"] == Self.formatName else {
-            throw fail("metadata format is \(file.metadata["format"].map { "'\($0)'" } ?? "absent"), expected '\(Self.formatName)'")
+        switch file.metadata["format"] {
+        case Self.formatName: try self.init(singleViewFile: file, fail: fail)
+        case Self.rawImageFormatName: try self.init(rawImageFile: file, fail: fail)
+        case let other:
+            throw fail("metadata format is \(other.map { "'\($0)'" } ?? "absent"), expected '\(Self.formatName)' or '\(Self.rawImageFormatName)'")
         }
+    }
+
+    private init(singleViewFile file: SafetensorsFile, fail: (String) -> ModelError) throws {
         guard let image = file.metadata["image_token_index"].flatMap(Int.init),
               let pad = file.metadata["pad_token_id"].flatMap(Int.init) else {
             throw fail("metadata needs integer image_token_index and pad_token_id")
@@ -88,15 +124,76 @@ public struct EvaluationSet: Sendable {
                       isSmallTarget: small, imageTokenIndex: image, padTokenId: pad)
     }
 
-    /// Checks the set against the model it will run on, before any work: image size and channels, the image
-    /// placeholder id, every prompt and answer id inside the vocabulary, and the target masks' patch count.
+    private init(rawImageFile file: SafetensorsFile, fail: (String) -> ModelError) throws {
+        guard let n = file.metadata["samples"].flatMap(Int.init), (1...Self.maximumSamples).contains(n) else {
+            throw fail("metadata samples must be an integer in 1...\(Self.maximumSamples), got \(file.metadata["samples"] ?? "nothing")")
+        }
+        guard let imageToken = file.metadata["image_token_index"].flatMap(Int.init),
+              file.metadata["bos_token_id"].flatMap(Int.init) != nil else {
+            throw fail("metadata needs integer image_token_index and bos_token_id")
+        }
+        let expected = Set((0..<n).flatMap { ["image.\($0)", "input_ids.\($0)"] } + ["answer"])
+        if let extra = file.tensorNames.first(where: { !expected.contains($0) }) {
+            throw fail("unexpected tensor '\(extra)' for \(n) samples")
+        }
+        let answers = try file.integerTensor("answer")
+        guard answers.shape == [n] else { throw fail("answer has shape \(answers.shape), expected [\(n)]") }
+        var images: [RGBImage] = [], prompts: [[Int]] = []
+        for i in 0..<n {
+            let info = try file.info("image.\(i)")
+            guard info.dtype == .u8, info.shape.count == 3, info.shape[2] == 3 else {
+                throw fail("image.\(i) must be U8 [height, width, 3], got \(info.dtype.rawValue) \(info.shape)")
+            }
+            let (height, width) = (info.shape[0], info.shape[1])
+            guard (1...PortablePixmap.maximumSide).contains(height), (1...PortablePixmap.maximumSide).contains(width) else {
+                throw fail("image.\(i) is \(width)x\(height); both sides must be in 1...\(PortablePixmap.maximumSide)")
+            }
+            images.append(try RGBImage(width: width, height: height,
+                                       pixels: try file.integerTensor("image.\(i)").values.map { UInt8($0) }))
+            let ids = try file.integerTensor("input_ids.\(i)")
+            guard ids.shape.count == 1, ids.shape[0] >= 1 else { throw fail("input_ids.\(i) must be a non-empty 1-D list") }
+            prompts.append(ids.values)
+        }
+        try self.init(images: .raw(images), prompts: prompts, answerIds: answers.values, imageTokenIndex: imageToken)
+    }
+
+    /// Image `i` as `model` takes it: the stored pixels (`vtp-eval-1`) or the raw image through
+    /// `model.imageProcessor` (`vtp-eval-2`).
+    public func image(_ i: Int, for model: LlavaModel) throws -> ImageInput {
+        switch images {
+        case .pixelValues(let all):
+            let s = all.shape
+            return ImageInput(pixels: try all.rows(i..<(i + 1)).reshaped([s[1], s[2], s[3]]))
+        case .raw(let list):
+            return try model.imageProcessor.preprocess(list[i])
+        }
+    }
+
+    /// Every sample as a pipeline input for `model` (the first `limit` when given).
+    public func prompts(for model: LlavaModel, limit: Int? = nil) throws -> [ImagePrompt] {
+        try (0..<min(limit ?? count, count)).map { ImagePrompt(image: try image($0, for: model), tokenIds: prompts[$0]) }
+    }
+
+    /// Checks the set against the model it will run on, before any work: the format against the model family,
+    /// image size and channels, the image placeholder id, every prompt and answer id inside the vocabulary,
+    /// and the target masks' patch count.
     /// - Throws: `ModelError.invalidInput` naming the tensor (or metadata key) that does not fit.
     public func validate(for configuration: LlavaConfiguration) throws {
         func fail(_ reason: String) -> ModelError { .invalidInput("evaluation set does not fit the model: \(reason)") }
         let v = configuration.vision, vocabulary = configuration.text.vocabularySize
-        let expected = [count, v.channelCount, v.imageSize, v.imageSize]
-        guard pixelValues.shape.dims == expected else {
-            throw fail("pixel_values has shape \(pixelValues.shape), the model takes \(Shape(expected))")
+        switch images {
+        case .pixelValues(let pixelValues):
+            guard !configuration.isAnyResolution else {
+                throw fail("a \(Self.formatName) set holds single-view pixel values; LLaVA-NeXT takes raw images (\(Self.rawImageFormatName))")
+            }
+            let expected = [count, v.channelCount, v.imageSize, v.imageSize]
+            guard pixelValues.shape.dims == expected else {
+                throw fail("pixel_values has shape \(pixelValues.shape), the model takes \(Shape(expected))")
+            }
+        case .raw:
+            guard configuration.isAnyResolution else {
+                throw fail("a \(Self.rawImageFormatName) set holds raw images for LLaVA-NeXT's any-resolution views; this LLaVA-1.5 model takes \(Self.formatName) pixel values")
+            }
         }
         guard imageTokenIndex == configuration.imageTokenIndex else {
             throw fail("image_token_index \(imageTokenIndex) differs from the model's \(configuration.imageTokenIndex)")
@@ -117,40 +214,52 @@ public struct EvaluationSet: Sendable {
     private func validate() throws {
         let n = prompts.count
         guard n >= 1 else { throw ModelError.invalidInput("evaluation set: no samples") }
-        guard pixelValues.shape.rank == 4, pixelValues.shape[0] == n, answerIds.count == n,
+        let imageCount: Int
+        switch images {
+        case .pixelValues(let t): imageCount = t.shape.rank == 4 ? t.shape[0] : -1
+        case .raw(let list): imageCount = list.count
+        }
+        guard imageCount == n, answerIds.count == n,
               targetPatchMask.map({ $0.count == n }) ?? true, isSmallTarget.map({ $0.count == n }) ?? true else {
-            throw ModelError.invalidInput("evaluation set: pixel_values, prompts, answers and masks must all have \(n) samples")
+            throw ModelError.invalidInput("evaluation set: images (4-D pixel values or raw), prompts, answers and masks must all have \(n) samples")
         }
         if let bad = prompts.firstIndex(where: { $0.filter { $0 == imageTokenIndex }.count != 1 }) {
             throw ModelError.invalidInput("evaluation set: prompt \(bad) must hold exactly one image placeholder \(imageTokenIndex)")
         }
-        if let bad = pixelValues.firstNonFiniteIndex {
+        if let pixelValues, let bad = pixelValues.firstNonFiniteIndex {
             throw ModelError.invalidInput("evaluation set: pixel value at flat index \(bad) is NaN or infinite")
         }
     }
 
-    /// Image `i`, `[3, H, W]`.
-    public func pixels(_ i: Int) throws -> Tensor {
-        let s = pixelValues.shape
-        return try pixelValues.rows(i..<(i + 1)).reshaped([s[1], s[2], s[3]])
-    }
-
-    /// The file's bytes.
+    /// The file's bytes, in the format of its images.
     public func data() throws -> Data {
-        let n = count, width = prompts.map(\.count).max() ?? 0
-        var writer = SafetensorsWriter(metadata: ["format": Self.formatName, "image_token_index": "\(imageTokenIndex)",
-                                                  "pad_token_id": "\(padTokenId)"])
-        try writer.add("pixel_values", pixelValues)
-        try writer.add("input_ids", integers: prompts.flatMap { $0 + Array(repeating: padTokenId, count: width - $0.count) },
-                       shape: [n, width])
-        try writer.add("input_lengths", integers: prompts.map(\.count), shape: [n])
-        try writer.add("answer_ids", integers: answerIds, shape: [n])
-        if let mask = targetPatchMask {
-            try writer.add("target_patch_mask", integers: mask.flatMap { $0.map { $0 ? 1 : 0 } },
-                           shape: [n, mask.first?.count ?? 0], as: .u8)
+        let n = count
+        switch images {
+        case .pixelValues(let pixelValues):
+            let width = prompts.map(\.count).max() ?? 0, pad = padTokenId ?? 0
+            var writer = SafetensorsWriter(metadata: ["format": Self.formatName, "image_token_index": "\(imageTokenIndex)",
+                                                      "pad_token_id": "\(pad)"])
+            try writer.add("pixel_values", pixelValues)
+            try writer.add("input_ids", integers: prompts.flatMap { $0 + Array(repeating: pad, count: width - $0.count) },
+                           shape: [n, width])
+            try writer.add("input_lengths", integers: prompts.map(\.count), shape: [n])
+            try writer.add("answer_ids", integers: answerIds, shape: [n])
+            if let mask = targetPatchMask {
+                try writer.add("target_patch_mask", integers: mask.flatMap { $0.map { $0 ? 1 : 0 } },
+                               shape: [n, mask.first?.count ?? 0], as: .u8)
+            }
+            if let small = isSmallTarget { try writer.add("is_small_target", integers: small.map { $0 ? 1 : 0 }, shape: [n], as: .u8) }
+            return try writer.data()
+        case .raw(let list):
+            var writer = SafetensorsWriter(metadata: ["format": Self.rawImageFormatName, "samples": "\(n)",
+                                                      "image_token_index": "\(imageTokenIndex)", "bos_token_id": "\(prompts[0][0])"])
+            for (i, image) in list.enumerated() {
+                try writer.add("image.\(i)", integers: image.pixels.map(Int.init), shape: [image.height, image.width, 3], as: .u8)
+                try writer.add("input_ids.\(i)", integers: prompts[i], shape: [prompts[i].count])
+            }
+            try writer.add("answer", integers: answerIds, shape: [n])
+            return try writer.data()
         }
-        if let small = isSmallTarget { try writer.add("is_small_target", integers: small.map { $0 ? 1 : 0 }, shape: [n], as: .u8) }
-        return try writer.data()
     }
 
     /// Writes the set to `url`.

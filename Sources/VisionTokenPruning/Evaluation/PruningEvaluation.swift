@@ -86,7 +86,7 @@ public enum PruningEvaluation {
         try set.validate(for: model.configuration)
         let pipeline = try PruningPipeline(model: model)
         return try (0..<set.count).map { i in
-            let r = try pipeline.run(pixels: set.pixels(i), tokenIds: set.prompts[i], maxNewTokens: steps + 1,
+            let r = try pipeline.run(image: set.image(i, for: model), tokenIds: set.prompts[i], maxNewTokens: steps + 1,
                                      stopAtEndOfSequence: false)
             return (r.generatedTokens, r.continuationLogits)
         }
@@ -102,7 +102,7 @@ public enum PruningEvaluation {
         var agree = 0, kl = 0.0, bytes = 0.0, rate = 0.0
         for i in 0..<set.count {
             let fed = Array(reference[i].tokens.prefix(steps))
-            let r = try pipeline.run(pixels: set.pixels(i), tokenIds: set.prompts[i], forcedContinuation: fed)
+            let r = try pipeline.run(image: set.image(i, for: pipeline.model), tokenIds: set.prompts[i], forcedContinuation: fed)
             for s in 0..<steps {
                 if LlamaDecoder.argmax(r.continuationLogits[s]) == reference[i].tokens[s + 1] { agree += 1 }
                 kl += try Divergence.kl(p: r.continuationLogits[s], q: reference[i].logits[s])
@@ -121,7 +121,7 @@ public enum PruningEvaluation {
         let pipeline = try PruningPipeline(model: model)
         return try (0..<set.count).map { i in
             defer { progress?(i + 1, set.count) }
-            return try pipeline.run(pixels: set.pixels(i), tokenIds: set.prompts[i]).nextTokenLogits
+            return try pipeline.run(image: set.image(i, for: model), tokenIds: set.prompts[i]).nextTokenLogits
         }
     }
 
@@ -137,7 +137,7 @@ public enum PruningEvaluation {
         var recalls: [Double] = [], smallRecalls: [Double] = []
         var outputs = EvaluationOutputs(nextTokenLogits: [], keptIndices: [])
         for i in 0..<set.count {
-            let result = try pipeline.run(pixels: set.pixels(i), tokenIds: set.prompts[i])
+            let result = try pipeline.run(image: set.image(i, for: pipeline.model), tokenIds: set.prompts[i])
             let top = LlamaDecoder.argmax(result.nextTokenLogits)
             if top == set.answerIds[i] { correct += 1 }
             if top == LlamaDecoder.argmax(reference[i]) { agree += 1 }

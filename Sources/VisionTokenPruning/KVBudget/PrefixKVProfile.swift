@@ -62,7 +62,7 @@ public struct PrefixKVProfile: Sendable, Codable, Equatable {
         let layers = model.configuration.text.layerCount
         var totals = [Double](repeating: 0, count: layers)
         for (i, sample) in samples.enumerated() {
-            var state = try model.beginPrefill(pixels: sample.pixels, tokenIds: sample.tokenIds).state
+            var state = try model.beginPrefill(image: sample.image, tokenIds: sample.tokenIds).state
             var cache = model.language.makeCache()
             let requests = Dictionary(uniqueKeysWithValues: (0..<layers).map { ($0, AttentionProbabilityRequest.columnSums) })
             let sums = try model.language.advance(&state, to: layers, cache: &cache, attentions: requests)

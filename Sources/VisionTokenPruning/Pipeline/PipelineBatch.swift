@@ -23,7 +23,7 @@ extension PruningPipeline {
                 // Each slot is written by exactly one worker.
                 shared.slots[i] = Result {
                     try ComputeOptions.$current.withValue(inner) {
-                        try run(pixels: batch[i].pixels, tokenIds: batch[i].tokenIds, maxNewTokens: maxNewTokens)
+                        try run(image: batch[i].image, tokenIds: batch[i].tokenIds, maxNewTokens: maxNewTokens)
                     }
                 }
                 i += lanes

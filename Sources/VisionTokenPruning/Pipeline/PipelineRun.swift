@@ -5,14 +5,17 @@ import VLMModels
 /// prefill (with in-LLM pruning and withdrawal) → decode (with KV-budget eviction).
 struct PipelineRun {
     let pipeline: PruningPipeline
-    let layout: PromptLayout
+    let tokenIds: [Int]
+    /// The prompt layout, known once the image is encoded (LLaVA-NeXT's token count depends on the image).
+    var layout: PromptLayout!
     var seconds = StageFigures()
     var flops = StageFigures()
+    /// Visual tokens to keep (the budget resolved against this image's visual tokens).
+    var keptCount = 0
     /// Ascending indices of the visual tokens that reach the language model.
-    var kept: [Int]
-    /// Vision output: patch features and the [CLS] attention rows the scorer asked for.
-    var features = Tensor(zeros: [0])
-    var visionAttention: [Int: Tensor] = [:]
+    var kept: [Int] = []
+    /// Vision output: every view's features, the token map and the [CLS] attention rows the scorer asked for.
+    var encoded: EncodedImage!
     /// Prefill input rows and the expanded-sequence position each row came from.
     var embeddings = Tensor(zeros: [0])
     var originalPositions: [Int] = []
@@ -25,28 +28,30 @@ struct PipelineRun {
     private var model: LlavaModel { pipeline.model }
     private var configuration: LlavaConfiguration { pipeline.model.configuration }
 
-    init(pipeline: PruningPipeline, layout: PromptLayout) {
+    init(pipeline: PruningPipeline, tokenIds: [Int]) {
         self.pipeline = pipeline
-        self.layout = layout
-        kept = Array(0..<layout.imageTokenCount)
+        self.tokenIds = tokenIds
         cache = pipeline.model.language.makeCache()
     }
 
     private func context(projected: Tensor? = nil, prompt: Tensor? = nil, languageAttention: Tensor? = nil) -> ScoringContext {
-        ScoringContext(configuration: configuration, layout: layout, visionClassAttention: visionAttention,
-                       projectedTokens: projected, promptEmbeddings: prompt, languageAttention: languageAttention)
+        ScoringContext(configuration: configuration, layout: layout, tokens: encoded.tokens,
+                       visionClassAttention: encoded.classAttention, projectedTokens: projected, promptEmbeddings: prompt,
+                       languageAttention: languageAttention)
     }
 
-    /// Runs the vision tower as deep as the projector and the scorer need.
-    mutating func encode(_ pixels: Tensor) throws {
+    /// Runs the vision tower on every view as deep as the projector and the scorer need, lays out the prompt
+    /// and resolves the budget against the image's visual tokens.
+    mutating func encode(_ image: ImageInput) throws {
         let needed = pipeline.requirements.visionAttentionLayers
-        let requests = Dictionary(uniqueKeysWithValues: needed.map { ($0, AttentionProbabilityRequest.rows([0])) })
         let depth = max(configuration.resolvedVisionFeatureLayer, (needed.max() ?? -1) + 1)
-        let ((features, vision), encoderSeconds) = try measured { try model.encodeImage(pixels: pixels, attentions: requests) }
+        let (encoded, encoderSeconds) = try measured { try model.encodeImage(image, classAttentionLayers: needed) }
         seconds.encoder += encoderSeconds
-        self.features = features
-        visionAttention = vision.attentions
-        flops.encoder = FlopsModel.visionEncoder(layers: depth, configuration.vision)
+        self.encoded = encoded
+        layout = try model.layout(tokenIds: tokenIds, imageTokenCount: encoded.tokens.count)
+        kept = Array(0..<layout.imageTokenCount)
+        keptCount = try pipeline.budget.map { try $0.resolve(available: layout.imageTokenCount) } ?? layout.imageTokenCount
+        flops.encoder = Double(image.views.count) * FlopsModel.visionEncoder(layers: depth, configuration.vision)
     }
 
     /// Pre-LLM selection and the prefill input. Scorers that read projected tokens need every token projected
@@ -55,23 +60,23 @@ struct PipelineRun {
         let requirements = pipeline.requirements
         let preLLM = pipeline.scorer != nil && requirements.languageAttentionLayer == nil
         if preLLM, let scorer = pipeline.scorer, !(requirements.projectedTokens || requirements.promptEmbeddings) {
-            let (choice, scoringSeconds) = try measured { try scorer.select(context(), keep: pipeline.keptCount) }
+            let (choice, scoringSeconds) = try measured { try scorer.select(context(), keep: keptCount) }
             seconds.scoring += scoringSeconds
             try PipelineRun.checkSelection(choice, count: layout.imageTokenCount, scorer: scorer)
             kept = choice
-            let (projected, projectorSeconds) = try measured { try model.projector(try features.gatherRows(choice)) }
+            let (projected, projectorSeconds) = try measured { try model.visualEmbeddings(encoded, keeping: choice) }
             seconds.projector += projectorSeconds
-            flops.projector = FlopsModel.projector(tokens: kept.count, configuration)
+            flops.projector = FlopsModel.projector(tokens: encoded.featureRows(of: kept).count, configuration)
             embeddings = try model.embeddings(layout: layout, splicing: projected)
         } else {
-            let (projected, projectorSeconds) = try measured { try model.projector(features) }
+            let (projected, projectorSeconds) = try measured { try model.visualEmbeddings(encoded) }
             seconds.projector += projectorSeconds
-            flops.projector = FlopsModel.projector(tokens: layout.imageTokenCount, configuration)
+            flops.projector = FlopsModel.projector(tokens: encoded.featureRows(of: kept).count, configuration)
             let full = try model.inputEmbeddings(layout: layout, visual: projected)
             embeddings = full
             if preLLM, let scorer = pipeline.scorer {
                 let (choice, scoringSeconds) = try measured {
-                    try scorer.select(context(projected: projected, prompt: full), keep: pipeline.keptCount)
+                    try scorer.select(context(projected: projected, prompt: full), keep: keptCount)
                 }
                 seconds.scoring += scoringSeconds
                 try PipelineRun.checkSelection(choice, count: layout.imageTokenCount, scorer: scorer)
@@ -94,7 +99,7 @@ struct PipelineRun {
             let queries = requirements.languageAttentionQueries.rows(in: layout)
             let attention = try advance(to: scoringLayer + 1, queryRows: (scoringLayer, queries))
             let (choice, scoringSeconds) = try measured {
-                try scorer.select(context(languageAttention: attention), keep: pipeline.keptCount)
+                try scorer.select(context(languageAttention: attention), keep: keptCount)
             }
             seconds.scoring += scoringSeconds
             try PipelineRun.checkSelection(choice, count: layout.imageTokenCount, scorer: scorer)

@@ -28,7 +28,8 @@ public struct PipelineResult: Sendable {
 /// ```swift
 /// let model = try LlavaModel(directory: URL(fileURLWithPath: "llava-1.5-7b-hf"))
 /// let pipeline = try PruningPipeline(model: model, scorer: ClassAttentionScorer(), budget: .count(64))
-/// let result = try pipeline.run(pixels: pixels, tokenIds: prompt, maxNewTokens: 16)
+/// let image = try model.imageProcessor.preprocess(try PortablePixmap.read(url))
+/// let result = try pipeline.run(image: image, tokenIds: prompt, maxNewTokens: 16)
 /// print(result.generatedTokens, result.report.flops.prefill)
 /// ```
 public struct PruningPipeline: Sendable {
@@ -45,8 +46,6 @@ public struct PruningPipeline: Sendable {
     public let withdrawalLayer: Int?
     /// What the scorer needs computed.
     public let requirements: ScoringRequirements
-    /// Visual tokens kept per image.
-    public let keptCount: Int
     /// Per-layer KV-cache budget (PrefixKV) applied after prefill and during decoding, or nil.
     public let kvBudget: PrefixKVProfile?
 
@@ -70,9 +69,10 @@ public struct PruningPipeline: Sendable {
         requirements = try scorer?.requirements(for: c) ?? ScoringRequirements()
         if scorer != nil {
             guard let budget else { throw PruningError.impossibleBudget("a scorer needs a budget") }
-            keptCount = try budget.resolve(available: c.visualTokenCount)
-        } else {
-            keptCount = c.visualTokenCount
+            // LLaVA-NeXT's visual-token count depends on each image; its budget is resolved per run.
+            if !c.isAnyResolution { _ = try TokenSelection.contentBudget(try budget.resolve(available: c.visualTokenCount),
+                                                                         tokens: VisualTokenMap(singleViewWithPatchesPerSide: c.vision.patchesPerSide,
+                                                                                                includesClassToken: c.visionFeatureSelection == .all)) }
         }
         if let k = withdrawalLayer {
             guard (0..<c.text.layerCount).contains(k) else {
@@ -87,7 +87,7 @@ public struct PruningPipeline: Sendable {
 
     /// Runs the model on one image and prompt.
     /// - Parameters:
-    ///   - pixels: normalised image `[3, imageSize, imageSize]`.
+    ///   - image: the preprocessed image (`model.imageProcessor.preprocess`, or `ImageInput(pixels:)`).
     ///   - tokenIds: the prompt with exactly one image placeholder (unexpanded).
     ///   - maxNewTokens: most greedy tokens to generate (0: logits only); ignored when `forcedContinuation` is given.
     ///   - stopAtEndOfSequence: end after the first of `model.endOfSequenceIds` (default); false generates
@@ -96,12 +96,12 @@ public struct PruningPipeline: Sendable {
     ///     distributions of two configurations step by step.
     /// - Throws: `ModelError` for bad inputs, `PruningError` from scoring.
     public func run(
-        pixels: Tensor, tokenIds: [Int], maxNewTokens: Int = 0, stopAtEndOfSequence: Bool = true,
+        image: ImageInput, tokenIds: [Int], maxNewTokens: Int = 0, stopAtEndOfSequence: Bool = true,
         forcedContinuation: [Int]? = nil
     ) throws -> PipelineResult {
         guard maxNewTokens >= 0 else { throw ModelError.invalidInput("maxNewTokens must be >= 0") }
-        var run = PipelineRun(pipeline: self, layout: try model.layout(tokenIds: tokenIds))
-        try run.encode(pixels)
+        var run = PipelineRun(pipeline: self, tokenIds: tokenIds)
+        try run.encode(image)
         try run.selectBeforeLanguageModel()
         try run.prefill()
         let logits = try model.language.logits(run.state.hidden, rows: [run.state.positions.count - 1]).scalars

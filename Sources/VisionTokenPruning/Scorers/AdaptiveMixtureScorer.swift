@@ -7,6 +7,9 @@ import VLMModels
 /// so a flatter source gets more tokens. Unlike the published code, the union is de-duplicated and refilled
 /// to exactly K (walking further down both rankings, the larger share first).
 /// If the context has no [CLS] attention (an encoder without [CLS]), it falls back to text similarity alone.
+/// On multi-view (LLaVA-NeXT) images the text ranking runs over every content token and the [CLS] ranking is
+/// the saliency scorer's own choice (per view by default, as AdaV takes its [CLS] top per crop) ranked by
+/// score; newline tokens are always kept and count toward K.
 public struct AdaptiveMixtureScorer: TokenScorer {
     /// The saliency source (default: FasterVLM's feature-layer [CLS] attention).
     public var saliency: ClassAttentionScorer
@@ -41,35 +44,47 @@ public struct AdaptiveMixtureScorer: TokenScorer {
     }
 
     public func select(_ context: ScoringContext, keep k: Int) throws -> [Int] {
-        let t = try similarity.checkedScores(context)
-        guard k >= 1, k <= t.count else { throw PruningError.impossibleBudget("keep \(k) of \(t.count) visual tokens") }
-        guard hasSaliency(context) else { return try TokenSelection.topK(t, k: k, scorer: name) }
-        let c = try saliency.checkedScores(context)
-        let split = try self.split(textScores: t, clsScores: c, k: k)
-        return try TokenSelection.union([split.textRanking, split.clsRanking],
-                                        quotas: [split.textCount, split.clsCount], k: k)
+        let t = try similarity.checkedScores(context), tokens = context.tokens
+        guard hasSaliency(context) else { return try TokenSelection.select(t, tokens: tokens, k: k, scorer: name) }
+        let budget = try TokenSelection.contentBudget(k, tokens: tokens)
+        let c = try saliency.checkedScores(context), content = tokens.contentIndices
+        let textRanking = try TopK.indices(of: content.map { t[$0] }, k: budget).map { content[$0] }
+        let newlines = Set(tokens.newlineIndices)
+        let clsRanking = try saliency.select(context, keep: k).filter { !newlines.contains($0) }
+            .sorted { c[$0] != c[$1] ? c[$0] > c[$1] : $0 < $1 }
+        let (textCount, clsCount) = split(textRanked: textRanking.map { t[$0] }, clsRanked: clsRanking.map { c[$0] }, k: budget)
+        let kept = try TokenSelection.union([textRanking, clsRanking], quotas: [textCount, clsCount], k: budget)
+        return (kept + tokens.newlineIndices).sorted()
     }
 
-    /// The two rankings (best first, top k each) and how many each contributes before de-duplication.
+    /// The two rankings over all tokens (best first, top k each) and how many each contributes before
+    /// de-duplication.
     public func split(textScores t: [Float], clsScores c: [Float], k: Int) throws
         -> (textRanking: [Int], clsRanking: [Int], textCount: Int, clsCount: Int)
     {
         let textRanking = try TopK.indices(of: t, k: k), clsRanking = try TopK.indices(of: c, k: k)
+        let (textCount, clsCount) = split(textRanked: textRanking.map { t[$0] }, clsRanked: clsRanking.map { c[$0] }, k: k)
+        return (textRanking, clsRanking, textCount, clsCount)
+    }
+
+    /// AdaV's shares of `k` given each source's scores in ranking order (best first): ⌊k·reservedShare⌋ each,
+    /// the rest split by maximising the product of the next prefix sums.
+    func split(textRanked: [Float], clsRanked: [Float], k: Int) -> (textCount: Int, clsCount: Int) {
         let base = Int(Double(k) * reservedShare)
         let rest = k - 2 * base
         // Prefix sums of the scores ranked after the reserved heads; S(0) = 0.
-        func prefix(_ ranking: [Int], _ s: [Float]) -> [Double] {
+        func prefix(_ ranked: [Float]) -> [Double] {
             var sums = [0.0]
-            for i in ranking.dropFirst(base) { sums.append(sums.last! + Double(s[i])) }
+            for v in ranked.dropFirst(base) { sums.append(sums.last! + Double(v)) }
             return sums
         }
-        let st = prefix(textRanking, t), sc = prefix(clsRanking, c)
+        let st = prefix(textRanked), sc = prefix(clsRanked)
         var best = 0, bestValue = -Double.infinity
         for k1 in 0...Swift.max(0, Swift.min(rest, st.count - 1)) where rest - k1 < sc.count {
             let value = st[k1] * sc[rest - k1]
             if value > bestValue { best = k1; bestValue = value }
         }
-        return (textRanking, clsRanking, base + best, base + rest - best)
+        return (base + best, base + rest - best)
     }
 
     private func hasSaliency(_ context: ScoringContext) -> Bool {

@@ -24,8 +24,9 @@ public struct RandomScorer: TokenScorer {
     }
 }
 
-/// Spatially uniform selection: k tokens evenly spaced in raster order, `⌊(i + ½)·N/k⌋` for i < k, which
-/// spreads them over the patch grid. Its scores are flat (it carries no preference between tokens).
+/// Spatially uniform selection: the k content tokens evenly spaced in sequence order, `⌊(i + ½)·N/k⌋` for
+/// i < k over the N content tokens, which spreads them over the patch grid (and, on LLaVA-NeXT, over the
+/// views), plus the always-kept newlines. Its scores are flat (it carries no preference between tokens).
 public struct UniformScorer: TokenScorer {
     public var name: String { "uniform" }
 
@@ -39,8 +40,8 @@ public struct UniformScorer: TokenScorer {
     }
 
     public func select(_ context: ScoringContext, keep k: Int) throws -> [Int] {
-        let n = context.visualTokenCount
-        guard k >= 1, k <= n else { throw PruningError.impossibleBudget("keep \(k) of \(n) visual tokens") }
-        return (0..<k).map { (2 * $0 + 1) * n / (2 * k) }
+        let budget = try TokenSelection.contentBudget(k, tokens: context.tokens)
+        let content = context.tokens.contentIndices, n = content.count
+        return ((0..<budget).map { content[(2 * $0 + 1) * n / (2 * budget)] } + context.tokens.newlineIndices).sorted()
     }
 }

@@ -6,6 +6,10 @@ import VLMModels
 ///
 /// `.featureLayer` is FasterVLM (the layer whose output feeds the projector, `attentions[-2]` for
 /// LLaVA-1.5); `.ensemble(start:)` is VTC-CLS (layers `start ... featureLayer`, summed).
+///
+/// On multi-view (LLaVA-NeXT) images each view's patches are scored by that view's own [CLS]; the budget is
+/// shared per view by default (FasterVLM's NeXT code), or globally (`allocation: .global`). Newline tokens
+/// score 0 and are always kept.
 public struct ClassAttentionScorer: TokenScorer {
     /// Which encoder layers' attention to use.
     public enum Layers: Sendable, Equatable {
@@ -19,10 +23,17 @@ public struct ClassAttentionScorer: TokenScorer {
 
     /// The layers used.
     public let layers: Layers
-    public var name: String { layers == .featureLayer ? "cls" : "cls-ensemble" }
+    /// How a multi-view image's budget is shared between views (default `.perView`).
+    public let allocation: ViewAllocation
+    public var name: String {
+        (layers == .featureLayer ? "cls" : "cls-ensemble") + (allocation == .global ? "-global" : "")
+    }
 
-    /// A scorer over `layers` (default: FasterVLM's single feature layer).
-    public init(layers: Layers = .featureLayer) { self.layers = layers }
+    /// A scorer over `layers` (default: FasterVLM's single feature layer) sharing multi-view budgets by `allocation`.
+    public init(layers: Layers = .featureLayer, allocation: ViewAllocation = .perView) {
+        self.layers = layers
+        self.allocation = allocation
+    }
 
     /// The 0-based encoder layers this scorer reads on a model with `configuration`.
     /// - Throws: `PruningError.invalidConfiguration` for layers outside the encoder or an empty set.
@@ -51,25 +62,30 @@ public struct ClassAttentionScorer: TokenScorer {
     }
 
     public func scores(_ context: ScoringContext) throws -> [Float] {
-        let n = context.visualTokenCount
-        // Under `.patchesOnly` visual token j is encoder token j + 1; under `.all` it is token j.
-        let offset = context.configuration.visionFeatureSelection == .patchesOnly ? 1 : 0
-        var total = [Float](repeating: 0, count: n)
+        let tokens = context.tokens, perView = tokens.encoderTokensPerView
+        var total = [Float](repeating: 0, count: tokens.count)
         for layer in try encoderLayers(for: context.configuration) {
-            guard let row = context.visionClassAttention[layer] else {
+            guard let rows = context.visionClassAttention[layer] else {
                 throw PruningError.missingInput(scorer: name, input: "[CLS] attention of vision layer \(layer)")
             }
-            let heads = row.shape[0], tokens = row.shape.last
-            guard row.shape.rank == 3, row.shape[1] >= 1, tokens == n + offset else {
-                throw PruningError.invalidScores(scorer: name, reason: "[CLS] attention of layer \(layer) has shape \(row.shape)")
+            guard rows.shape.rank == 3, rows.shape[0] == tokens.viewCount, rows.shape[1] >= 1, rows.shape[2] == perView else {
+                throw PruningError.invalidScores(
+                    scorer: name, reason: "[CLS] attention of layer \(layer) has shape \(rows.shape), expected [\(tokens.viewCount), heads, \(perView)]")
             }
-            row.withUnsafeBufferPointer { p in
-                for h in 0..<heads {
-                    let base = h * row.shape[1] * tokens + offset
-                    for j in 0..<n { total[j] += p[base + j] / Float(heads) }
+            let heads = rows.shape[1]
+            rows.withUnsafeBufferPointer { p in
+                for (i, origin) in tokens.origins.enumerated() {
+                    guard let (view, token) = tokens.encoderToken(origin) else { continue }
+                    var sum: Float = 0
+                    for h in 0..<heads { sum += p[(view * heads + h) * perView + token] }
+                    total[i] += sum / Float(heads)
                 }
             }
         }
         return total
+    }
+
+    public func select(_ context: ScoringContext, keep k: Int) throws -> [Int] {
+        try TokenSelection.select(try checkedScores(context), tokens: context.tokens, k: k, allocation: allocation, scorer: name)
     }
 }

@@ -55,7 +55,7 @@ public enum WithdrawalCalibrator {
     /// KL(P_j ‖ P_full) of one sample for each candidate layer j.
     static func klCurve(model: LlavaModel, sample: ImagePrompt, candidates: [Int]) throws -> [Double] {
         let language = model.language
-        var (layout, state) = try model.beginPrefill(pixels: sample.pixels, tokenIds: sample.tokenIds)
+        var (layout, state) = try model.beginPrefill(image: sample.image, tokenIds: sample.tokenIds)
         var cache = language.makeCache()
         var inputs: [Int: DecoderState] = [:]
         for j in candidates {

@@ -1,0 +1,128 @@
+/// How LLaVA-NeXT ("anyres") cuts one image into views and which of their patch features reach the language
+/// model, exactly as transformers' `LlavaNextImageProcessor` and `pack_image_features` compute it.
+///
+/// The image is fitted (aspect kept) into the best of the grid pinpoints, padded to it and cut into
+/// `gridRows x gridColumns` square views of `viewSize` pixels; a base view (the whole image squashed to
+/// `viewSize`) comes first. The crops' patches form one feature map of `gridRows · p x gridColumns · p`
+/// positions (p = patches per view side), from which the rows or columns that only cover padding are
+/// removed (`keptRows`, `keptColumns`); a newline token follows each kept row.
+public struct AnyResolutionLayout: Sendable, Equatable {
+    /// The original image size.
+    public let imageSize: PixelSize
+    /// The chosen pinpoint (`best_resolution`).
+    public let bestResolution: PixelSize
+    /// The side of one view in pixels (the vision tower's `image_size`).
+    public let viewSize: Int
+    /// Patches per view side (`viewSize / patch_size`).
+    public let patchesPerSide: Int
+    /// Rows of crops in the grid.
+    public let gridRows: Int
+    /// Columns of crops in the grid.
+    public let gridColumns: Int
+    /// The image's size after the aspect-preserving resize into `bestResolution`.
+    public let resizedSize: PixelSize
+    /// Black rows above the resized image in the padded canvas (the bottom gets the rest).
+    public let padTop: Int
+    /// Black columns left of the resized image (the right gets the rest).
+    public let padLeft: Int
+    /// Rows of the crop feature map that survive unpadding.
+    public let keptRows: Range<Int>
+    /// Columns of the crop feature map that survive unpadding.
+    public let keptColumns: Range<Int>
+
+    /// The layout of an image of `imageSize` under `pinpoints` (each a multiple of `viewSize` on both sides).
+    /// - Throws: `ModelError.invalidInput` for an empty image, `.invalidConfiguration` for bad pinpoints or a
+    ///   view size that is not a multiple of `patchSize`.
+    public init(imageSize: PixelSize, pinpoints: [PixelSize], viewSize: Int, patchSize: Int) throws {
+        try AnyResolutionLayout.validate(pinpoints: pinpoints, viewSize: viewSize, patchSize: patchSize)
+        guard imageSize.height >= 1, imageSize.width >= 1 else {
+            throw ModelError.invalidInput("image of \(imageSize.width)x\(imageSize.height) pixels: both sides must be at least 1")
+        }
+        self.imageSize = imageSize
+        self.viewSize = viewSize
+        patchesPerSide = viewSize / patchSize
+        bestResolution = AnyResolutionLayout.bestResolution(for: imageSize, among: pinpoints)
+        gridRows = bestResolution.height / viewSize
+        gridColumns = bestResolution.width / viewSize
+        resizedSize = AnyResolutionLayout.fittedSize(of: imageSize, into: bestResolution)
+        padTop = (bestResolution.height - resizedSize.height) / 2
+        padLeft = (bestResolution.width - resizedSize.width) / 2
+        (keptRows, keptColumns) = AnyResolutionLayout.unpaddedRanges(
+            rows: gridRows * patchesPerSide, columns: gridColumns * patchesPerSide, imageSize: imageSize)
+    }
+
+    /// Views the image becomes: the base view and the grid crops.
+    public var viewCount: Int { 1 + gridRows * gridColumns }
+    /// Newline tokens: one per kept feature-map row.
+    public var newlineCount: Int { keptRows.count }
+    /// Visual tokens the image puts in the prompt: the base view's patches, then each kept row's patches and
+    /// its newline (the count the processor expands the placeholder to).
+    public var imageTokenCount: Int { patchesPerSide * patchesPerSide + keptRows.count * (keptColumns.count + 1) }
+
+    /// transformers' `select_best_resolution`: the pinpoint that keeps the most of the image's pixels after an
+    /// aspect-preserving downscale (upscaling earns nothing), ties to the least wasted area, then to the earlier
+    /// pinpoint. Uses the same double arithmetic (products truncated) as the Python code.
+    public static func bestResolution(for image: PixelSize, among pinpoints: [PixelSize]) -> PixelSize {
+        var best = pinpoints[0], bestEffective = -1, bestWasted = Int.max
+        for candidate in pinpoints {
+            let scale = min(Double(candidate.width) / Double(image.width), Double(candidate.height) / Double(image.height))
+            let downscaled = Int(Double(image.width) * scale) * Int(Double(image.height) * scale)
+            let effective = min(downscaled, image.area)
+            let wasted = candidate.area - effective
+            if effective > bestEffective || (effective == bestEffective && wasted < bestWasted) {
+                best = candidate
+                bestEffective = effective
+                bestWasted = wasted
+            }
+        }
+        return best
+    }
+
+    /// The aspect-preserving size of `image` inside `target` (transformers' `_get_resize_output_size` for
+    /// anyres): the tighter side fills the target, the other is `ceil(side · scale)` capped at the target.
+    public static func fittedSize(of image: PixelSize, into target: PixelSize) -> PixelSize {
+        let scaleWidth = Double(target.width) / Double(image.width)
+        let scaleHeight = Double(target.height) / Double(image.height)
+        if scaleWidth < scaleHeight {
+            return PixelSize(height: min(Int((Double(image.height) * scaleWidth).rounded(.up)), target.height),
+                             width: target.width)
+        }
+        return PixelSize(height: target.height,
+                         width: min(Int((Double(image.width) * scaleHeight).rounded(.up)), target.width))
+    }
+
+    /// transformers' `unpad_image` on a feature map of `rows x columns`: the rows (image wider than the map)
+    /// or columns (otherwise) that cover only padding are cut, the same count `p` from both ends, with the
+    /// unpadded length `int(round(side · scale, 7))` = floor of the exact quotient unless it lies within
+    /// 5e-8 below an integer.
+    public static func unpaddedRanges(rows: Int, columns: Int, imageSize: PixelSize) -> (rows: Range<Int>, columns: Range<Int>) {
+        let h = imageSize.height, w = imageSize.width
+        if w * rows > columns * h {
+            let kept = roundedQuotient(h * columns, w), p = (rows - kept) / 2
+            return (p..<(rows - p), 0..<columns)
+        }
+        let kept = roundedQuotient(w * rows, h), p = (columns - kept) / 2
+        return (0..<rows, p..<(columns - p))
+    }
+
+    /// `int(round(n / d, 7))` for positive integers, in exact arithmetic.
+    static func roundedQuotient(_ n: Int, _ d: Int) -> Int {
+        let q = n / d, remainder = n % d
+        // round(x, 7) reaches the next integer when the fraction is >= 1 − 5e-8.
+        return (d - remainder) * 20_000_000 <= d ? q + 1 : q
+    }
+
+    /// Checks that every pinpoint is a positive multiple of `viewSize` on both sides and that views cut into
+    /// whole patches.
+    /// - Throws: `ModelError.invalidConfiguration` naming the first bad value.
+    public static func validate(pinpoints: [PixelSize], viewSize: Int, patchSize: Int, path: String = "image_grid_pinpoints") throws {
+        guard viewSize >= 1, patchSize >= 1, viewSize % patchSize == 0 else {
+            throw ModelError.invalidConfiguration(path: path, reason: "view size \(viewSize) is not a positive multiple of the patch size \(patchSize)")
+        }
+        guard !pinpoints.isEmpty else { throw ModelError.invalidConfiguration(path: path, reason: "image_grid_pinpoints is empty") }
+        for p in pinpoints where p.height < viewSize || p.width < viewSize || p.height % viewSize != 0 || p.width % viewSize != 0 {
+            throw ModelError.invalidConfiguration(
+                path: path, reason: "pinpoint [\(p.height), \(p.width)] is not a positive multiple of the view size \(viewSize) on both sides")
+        }
+    }
+}

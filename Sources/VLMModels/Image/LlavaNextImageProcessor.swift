@@ -1,0 +1,93 @@
+import Foundation
+import TensorCore
+
+/// transformers' `LlavaNextImageProcessor` (PIL backend), bit for bit: the image is resized into its best
+/// grid pinpoint (aspect kept, Pillow bicubic), padded with black to it, cut into square crops, preceded by
+/// the whole image squashed to one view, and each view goes through the CLIP steps and normalisation.
+public struct LlavaNextImageProcessor: Sendable, Equatable {
+    /// The per-view CLIP steps (resize, centre crop; no-ops on square views of the crop size) and normalisation.
+    public var clip: CLIPImageProcessor
+    /// Candidate canvas sizes (`image_grid_pinpoints`), each a multiple of `viewSize`.
+    public var pinpoints: [PixelSize]
+    /// The side of one view in pixels (the vision tower's `image_size`).
+    public var viewSize: Int
+    /// The vision tower's patch size.
+    public var patchSize: Int
+
+    /// A processor with CLIP defaults at `viewSize`.
+    /// - Throws: `ModelError.invalidConfiguration` for pinpoints that are not multiples of `viewSize`.
+    public init(pinpoints: [PixelSize], viewSize: Int, patchSize: Int) throws {
+        try AnyResolutionLayout.validate(pinpoints: pinpoints, viewSize: viewSize, patchSize: patchSize)
+        clip = CLIPImageProcessor(size: viewSize)
+        self.pinpoints = pinpoints
+        self.viewSize = viewSize
+        self.patchSize = patchSize
+    }
+
+    /// Reads `preprocessor_config.json` in `directory` (CLIP keys as `CLIPImageProcessor`), checking that its
+    /// `image_grid_pinpoints` equal the model's and that it resamples bicubically.
+    /// - Throws: `ModelError.invalidConfiguration` for a malformed file or one that disagrees with the model.
+    public init(directory: URL, pinpoints: [PixelSize], viewSize: Int, patchSize: Int) throws {
+        try self.init(pinpoints: pinpoints, viewSize: viewSize, patchSize: patchSize)
+        clip = try CLIPImageProcessor(directory: directory, defaultSize: viewSize)
+        let url = directory.appendingPathComponent("preprocessor_config.json")
+        guard RegularFile.isPresent(url),
+              let json = try JSONSerialization.jsonObject(with: try RegularFile.read(url)) as? [String: Any] else { return }
+        if let resample = json["resample"], (resample as? Int) != 3 {
+            throw ModelError.invalidConfiguration(path: url.path, reason: "resample \(resample) is not 3 (BICUBIC), the only filter implemented")
+        }
+        if let pad = json["do_pad"] as? Bool, !pad {
+            throw ModelError.invalidConfiguration(path: url.path, reason: "do_pad false is not supported: anyres views are cut from the padded canvas")
+        }
+        if let listed = json["image_grid_pinpoints"] {
+            guard let pairs = listed as? [[Int]], pairs.allSatisfy({ $0.count == 2 }),
+                  pairs.map({ PixelSize(height: $0[0], width: $0[1]) }) == pinpoints else {
+                throw ModelError.invalidConfiguration(path: url.path, reason: "image_grid_pinpoints differ from config.json's")
+            }
+        }
+    }
+
+    /// The layout an image of `size` gets.
+    /// - Throws: `ModelError.invalidInput` for an empty image.
+    public func layout(for size: PixelSize) throws -> AnyResolutionLayout {
+        try AnyResolutionLayout(imageSize: size, pinpoints: pinpoints, viewSize: viewSize, patchSize: patchSize)
+    }
+
+    /// The base view and the grid crops of `image`, normalised.
+    /// - Throws: `ModelError.invalidInput` when a view cannot be processed.
+    public func preprocess(_ image: RGBImage) throws -> ImageInput {
+        let layout = try layout(for: PixelSize(height: image.height, width: image.width))
+        let base = try RGBImage(width: viewSize, height: viewSize,
+                                pixels: BicubicResampler.resize(image, width: viewSize, height: viewSize))
+        let canvas = try paddedCanvas(image, layout: layout)
+        var views = [base]
+        for row in 0..<layout.gridRows {
+            for column in 0..<layout.gridColumns {
+                views.append(try crop(canvas, top: row * viewSize, left: column * viewSize))
+            }
+        }
+        return try ImageInput(views: try views.map { clip.normalize(try clip.resizedAndCropped($0)) }, anyResolution: layout)
+    }
+
+    /// The image resized into `layout.resizedSize` and centred on a black canvas of `layout.bestResolution`.
+    public func paddedCanvas(_ image: RGBImage, layout: AnyResolutionLayout) throws -> RGBImage {
+        let resized = BicubicResampler.resize(image, width: layout.resizedSize.width, height: layout.resizedSize.height)
+        let canvasWidth = layout.bestResolution.width, rowBytes = layout.resizedSize.width * 3
+        var canvas = [UInt8](repeating: 0, count: layout.bestResolution.area * 3)
+        for y in 0..<layout.resizedSize.height {
+            let destination = ((y + layout.padTop) * canvasWidth + layout.padLeft) * 3
+            canvas.replaceSubrange(destination..<(destination + rowBytes), with: resized[(y * rowBytes)..<((y + 1) * rowBytes)])
+        }
+        return try RGBImage(width: canvasWidth, height: layout.bestResolution.height, pixels: canvas)
+    }
+
+    private func crop(_ canvas: RGBImage, top: Int, left: Int) throws -> RGBImage {
+        var out = [UInt8]()
+        out.reserveCapacity(viewSize * viewSize * 3)
+        for y in top..<(top + viewSize) {
+            let start = (y * canvas.width + left) * 3
+            out.append(contentsOf: canvas.pixels[start..<(start + viewSize * 3)])
+        }
+        return try RGBImage(width: viewSize, height: viewSize, pixels: out)
+    }
+}
