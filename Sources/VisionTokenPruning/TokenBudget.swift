@@ -1,4 +1,6 @@
-/// How many visual tokens to keep: an absolute count or a fraction of the visual tokens.
+/// How many visual tokens to keep: an absolute count or a fraction of the visual tokens, LLaVA-NeXT's newline
+/// tokens included (they are always kept; see `TokenSelection`). On a multi-view image a ratio too small for
+/// the newlines keeps the newlines and one content token; a count too small for them is an error.
 public enum TokenBudget: Sendable, Equatable, CustomStringConvertible {
     /// Keep exactly this many tokens.
     case count(Int)

@@ -58,6 +58,19 @@ public func requireTinyLlavaFixture() throws -> URL {
     return url
 }
 
+/// The shared LLaVA-NeXT fixture folder `../shared/fixtures/tiny-llava-next`, or nil when it is absent.
+public let tinyLlavaNextFixture: URL? = tinyLlavaFixture.map {
+    $0.deletingLastPathComponent().appendingPathComponent("tiny-llava-next")
+}.flatMap { FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path) ? $0 : nil }
+
+/// The LLaVA-NeXT fixture folder, or an `XCTSkip` saying it is absent.
+public func requireTinyLlavaNextFixture() throws -> URL {
+    guard let url = tinyLlavaNextFixture else {
+        throw XCTSkip("../shared/fixtures/tiny-llava-next is absent: LLaVA-NeXT parity tests need the shared folder beside the package")
+    }
+    return url
+}
+
 /// Asserts two float arrays agree within `atol` (for fixture comparisons).
 public func assertClose(
     _ actual: [Float], _ expected: [Float], atol: Double, _ message: String = "",

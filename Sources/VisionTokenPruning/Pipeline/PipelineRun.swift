@@ -51,6 +51,10 @@ struct PipelineRun {
         layout = try model.layout(tokenIds: tokenIds, imageTokenCount: encoded.tokens.count)
         kept = Array(0..<layout.imageTokenCount)
         keptCount = try pipeline.budget.map { try $0.resolve(available: layout.imageTokenCount) } ?? layout.imageTokenCount
+        if case .ratio = pipeline.budget {
+            // A share too small for the always-kept newlines keeps them and one content token.
+            keptCount = max(keptCount, min(layout.imageTokenCount, encoded.tokens.newlineIndices.count + 1))
+        }
         flops.encoder = Double(image.views.count) * FlopsModel.visionEncoder(layers: depth, configuration.vision)
     }
 

@@ -1,0 +1,34 @@
+import Foundation
+import XCTest
+import TensorCore
+import VLMModels
+
+/// The tiny-llava-next fixture: the model and its four reference samples (raw image, unexpanded prompt).
+public struct NextFixtureSamples: Sendable {
+    /// The fixture model.
+    public let model: LlavaModel
+    /// `reference.safetensors`.
+    public let reference: SafetensorsFile
+    /// Per sample: the raw RGB image (`image.i`).
+    public let images: [RGBImage]
+    /// Per sample: the prompt with one placeholder (`input_ids.i`).
+    public let prompts: [[Int]]
+
+    /// Loads the fixture, or throws `XCTSkip` when it is absent.
+    public static func load() throws -> NextFixtureSamples {
+        let dir = try requireTinyLlavaNextFixture()
+        let reference = try SafetensorsFile(url: dir.appendingPathComponent("reference.safetensors"))
+        let images = try (0..<4).map { i -> RGBImage in
+            let raw = try reference.integerTensor("image.\(i)")
+            return try RGBImage(width: raw.shape[1], height: raw.shape[0], pixels: raw.values.map(UInt8.init))
+        }
+        return NextFixtureSamples(model: try LlavaModel(directory: dir), reference: reference, images: images,
+                                  prompts: try (0..<4).map { try reference.integerTensor("input_ids.\($0)").values })
+    }
+
+    /// Integer reference tensor `name.i`.
+    public func integers(_ name: String, _ i: Int) throws -> [Int] { try reference.integerTensor("\(name).\(i)").values }
+
+    /// Float reference tensor `name.i`, flattened.
+    public func floats(_ name: String, _ i: Int) throws -> [Float] { try reference.floatTensor("\(name).\(i)").scalars }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import TensorCore
+import TestSupport
+import VLMModels
+import XCTest
+
+/// LLaVA-NeXT against `../shared/fixtures/tiny-llava-next/reference.safetensors` (transformers 5.23, float32),
+/// from the raw images on, with the tolerances the fixture's README gives.
+final class LlavaNextParityTests: XCTestCase {
+    func testProcessorMatchesTransformersBitForBit() throws {
+        let f = try NextFixtureSamples.load()
+        let dir = try requireTinyLlavaNextFixture()
+        let files = ["0_55x70", "1_40x90", "2_42x42", "3_130x45"]
+        for i in 0..<4 {
+            let ppm = try PortablePixmap.read(dir.appendingPathComponent("images/\(files[i]).ppm"))
+            XCTAssertEqual(ppm, f.images[i], "image \(i): the PPM file and image.\(i) hold the same pixels")
+            XCTAssertEqual(try f.integers("image_sizes", i), [ppm.height, ppm.width])
+            let input = try f.model.imageProcessor.preprocess(ppm)
+            let layout = try XCTUnwrap(input.anyResolution)
+            XCTAssertEqual(try f.integers("best_resolution", i), [layout.bestResolution.height, layout.bestResolution.width], "best \(i)")
+            XCTAssertEqual(try f.integers("grid_shape", i), [layout.gridRows, layout.gridColumns], "grid \(i)")
+            XCTAssertEqual(try f.integers("resized_size", i), [layout.resizedSize.height, layout.resizedSize.width], "resized \(i)")
+            let p = try f.integers("padding", i)
+            XCTAssertEqual([p[0], p[2]], [layout.padTop, layout.padLeft], "padding \(i)")
+            XCTAssertEqual(p[0] + p[1] + layout.resizedSize.height, layout.bestResolution.height)
+            XCTAssertEqual(p[2] + p[3] + layout.resizedSize.width, layout.bestResolution.width)
+            XCTAssertEqual(try f.integers("unpadded_grid", i), [layout.keptRows.count, layout.keptColumns.count], "unpadded \(i)")
+            XCTAssertEqual(try f.integers("num_image_tokens", i), [layout.imageTokenCount], "image tokens \(i)")
+            XCTAssertEqual(try f.integers("feature_lens", i), [layout.imageTokenCount])
+            let expected = try f.floats("pixel_values", i)
+            let actual = input.views.flatMap(\.scalars)
+            XCTAssertEqual(actual.count, expected.count, "views \(i)")
+            let mismatches = zip(actual, expected).filter { $0 != $1 }.count
+            XCTAssertEqual(mismatches, 0, "pixel_values \(i) must match exactly")
+        }
+    }
+
+    func testVisionProjectorAndPackingMatchTransformers() throws {
+        let f = try NextFixtureSamples.load()
+        for i in 0..<4 {
+            let input = try f.model.imageProcessor.preprocess(f.images[i])
+            let encoded = try f.model.encodeImage(input, classAttentionLayers: [0, 1, 2])
+            assertClose(encoded.features.scalars, try f.floats("vision.feature_layer_hidden", i), atol: 1e-4, "feature layer \(i)")
+            for layer in 0..<3 {
+                assertClose(encoded.classAttention[layer]!.scalars, try f.floats("vision.cls_attention.\(layer)", i),
+                            atol: 2e-5, "[CLS] attention \(layer), image \(i)")
+            }
+            // Every view's projected patches in view order ([CLS] rows skipped).
+            let patchRows = (0..<input.views.count).flatMap { v in (1..<10).map { v * 10 + $0 } }
+            let projected = try f.model.projector(try encoded.features.gatherRows(patchRows))
+            assertClose(projected.scalars, try f.floats("image_features", i), atol: 5e-5, "image_features \(i)")
+            let packed = try f.model.visualEmbeddings(encoded)
+            assertClose(packed.scalars, try f.floats("packed_features", i), atol: 5e-5, "packed_features \(i)")
+            if i == 1 {
+                assertClose(packed.scalars, try f.floats("spec64.packed_features", 1), atol: 5e-5, "float64 packed_features")
+            }
+        }
+    }
+
+    func testExpandedPromptEmbeddingsLogitsAndGreedyTokens() throws {
+        let f = try NextFixtureSamples.load()
+        for i in 0..<4 {
+            let input = try f.model.imageProcessor.preprocess(f.images[i])
+            let (layout, state) = try f.model.beginPrefill(image: input, tokenIds: f.prompts[i])
+            XCTAssertEqual((0..<layout.expandedLength).map(layout.expandedTokenId), try f.integers("input_ids_expanded", i))
+            assertClose(state.hidden.scalars, try f.floats("inputs_embeds", i), atol: 5e-5, "inputs_embeds \(i)")
+            let (tokens, logits) = try f.model.generate(image: input, tokenIds: f.prompts[i], maxNewTokens: 5,
+                                                        stopAtEndOfSequence: false)
+            assertClose(logits, try f.floats("logits", i), atol: 5e-5, "logits \(i)")
+            if i == 1 { assertClose(logits, try f.floats("spec64.logits", 1), atol: 5e-5, "float64 logits") }
+            XCTAssertEqual(tokens, try f.integers("generated_ids", i), "greedy tokens \(i)")
+        }
+    }
+}
