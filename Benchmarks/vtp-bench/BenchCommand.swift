@@ -15,7 +15,9 @@ enum BenchCommand {
                      [--kv-budget R [--decode-steps N]] [--dump FILE] [--sweep [--svg FILE]]
       e2e            time to first token and FLOPs, full vs pruned, generated LLaVA-1.5-shaped model, and
                      decode speed per weight precision [--quick] [--weights f32,bf16,f16,int8]
-                     [--size 1b|7b [--checkpoint DIR]]: 7b writes (or reuses) a LLaVA-1.5-7B-shaped
+                     [--size 1b|7b|next-7b [--checkpoint DIR]]: next-7b is a LLaVA-NeXT-7B shape on a
+                     672x672 image (5 views, 2928 visual tokens), TTFT full and at 320/160 per method;
+                     7b writes (or reuses) a LLaVA-1.5-7B-shaped
                      BF16 checkpoint and reports load time, peak RSS, TTFT full and at 64 tokens, decode
       show           --model DIR --image FILE.ppm --prompt "ID ID ..." --keep N|P% --svg FILE [--scorers a,b]
     common options: --json (one JSON object on stdout), --threads N, --activations f32|bf16|int8 (bf16 or
@@ -70,9 +72,9 @@ enum BenchCommand {
                 let quick = try args.flag("--quick")
                 let sizeText = try args.value("--size") ?? "1b"
                 guard let size = EndToEndBenchmark.Size(rawValue: sizeText) else {
-                    throw BenchError.usage("--size is 1b or 7b, got '\(sizeText)'")
+                    throw BenchError.usage("--size is 1b, 7b or next-7b, got '\(sizeText)'")
                 }
-                let precisions = try (try args.value("--weights") ?? (size == .sevenBillion ? "bf16" : "f32"))
+                let precisions = try (try args.value("--weights") ?? (size == .oneBillion ? "f32" : "bf16"))
                     .split(separator: ",").map { text -> WeightPrecision in
                         guard case let .fixed(p) = try LoadPrecision(parsing: String(text)) else {
                             throw BenchError.usage("e2e --weights takes f32, bf16, f16 or int8 (a generated model has no checkpoint precision)")
@@ -82,7 +84,12 @@ enum BenchCommand {
                 let checkpoint = try args.value("--checkpoint").map { URL(fileURLWithPath: $0) }
                 if checkpoint != nil && size != .sevenBillion { throw BenchError.usage("--checkpoint applies to --size 7b only") }
                 try args.finish()
-                try emit(try EndToEndBenchmark(quick: quick, size: size, precisions: precisions, checkpoint: checkpoint).run(), json: json)
+                if size == .nextSevenBillion {
+                    guard precisions.count == 1 else { throw BenchError.usage("--size next-7b takes one --weights precision") }
+                    try emit(try AnyResolutionBenchmark(quick: quick, precision: precisions[0]).run(), json: json)
+                } else {
+                    try emit(try EndToEndBenchmark(quick: quick, size: size, precisions: precisions, checkpoint: checkpoint).run(), json: json)
+                }
             case "show":
                 try ShowCommand.run(&args)
             case "":

@@ -8,7 +8,7 @@ import VisionTokenPruning
 struct EndToEndBenchmark {
     /// Model shapes `e2e` can run.
     enum Size: String {
-        case oneBillion = "1b", sevenBillion = "7b"
+        case oneBillion = "1b", sevenBillion = "7b", nextSevenBillion = "next-7b"
     }
 
     var quick: Bool

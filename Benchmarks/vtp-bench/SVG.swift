@@ -34,42 +34,52 @@ enum SVG {
         return document(width: panels.count * (width + 20), height: height + 40, body: body)
     }
 
-    /// One panel per entry: the image as patch-sized blocks (2x2 samples per patch), dropped patches dimmed.
-    static func patchPanels(image: RGBImage, patchesPerSide: Int, panels: [(title: String, kept: Set<Int>)]) -> String {
-        // About 240 px per panel whatever the grid; up to 4x4 colour samples per patch.
-        let cell = max(8, 240 / patchesPerSide), sub = max(1, min(4, cell / 4)), side = patchesPerSide * cell, gap = 16
-        var body = ""
-        for (p, panel) in panels.enumerated() {
-            let ox = p * (side + gap)
-            body += "<text x=\"\(ox)\" y=\"14\" font-size=\"12\">\(escape(panel.title))</text>\n<g transform=\"translate(\(ox),20)\">\n"
-            for patch in 0..<(patchesPerSide * patchesPerSide) {
-                let row = patch / patchesPerSide, col = patch % patchesPerSide
-                for sy in 0..<sub {
-                    for sx in 0..<sub {
-                        let (r, g, b) = average(image, patchesPerSide: patchesPerSide, row: row, col: col, sy: sy, sx: sx, sub: sub)
-                        body += "<rect x=\"\(col * cell + sx * cell / sub)\" y=\"\(row * cell + sy * cell / sub)\" width=\"\(cell / sub)\" height=\"\(cell / sub)\" fill=\"rgb(\(r),\(g),\(b))\"/>"
-                    }
-                }
-                if !panel.kept.contains(patch) {
-                    body += "<rect x=\"\(col * cell)\" y=\"\(row * cell)\" width=\"\(cell)\" height=\"\(cell)\" fill=\"black\" fill-opacity=\"0.75\"/>"
-                }
-                body += "\n"
-            }
-            body += "</g>\n"
-        }
-        return document(width: panels.count * (side + gap), height: side + 24, body: body)
+    /// A patch token's region of the drawn image (in its pixels) and whether it was kept.
+    struct Cell {
+        var x: ClosedRange<Double>
+        var y: ClosedRange<Double>
+        var kept: Bool
     }
 
-    private static func average(_ image: RGBImage, patchesPerSide: Int, row: Int, col: Int, sy: Int, sx: Int, sub: Int) -> (Int, Int, Int) {
-        let patch = image.width / patchesPerSide, step = max(1, patch / sub)
-        var sum = (0, 0, 0), n = 0
-        for y in (row * patch + sy * step)..<min(image.height, row * patch + (sy + 1) * step) {
-            for x in (col * patch + sx * step)..<min(image.width, col * patch + (sx + 1) * step) {
-                let i = (y * image.width + x) * 3
-                sum.0 += Int(image.pixels[i]); sum.1 += Int(image.pixels[i + 1]); sum.2 += Int(image.pixels[i + 2]); n += 1
+    /// One method's drawing: per view group, the cells over a copy of the image.
+    struct TokenPanel {
+        var title: String
+        var views: [[Cell]]
+    }
+
+    /// One row per panel, one copy of the image per view group (about 240 px on its longer side, drawn as
+    /// colour blocks), dropped tokens' regions dimmed.
+    static func tokenPanels(image: RGBImage, panels: [TokenPanel]) -> String {
+        let scale = 240 / Double(max(image.width, image.height))
+        let width = Double(image.width) * scale, height = Double(image.height) * scale, gap = 16.0
+        let block = max(1, max(image.width, image.height) / 60)
+        var picture = ""
+        for by in stride(from: 0, to: image.height, by: block) {
+            for bx in stride(from: 0, to: image.width, by: block) {
+                var sum = (0, 0, 0), n = 0
+                for y in by..<min(image.height, by + block) {
+                    for x in bx..<min(image.width, bx + block) {
+                        let i = (y * image.width + x) * 3
+                        sum.0 += Int(image.pixels[i]); sum.1 += Int(image.pixels[i + 1]); sum.2 += Int(image.pixels[i + 2]); n += 1
+                    }
+                }
+                picture += "<rect x=\"\(Double(bx) * scale)\" y=\"\(Double(by) * scale)\" width=\"\(Double(block) * scale + 0.5)\" height=\"\(Double(block) * scale + 0.5)\" fill=\"rgb(\(sum.0 / n),\(sum.1 / n),\(sum.2 / n))\"/>"
             }
         }
-        return n == 0 ? (0, 0, 0) : (sum.0 / n, sum.1 / n, sum.2 / n)
+        var body = ""
+        let columns = panels.map(\.views.count).max() ?? 1
+        for (p, panel) in panels.enumerated() {
+            let oy = Double(p) * (height + 24)
+            body += "<text x=\"0\" y=\"\(oy + 14)\" font-size=\"12\">\(escape(panel.title))</text>\n"
+            for (v, cells) in panel.views.enumerated() {
+                body += "<g transform=\"translate(\(Double(v) * (width + gap)),\(oy + 20))\">\n" + picture + "\n"
+                for cell in cells where !cell.kept {
+                    body += "<rect x=\"\(cell.x.lowerBound * scale)\" y=\"\(cell.y.lowerBound * scale)\" width=\"\((cell.x.upperBound - cell.x.lowerBound) * scale)\" height=\"\((cell.y.upperBound - cell.y.lowerBound) * scale)\" fill=\"black\" fill-opacity=\"0.75\"/>"
+                }
+                body += "\n</g>\n"
+            }
+        }
+        return document(width: Int(Double(columns) * (width + gap)), height: Int(Double(panels.count) * (height + 24)), body: body)
     }
 
     private static func document(width: Int, height: Int, body: String) -> String {

@@ -1,7 +1,8 @@
 import Foundation
 import VisionTokenPruning
 
-/// `vtp-bench show`: which patches each scorer keeps for one picture and prompt, drawn as an SVG.
+/// `vtp-bench show`: which visual tokens each scorer keeps for one picture and prompt, drawn as an SVG over
+/// the image (LLaVA-NeXT: the base view's patches, then every crop's patches over the original image).
 enum ShowCommand {
     static func run(_ args: inout Arguments) throws {
         guard let modelPath = try args.value("--model"), let imagePath = try args.value("--image"),
@@ -16,23 +17,49 @@ enum ShowCommand {
         let output = try OutputFile(svgPath, flag: "--svg", inputs: [URL(fileURLWithPath: imagePath)], modelFolder: directory)
         let model = try LlavaModel(directory: directory)
         let c = model.configuration
-        let processor = try CLIPImageProcessor(directory: directory, defaultSize: c.vision.imageSize)
-        let seen = try processor.resizedAndCropped(try PortablePixmap.read(URL(fileURLWithPath: imagePath)))
-        let pixels = processor.normalize(seen)
+        let original = try PortablePixmap.read(URL(fileURLWithPath: imagePath))
         let prompt = try promptText.split(separator: " ").map { token -> Int in
             guard let id = Int(token) else { throw BenchError.usage("--prompt takes token ids separated by spaces, got '\(token)'") }
             return id
         }
         let budget = try TokenBudget(parsing: keep)
-        var panels: [(title: String, kept: Set<Int>)] = []
+        // What is drawn: the image the model saw (LLaVA-1.5: resized and cropped) or the original (LLaVA-NeXT).
+        let image: ImageInput, backdrop: RGBImage
+        switch model.imageProcessor {
+        case .singleView(let clip):
+            backdrop = try clip.resizedAndCropped(original)
+            image = ImageInput(pixels: clip.normalize(backdrop))
+        case .anyResolution(let next):
+            backdrop = original
+            image = try next.preprocess(original)
+        }
+        let tokens = try model.encodeImage(image).tokens
+        var panels: [SVG.TokenPanel] = []
         for name in names {
             Progress.say("show: \(name)")
             let pipeline = try PruningPipeline(model: model, scorer: ScorerCatalog.scorer(named: name, for: c), budget: budget)
-            let result = try pipeline.run(image: ImageInput(pixels: pixels), tokenIds: prompt)
-            panels.append(("\(name) (\(result.keptVisualIndices.count))", Set(result.keptVisualIndices)))
+            let kept = Set(try pipeline.run(image: image, tokenIds: prompt).keptVisualIndices)
+            panels.append(SVG.TokenPanel(title: "\(name) (\(kept.count) of \(tokens.count))",
+                                         views: regions(tokens, kept: kept, backdrop: backdrop)))
         }
-        let svg = SVG.patchPanels(image: seen, patchesPerSide: c.vision.patchesPerSide, panels: panels)
-        try output.write(Data(svg.utf8))
-        print("wrote \(svgPath): \(panels.count) panels, \(c.vision.patchCount) patches each")
+        try output.write(Data(SVG.tokenPanels(image: backdrop, panels: panels).utf8))
+        print("wrote \(svgPath): \(panels.count) panels, \(tokens.count) visual tokens in \(tokens.viewCount) views each")
+    }
+
+    /// Per view (base view, then the crops drawn together over the image), each patch token's region of the
+    /// backdrop and whether it was kept; newline tokens have no region.
+    private static func regions(_ tokens: VisualTokenMap, kept: Set<Int>, backdrop: RGBImage) -> [[SVG.Cell]] {
+        var base: [SVG.Cell] = [], crops: [SVG.Cell] = []
+        let side = Double(tokens.patchesPerSide)
+        for (i, origin) in tokens.origins.enumerated() {
+            guard case let .patch(view, row, column) = origin else { continue }
+            let region = tokens.anyResolution.map { $0.imageRegion(view: view, row: row, column: column) }
+                ?? (Double(column) * Double(backdrop.width) / side...Double(column + 1) * Double(backdrop.width) / side,
+                    Double(row) * Double(backdrop.height) / side...Double(row + 1) * Double(backdrop.height) / side)
+            guard let region else { continue }
+            let cell = SVG.Cell(x: region.x, y: region.y, kept: kept.contains(i))
+            if view == 0 { base.append(cell) } else { crops.append(cell) }
+        }
+        return crops.isEmpty ? [base] : [base, crops]
     }
 }

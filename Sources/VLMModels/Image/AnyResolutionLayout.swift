@@ -59,6 +59,24 @@ public struct AnyResolutionLayout: Sendable, Equatable {
     /// its newline (the count the processor expands the placeholder to).
     public var imageTokenCount: Int { patchesPerSide * patchesPerSide + keptRows.count * (keptColumns.count + 1) }
 
+    /// The part of the original image (in its pixels, x to the right, y down, clipped to the image) that patch
+    /// (`row`, `column`) of view `view` covers: the whole image squashed for the base view 0, the fitted and
+    /// padded canvas mapped back for the crops. nil when the patch covers only padding.
+    public func imageRegion(view: Int, row: Int, column: Int) -> (x: ClosedRange<Double>, y: ClosedRange<Double>)? {
+        let w = Double(imageSize.width), h = Double(imageSize.height), side = Double(patchesPerSide)
+        if view == 0 {
+            return (Double(column) * w / side...Double(column + 1) * w / side, Double(row) * h / side...Double(row + 1) * h / side)
+        }
+        let patch = Double(viewSize) / side
+        let cropRow = (view - 1) / gridColumns, cropColumn = (view - 1) % gridColumns
+        let x0 = Double(cropColumn * viewSize - padLeft) + Double(column) * patch
+        let y0 = Double(cropRow * viewSize - padTop) + Double(row) * patch
+        let sx = w / Double(resizedSize.width), sy = h / Double(resizedSize.height)
+        let x = (max(0, x0 * sx), min(w, (x0 + patch) * sx)), y = (max(0, y0 * sy), min(h, (y0 + patch) * sy))
+        guard x.0 < x.1, y.0 < y.1 else { return nil }
+        return (x.0...x.1, y.0...y.1)
+    }
+
     /// transformers' `select_best_resolution`: the pinpoint that keeps the most of the image's pixels after an
     /// aspect-preserving downscale (upscaling earns nothing), ties to the least wasted area, then to the earlier
     /// pinpoint. Uses the same double arithmetic (products truncated) as the Python code.

@@ -3,9 +3,10 @@ import VLMModels
 /// The built-in scorers by their command-line names.
 public enum ScorerCatalog {
     /// Every name `scorer(named:for:)` accepts, in display order.
-    public static let names = ["none", "random", "uniform", "cls", "cls-ensemble", "text-sim", "mixture", "fastv"]
+    public static let names = ["none", "random", "uniform", "cls", "cls-global", "cls-ensemble", "text-sim", "mixture", "fastv"]
 
-    /// The scorer called `name` with its published defaults (nil for `none`). `cls-ensemble` sums the seven
+    /// The scorer called `name` with its published defaults (nil for `none`). `cls` shares a multi-view budget
+    /// per view (FasterVLM), `cls-global` over all views. `cls-ensemble` sums the seven
     /// layers up to the feature layer (VTC-CLS's default 16...22 on LLaVA-1.5), fewer on shallower towers.
     /// - Throws: `PruningError.invalidConfiguration` for an unknown name.
     public static func scorer(named name: String, for configuration: LlavaConfiguration) throws -> (any TokenScorer)? {
@@ -14,6 +15,7 @@ public enum ScorerCatalog {
         case "random": return RandomScorer()
         case "uniform": return UniformScorer()
         case "cls": return ClassAttentionScorer()
+        case "cls-global": return ClassAttentionScorer(allocation: .global)
         case "cls-ensemble":
             return ClassAttentionScorer(layers: .ensemble(start: max(0, configuration.resolvedVisionFeatureLayer - 7)))
         case "text-sim": return TextSimilarityScorer()

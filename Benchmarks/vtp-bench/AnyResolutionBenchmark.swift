@@ -1,0 +1,69 @@
+import Foundation
+import VisionTokenPruning
+
+/// `vtp-bench e2e --size next-7b`: a LLaVA-NeXT-7B-shaped model (generated weights) on a 672x672 image, which
+/// anyres turns into a base view and a 2x2 grid of crops: 5 x 576 patch tokens and 48 newline tokens. Time to
+/// first token and prefill FLOPs unpruned and for each method at 320 and 160 kept tokens (newlines included).
+struct AnyResolutionBenchmark {
+    var quick: Bool
+    /// Weight precision of the generated model (BF16 keeps the 7B shape within 16 GB).
+    var precision: WeightPrecision
+
+    /// LLaVA-NeXT-7B's shape: CLIP ViT-L/14-336, vicuna-7b (4096 x 32), transformers' default pinpoints.
+    static func configuration(quick: Bool) -> LlavaConfiguration {
+        var config = quick ? BenchModels.llava15Shaped(visionLayers: 4, textLayers: 3) : BenchModels.llava15SevenB()
+        config.imageGridPinpoints = LlavaConfiguration.defaultPinpoints336
+        return config
+    }
+
+    /// A deterministic 672x672 picture with smooth structure and a bright square (so attention is not uniform).
+    static func picture(side: Int) throws -> RGBImage {
+        var bytes = [UInt8](repeating: 0, count: side * side * 3)
+        for y in 0..<side {
+            for x in 0..<side {
+                let fx = Double(x) / Double(side), fy = Double(y) / Double(side)
+                let square = fx > 0.55 && fx < 0.8 && fy > 0.2 && fy < 0.45
+                for c in 0..<3 {
+                    let wave = 0.5 + 0.5 * sin(6 * fx + Double(c)) * cos(4 * fy)
+                    bytes[(y * side + x) * 3 + c] = square ? 250 : UInt8(wave * 200)
+                }
+            }
+        }
+        return try RGBImage(width: side, height: side, pixels: bytes)
+    }
+
+    func run() throws -> [String: Any] {
+        let config = Self.configuration(quick: quick)
+        Progress.say("e2e next: generating a LLaVA-NeXT model (\(config.vision.layerCount)-layer CLIP-L/336, decoder \(config.text.hiddenSize)x\(config.text.layerCount)), \(precision) weights")
+        let model = try LlavaModel.generated(configuration: config, seed: 7, precision: precision)
+        let image = try model.imageProcessor.preprocess(try Self.picture(side: 672))
+        let prompt = BenchModels.prompt(imageToken: config.imageTokenIndex)
+        let scorers = quick ? ["cls", "text-sim", "fastv"] : ["cls", "cls-global", "cls-ensemble", "text-sim", "mixture", "fastv", "uniform", "random"]
+        var cases: [(label: String, pipeline: PruningPipeline)] = [("full", try PruningPipeline(model: model))]
+        for budget in [320, 160] {
+            for name in scorers {
+                cases.append(("\(name)@\(budget)", try PruningPipeline(
+                    model: model, scorer: ScorerCatalog.scorer(named: name, for: config), budget: .count(budget))))
+            }
+        }
+        var rows: [[String: Any]] = []
+        var full: PipelineReport?
+        for (i, c) in cases.enumerated() {
+            Progress.say("e2e next [\(i + 1)/\(cases.count)] \(c.label)")
+            let r = try c.pipeline.run(image: image, tokenIds: prompt).report
+            if full == nil { full = r }
+            let base = full!
+            rows.append([
+                "method": c.label, "visual_tokens": r.visualTokensKept, "ttft_s": r.seconds.total,
+                "encoder_s": r.seconds.encoder, "prefill_s": r.seconds.prefill, "prefill_flops": r.flops.prefill,
+                "speedup_ttft": base.seconds.total / r.seconds.total,
+                "flops_ratio_prefill": base.flops.prefill / r.flops.prefill,
+            ])
+        }
+        let layout = image.anyResolution!
+        return ["model": "LLaVA-NeXT-7B shape: CLIP-L/336 x\(config.vision.layerCount) + decoder \(config.text.hiddenSize)x\(config.text.layerCount), \(precision) weights",
+                "image": "672x672 -> \(layout.viewCount) views, \(full!.visualTokensIn) visual tokens (\(layout.newlineCount) newlines)",
+                "prompt_tokens": prompt.count - 1 + full!.visualTokensIn, "rows": rows,
+                "peak_rss_bytes": MemoryUsage.peakResidentBytes()]
+    }
+}
