@@ -71,4 +71,39 @@ final class LlavaNextParityTests: XCTestCase {
             XCTAssertEqual(tokens, try f.integers("generated_ids", i), "greedy tokens \(i)")
         }
     }
+
+    /// The transformers-5 key layout (`model.image_newline`, `model.vision_tower.*`, …) and a Mistral text
+    /// config (same architecture, a sliding window longer than the prompt) give the same tokens.
+    func testTransformers5LayoutAndMistralTextConfig() throws {
+        let dir = try requireTinyLlavaNextFixture()
+        let f = try NextFixtureSamples.load()
+        let folder = try temporaryFolder()
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("config.json"))) as! [String: Any]
+        var text = config["text_config"] as! [String: Any]
+        text["model_type"] = "mistral"
+        text["sliding_window"] = 4096
+        config["text_config"] = text
+        try JSONSerialization.data(withJSONObject: config).write(to: folder.appendingPathComponent("config.json"))
+        try FileManager.default.copyItem(at: dir.appendingPathComponent("preprocessor_config.json"),
+                                         to: folder.appendingPathComponent("preprocessor_config.json"))
+        let source = try SafetensorsFile(url: dir.appendingPathComponent("model.safetensors"))
+        var writer = SafetensorsWriter(metadata: ["format": "pt"])
+        for name in source.tensorNames { try writer.add(FixtureParityTests.transformers5Name(name), try source.floatTensor(name)) }
+        try writer.write(to: folder.appendingPathComponent("model.safetensors"))
+        let model = try LlavaModel(directory: folder)
+        XCTAssertEqual(model.configuration.text.modelType, "mistral")
+        XCTAssertEqual(model.configuration.text.slidingWindow, 4096)
+        let image = try model.imageProcessor.preprocess(f.images[3])
+        XCTAssertEqual(try model.generate(image: image, tokenIds: f.prompts[3], maxNewTokens: 5, stopAtEndOfSequence: false).tokens,
+                       try f.integers("generated_ids", 3))
+        // A preprocessor whose pinpoints disagree with config.json's is refused.
+        var pre = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("preprocessor_config.json"))) as! [String: Any]
+        pre["image_grid_pinpoints"] = [[42, 84]]
+        try JSONSerialization.data(withJSONObject: pre).write(to: folder.appendingPathComponent("preprocessor_config.json"))
+        XCTAssertThrowsError(try LlavaModel(directory: folder)) {
+            guard case .invalidConfiguration(_, let reason) = $0 as? ModelError, reason.contains("differ from config.json") else {
+                return XCTFail("\($0)")
+            }
+        }
+    }
 }
