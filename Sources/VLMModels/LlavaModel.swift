@@ -118,11 +118,11 @@ public struct LlavaModel: Sendable {
 
     /// Language-model rows `[indices.count, textHidden]` for the visual tokens at `indices` (ascending; all when
     /// nil): content tokens projected, newline tokens the learned `image_newline`.
-    /// - Throws: `ModelError.invalidInput` for indices outside the image's tokens.
+    /// - Throws: `ModelError.invalidInput` for an empty list or indices outside the image's tokens.
     public func visualEmbeddings(_ encoded: EncodedImage, keeping indices: [Int]? = nil) throws -> Tensor {
         let chosen = indices ?? Array(0..<encoded.tokens.count)
-        guard chosen.allSatisfy({ (0..<encoded.tokens.count).contains($0) }) else {
-            throw ModelError.invalidInput("visual token indices must lie in 0..<\(encoded.tokens.count)")
+        guard !chosen.isEmpty, chosen.allSatisfy({ (0..<encoded.tokens.count).contains($0) }) else {
+            throw ModelError.invalidInput("visual token indices must be a non-empty list within 0..<\(encoded.tokens.count)")
         }
         let rows = encoded.featureRows(of: chosen)
         let projected = rows.isEmpty ? nil : try projector(try wrapTensorErrors { try encoded.features.gatherRows(rows) })
