@@ -27,29 +27,40 @@ final class LlavaNextPruningTests: XCTestCase {
         Array(candidates.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }.prefix(k))
     }
 
+    /// FasterVLM-style per-view choice of `budget` content tokens: each view a share proportional to its
+    /// packed tokens (largest remainders first, ties to the earlier view), best scores within the view.
+    private func perView(_ budget: Int, origins: [(view: Int, patch: Int)?], scores: [Double]) -> [Int] {
+        let content = origins.indices.filter { origins[$0] != nil }
+        let views = Dictionary(grouping: content) { origins[$0]!.view }.sorted { $0.key < $1.key }.map(\.value)
+        var quotas = views.map { budget * $0.count / content.count }
+        let order = views.indices.sorted {
+            let a = budget * views[$0].count % content.count, b = budget * views[$1].count % content.count
+            return a != b ? a > b : $0 < $1
+        }
+        for v in order.prefix(budget - quotas.reduce(0, +)) { quotas[v] += 1 }
+        return zip(views, quotas).flatMap { best($1, of: $0, by: scores) }
+    }
+
+    /// Per packed token of image `i`: the head-mean [CLS] attention of vision layer 1 (the feature layer's).
+    private func classScores(_ f: NextFixtureSamples, _ i: Int, _ origins: [(view: Int, patch: Int)?]) throws -> [Double] {
+        let rows = try f.floats("vision.cls_attention.1", i)  // [views, 4 heads, 10 tokens]
+        return origins.map { o in o.map { o in (0..<4).reduce(0.0) { $0 + Double(rows[(o.view * 4 + $1) * 10 + 1 + o.patch]) } / 4 } ?? 0 }
+    }
+
     func testClassAttentionPerViewAndGlobalAllocation() throws {
         let f = try NextFixtureSamples.load()
         for i in 0..<4 {
             let origins = try packedOrigins(f, i)
             // Feature layer −2 = output of vision layer 1: FasterVLM reads that layer's [CLS] row, head mean.
-            let rows = try f.floats("vision.cls_attention.1", i)  // [views, 4 heads, 10 tokens]
-            let scores = origins.map { o in o.map { o in (0..<4).reduce(0.0) { $0 + Double(rows[(o.view * 4 + $1) * 10 + 1 + o.patch]) } / 4 } ?? 0 }
+            let scores = try classScores(f, i, origins)
             let newlines = origins.indices.filter { origins[$0] == nil }
             let content = origins.indices.filter { origins[$0] != nil }
             let input = try f.model.imageProcessor.preprocess(f.images[i])
             for k in [newlines.count + 1, newlines.count + 7, origins.count / 2] {
                 let budget = k - newlines.count
                 let global = best(budget, of: content, by: scores) + newlines
-                // Per view: a share of the budget proportional to each view's packed tokens, largest remainders first.
-                let views = Dictionary(grouping: content) { origins[$0]!.view }.sorted { $0.key < $1.key }.map(\.value)
-                var quotas = views.map { budget * $0.count / content.count }
-                let order = views.indices.sorted {
-                    let a = budget * views[$0].count % content.count, b = budget * views[$1].count % content.count
-                    return a != b ? a > b : $0 < $1
-                }
-                for v in order.prefix(budget - quotas.reduce(0, +)) { quotas[v] += 1 }
-                let perView = zip(views, quotas).flatMap { best($1, of: $0, by: scores) } + newlines
-                for (allocation, expected) in [(ViewAllocation.global, global), (.perView, perView)] {
+                let shared = perView(budget, origins: origins, scores: scores) + newlines
+                for (allocation, expected) in [(ViewAllocation.global, global), (.perView, shared)] {
                     let pipeline = try PruningPipeline(model: f.model, scorer: ClassAttentionScorer(allocation: allocation), budget: .count(k))
                     let result = try pipeline.run(image: input, tokenIds: f.prompts[i])
                     XCTAssertEqual(result.keptVisualIndices, expected.sorted(), "image \(i), k \(k), \(allocation)")
@@ -65,7 +76,7 @@ final class LlavaNextPruningTests: XCTestCase {
         }
     }
 
-    func testTextSimilarityUniformAndEveryScorerOverAllViews() throws {
+    func testTextSimilarityMixtureUniformAndEveryScorerOverAllViews() throws {
         let f = try NextFixtureSamples.load()
         for i in 0..<4 {
             let origins = try packedOrigins(f, i)
@@ -89,6 +100,32 @@ final class LlavaNextPruningTests: XCTestCase {
             let textSim = try PruningPipeline(model: f.model, scorer: TextSimilarityScorer(), budget: .count(k))
                 .run(image: input, tokenIds: f.prompts[i])
             XCTAssertEqual(textSim.keptVisualIndices, (best(6, of: content, by: scores) + newlines).sorted(), "text-sim, image \(i)")
+            // AdaV's mixture: T2I ranked over all patches, [CLS] ranked within the per-view choice, 25 % reserved
+            // for each, the rest split by the largest product of the next prefix sums, then the de-duplicated
+            // union refilled from the list with the larger share first.
+            let cls = try classScores(f, i, origins), budget = 6
+            let textRanking = best(budget, of: content, by: scores)
+            let clsRanking = best(budget, of: perView(budget, origins: origins, scores: cls), by: cls)
+            let base = budget / 4, rest = budget - 2 * base
+            var split = 0, bestProduct = -1.0
+            for k1 in 0...rest {
+                let product = textRanking[base..<(base + k1)].reduce(0.0) { $0 + scores[$1] }
+                    * clsRanking[base..<(base + rest - k1)].reduce(0.0) { $0 + cls[$1] }
+                if product > bestProduct { (split, bestProduct) = (k1, product) }
+            }
+            let shares = [base + split, base + rest - split]
+            var mixed = Set(textRanking.prefix(shares[0])).union(clsRanking.prefix(shares[1]))
+            let lists = shares[0] >= shares[1] ? [textRanking, clsRanking] : [clsRanking, textRanking]
+            var cursors = shares[0] >= shares[1] ? shares : [shares[1], shares[0]]
+            while mixed.count < budget {
+                for l in 0..<2 where mixed.count < budget && cursors[l] < lists[l].count {
+                    mixed.insert(lists[l][cursors[l]])
+                    cursors[l] += 1
+                }
+            }
+            let mixture = try PruningPipeline(model: f.model, scorer: AdaptiveMixtureScorer(), budget: .count(k))
+                .run(image: input, tokenIds: f.prompts[i])
+            XCTAssertEqual(mixture.keptVisualIndices, (Array(mixed) + newlines).sorted(), "mixture, image \(i)")
             let uniform = try PruningPipeline(model: f.model, scorer: UniformScorer(), budget: .count(k)).run(image: input, tokenIds: f.prompts[i])
             XCTAssertEqual(uniform.keptVisualIndices, ((0..<6).map { content[(2 * $0 + 1) * content.count / 12] } + newlines).sorted())
             // Every catalogued method keeps exactly k tokens, newlines included, and agrees with its own logits run.
