@@ -1,0 +1,152 @@
+import Foundation
+
+extension Tokenizer {
+    /// The token ids of `text`; with `addSpecialTokens` the post-processor's tokens (LLaMA's BOS) are added.
+    /// - Throws: `TokenizerError.unknownCharacter` when the model cannot represent a character.
+    public func encode(_ text: String, addSpecialTokens: Bool = true) throws -> [Int] {
+        var out = addSpecialTokens ? prefixIds : []
+        let scalars = Array(text.unicodeScalars)
+        var segmentStart = 0, i = 0
+        while i < scalars.count {
+            if let token = addedTokens.first(where: { matches($0.scalars, in: scalars, at: i) }) {
+                try encodeSegment(scalars[segmentStart..<i], atStart: segmentStart == 0, into: &out)
+                out.append(token.id)
+                i += token.scalars.count
+                segmentStart = i
+            } else {
+                i += 1
+            }
+        }
+        try encodeSegment(scalars[segmentStart..<scalars.count], atStart: segmentStart == 0, into: &out)
+        if addSpecialTokens { out += suffixIds }
+        return out
+    }
+
+    private func matches(_ token: [Unicode.Scalar], in text: [Unicode.Scalar], at i: Int) -> Bool {
+        guard i + token.count <= text.count else { return false }
+        for k in token.indices where text[i + k] != token[k] { return false }
+        return true
+    }
+
+    /// Normalizes, pre-tokenizes and BPE-encodes the text between two added tokens.
+    private func encodeSegment(_ segment: ArraySlice<Unicode.Scalar>, atStart: Bool, into out: inout [Int]) throws {
+        guard !segment.isEmpty else { return }
+        var text = Array(segment)
+        for step in normalizer {
+            switch step {
+            case .prepend(let prefix): text = prefix + text
+            case let .replace(pattern, content): text = Self.replacing(pattern, with: content, in: text)
+            case .nfc: text = Array(String(String.UnicodeScalarView(text)).precomposedStringWithCanonicalMapping.unicodeScalars)
+            }
+        }
+        switch preTokenizer {
+        case .none:
+            try model.encode(text, into: &out)
+        case let .metaspace(replacement, scheme):
+            text = text.map { $0 == " " ? replacement : $0 }
+            let prepend = scheme == .always || (scheme == .first && atStart)
+            if prepend, text.first != replacement { text.insert(replacement, at: 0) }
+            try model.encode(text, into: &out)
+        case .byteLevelPieces:
+            for piece in PiecewiseSplitter.split(text) {
+                let mapped = String(String.UnicodeScalarView(piece)).utf8.map { ByteLevelAlphabet.characters[Int($0)] }
+                try model.encode(mapped, into: &out)
+            }
+        }
+    }
+
+    static func replacing(_ pattern: [Unicode.Scalar], with content: [Unicode.Scalar], in text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        guard !pattern.isEmpty else { return text }
+        var out: [Unicode.Scalar] = [], i = 0
+        while i < text.count {
+            if i + pattern.count <= text.count, Array(text[i..<(i + pattern.count)]) == pattern {
+                out += content
+                i += pattern.count
+            } else {
+                out.append(text[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// The text of `ids`, as the tokenizer's decoder writes it; `skipSpecialTokens` drops special added tokens
+    /// first. Invalid UTF-8 from byte tokens becomes U+FFFD as the decoder defines.
+    /// - Throws: `TokenizerError.unknownId` for an id the tokenizer does not have.
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) throws -> String {
+        var tokens: [[UInt8]] = []
+        for id in ids {
+            guard let bytes = tokenBytes[id] else { throw TokenizerError.unknownId(id) }
+            if skipSpecialTokens && specialIds.contains(id) { continue }
+            tokens.append(bytes)
+        }
+        return String(decoding: decodeBytes(tokens), as: UTF8.self)
+    }
+
+    /// Runs the decoder steps over token byte strings and returns the text's UTF-8 bytes.
+    func decodeBytes(_ input: [[UInt8]]) -> [UInt8] {
+        var tokens = input
+        for step in decoderSteps {
+            switch step {
+            case let .replace(pattern, content):
+                tokens = tokens.map { Self.replacingBytes(pattern, with: content, in: $0) }
+            case .byteFallback:
+                tokens = Self.fallbackBytes(tokens)
+            case .fuse:
+                tokens = [tokens.flatMap { $0 }]
+            case let .strip(character, start, stop):
+                let c = Array(String(character).utf8)
+                tokens = tokens.map { token in
+                    var t = token[...]
+                    for _ in 0..<start where t.starts(with: c) { t = t.dropFirst(c.count) }
+                    for _ in 0..<stop where t.reversed().starts(with: c.reversed()) { t = t.dropLast(c.count) }
+                    return Array(t)
+                }
+            case .byteLevel:
+                tokens = tokens.map { token in
+                    String(decoding: token, as: UTF8.self).unicodeScalars.flatMap { s -> [UInt8] in
+                        ByteLevelAlphabet.bytes[s].map { [$0] } ?? Array(String(s).utf8)
+                    }
+                }
+            }
+        }
+        return tokens.flatMap { $0 }
+    }
+
+    static func replacingBytes(_ pattern: [UInt8], with content: [UInt8], in text: [UInt8]) -> [UInt8] {
+        guard !pattern.isEmpty else { return text }
+        var out: [UInt8] = [], i = 0
+        while i < text.count {
+            if i + pattern.count <= text.count, text[i..<(i + pattern.count)].elementsEqual(pattern) {
+                out += content
+                i += pattern.count
+            } else {
+                out.append(text[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// SentencePiece byte fallback: runs of `<0xHH>` tokens become their bytes when those are valid UTF-8,
+    /// else one U+FFFD per byte of the run.
+    static func fallbackBytes(_ tokens: [[UInt8]]) -> [[UInt8]] {
+        var out: [[UInt8]] = [], run: [UInt8] = []
+        func flush() {
+            guard !run.isEmpty else { return }
+            out.append(String(validating: run, as: UTF8.self) != nil ? run : Array(String(repeating: "\u{FFFD}", count: run.count).utf8))
+            run = []
+        }
+        for token in tokens {
+            if token.count == 6, token.starts(with: Array("<0x".utf8)), token[5] == UInt8(ascii: ">"),
+               let byte = UInt8(String(decoding: token[3..<5], as: UTF8.self), radix: 16) {
+                run.append(byte)
+            } else {
+                flush()
+                out.append(token)
+            }
+        }
+        flush()
+        return out
+    }
+}

@@ -1,0 +1,20 @@
+/// Errors from reading tokenizer files and from encoding or decoding.
+public enum TokenizerError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// A file, or a part of one, that this reader does not implement (named with its path and JSON location).
+    case unsupported(path: String, what: String)
+    /// A file that is not what its format says.
+    case malformed(path: String, reason: String)
+    /// A character outside the vocabulary of a model with neither byte fallback nor an unknown token.
+    case unknownCharacter(Unicode.Scalar)
+    /// An id outside the tokenizer's vocabulary.
+    case unknownId(Int)
+
+    public var description: String {
+        switch self {
+        case let .unsupported(path, what): return "unsupported tokenizer \(path): \(what)"
+        case let .malformed(path, reason): return "malformed tokenizer \(path): \(reason)"
+        case let .unknownCharacter(s): return "character U+\(String(s.value, radix: 16, uppercase: true)) is outside the vocabulary"
+        case let .unknownId(id): return "token id \(id) is outside the tokenizer's vocabulary"
+        }
+    }
+}
