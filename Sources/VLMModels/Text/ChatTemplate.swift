@@ -1,0 +1,46 @@
+import Foundation
+
+/// Errors from parsing or rendering a chat template.
+public enum ChatTemplateError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// A tag this Jinja subset does not know (e.g. `{% macro %}`).
+    case unknownTag(String)
+    /// A syntax error, with the template offset where it was found.
+    case syntax(String, offset: Int)
+    /// An error raised while rendering (`raise_exception(...)`, an unknown filter or method).
+    case render(String)
+
+    public var description: String {
+        switch self {
+        case .unknownTag(let t): return "chat template: unknown tag '{% \(t) %}' (pass the prompt text directly instead)"
+        case let .syntax(m, offset): return "chat template: \(m) at offset \(offset)"
+        case .render(let m): return "chat template: \(m)"
+        }
+    }
+}
+
+/// A Hugging Face chat template (Jinja2, as transformers renders it with `trim_blocks`, `lstrip_blocks` and
+/// loop controls), in the subset LLaVA, LLaVA-NeXT and LLaVA-OneVision templates use: `for` (with `loop.*`,
+/// `break`, `continue`), `if`/`elif`/`else`, `set`, `{# comments #}`, `{%- -%}` trimming, transformers'
+/// `{% generation %}` (renders its body), string and list literals, `+`, `~`, comparisons, `and`/`or`/`not`,
+/// `in`, `is defined`/`is none`, subscripts, `.upper()`/`.lower()`/`.strip()`, filters `selectattr`,
+/// `rejectattr`, `length`, `upper`, `lower`, `trim`, `first`, `last`, and `raise_exception`. Unknown tags are
+/// `ChatTemplateError.unknownTag` when the template is parsed.
+public struct ChatTemplate: Sendable {
+    let nodes: [TemplateNode]
+
+    /// Parses `source`.
+    /// - Throws: `ChatTemplateError` for a syntax error or an unknown tag.
+    public init(_ source: String) throws {
+        var parser = TemplateParser(tokens: try TemplateLexer.tokens(source))
+        nodes = try parser.parseBlock(until: [])
+    }
+
+    /// Renders the template for `messages` with the given extra variables (`add_generation_prompt`, …).
+    /// - Throws: `ChatTemplateError.render`.
+    public func render(_ variables: [String: TemplateValue]) throws -> String {
+        var scope = TemplateScope(variables: variables)
+        var out = ""
+        _ = try TemplateRenderer.run(nodes, &scope, &out)
+        return out
+    }
+}
