@@ -15,6 +15,7 @@ let package = Package(
     ],
     traits: [
         .trait(name: "OpenBLAS", description: "Offer OpenBLAS cblas_sgemm as a GEMM backend (needs libopenblas-dev)."),
+        .trait(name: "ImageCodecs", description: "Read PNG and JPEG images through libpng and libjpeg-turbo (needs libpng-dev and libjpeg-dev)."),
         .default(enabledTraits: []),
     ],
     targets: [
@@ -34,7 +35,15 @@ let package = Package(
             swiftSettings: strictSettings,
             linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
         ),
-        .target(name: "VLMModels", dependencies: ["TensorCore"], swiftSettings: strictSettings),
+        .target(
+            name: "_ImageCodecShims",
+            linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg")]
+        ),
+        .target(
+            name: "VLMModels",
+            dependencies: ["TensorCore", .target(name: "_ImageCodecShims", condition: .when(traits: ["ImageCodecs"]))],
+            swiftSettings: strictSettings
+        ),
         .target(name: "VisionTokenPruning", dependencies: ["TensorCore", "VLMModels"], swiftSettings: strictSettings),
         .executableTarget(
             name: "vtp-bench",
@@ -44,7 +53,10 @@ let package = Package(
         ),
         .target(name: "TestSupport", dependencies: ["TensorCore", "VLMModels"], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "VLMModelsTests", dependencies: ["VLMModels", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "VLMModelsTests", dependencies: ["VLMModels", "TestSupport"], exclude: ["ImageFixtures"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "BenchTests", dependencies: ["vtp-bench", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "VisionTokenPruningTests",

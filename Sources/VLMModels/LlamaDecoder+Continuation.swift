@@ -10,12 +10,12 @@ extension LlamaDecoder {
     }
 
     /// Decoding after a prefill: chooses tokens as `choosing` says, feeds them at consecutive positions from
-    /// `nextPosition`, and calls `afterStep` with the cache after each fed token (one entry longer per layer),
-    /// e.g. to count costs or evict entries.
+    /// `nextPosition`, calls `onToken` with each token as soon as it is chosen (to stream it), and `afterStep`
+    /// with the cache after each fed token (one entry longer per layer), e.g. to count costs or evict entries.
     /// - Returns: the chosen tokens and the logits after each fed token.
     public func continuation(
         from logits: [Float], nextPosition: Int, choosing: TokenChoice, cache: inout KVCache,
-        afterStep: (inout KVCache) throws -> Void = { _ in }
+        onToken: (Int) throws -> Void = { _ in }, afterStep: (inout KVCache) throws -> Void = { _ in }
     ) throws -> (tokens: [Int], logits: [[Float]]) {
         var tokens: [Int] = [], fedLogits: [[Float]] = []
         var current = logits, position = nextPosition
@@ -27,6 +27,7 @@ extension LlamaDecoder {
         for step in 0..<steps {
             let token = forced?[step] ?? Self.argmax(current)
             tokens.append(token)
+            try onToken(token)
             if (step == steps - 1 && forced == nil) || stop.contains(token) { break }
             current = try decode(token: token, position: position, cache: &cache)
             fedLogits.append(current)

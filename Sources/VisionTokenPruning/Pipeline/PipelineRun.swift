@@ -157,7 +157,7 @@ struct PipelineRun {
 
     /// Greedy (or forced) decoding after the prefill, with KV-budget eviction when configured.
     mutating func decode(
-        from logits: [Float], choosing: LlamaDecoder.TokenChoice
+        from logits: [Float], choosing: LlamaDecoder.TokenChoice, onToken: (Int) throws -> Void
     ) throws -> (tokens: [Int], logits: [[Float]]) {
         let text = configuration.text, language = model.language
         var eviction = pipeline.kvBudget.map(PrefixKVEviction.init)
@@ -168,7 +168,7 @@ struct PipelineRun {
         var processed = originalPositions.count, decodeFlops = 0.0
         let (result, elapsed) = try measured {
             try language.continuation(from: logits, nextPosition: nextPosition,
-                                      choosing: choosing, cache: &cache) { cache in
+                                      choosing: choosing, cache: &cache, onToken: onToken) { cache in
                 // Each layer has just attended over its cache, now one entry longer.
                 for l in 0..<cache.layers.count { decodeFlops += FlopsModel.decodeStep(cacheLength: cache.count(layer: l), text) }
                 processed += 1

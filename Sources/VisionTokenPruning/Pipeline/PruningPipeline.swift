@@ -94,10 +94,11 @@ public struct PruningPipeline: Sendable {
     ///     exactly `maxNewTokens`.
     ///   - forcedContinuation: tokens to feed instead of the argmax (teacher forcing), to compare the
     ///     distributions of two configurations step by step.
+    ///   - onToken: called with each generated token as soon as it is chosen (to stream the answer).
     /// - Throws: `ModelError` for bad inputs, `PruningError` from scoring.
     public func run(
         image: ImageInput, tokenIds: [Int], maxNewTokens: Int = 0, stopAtEndOfSequence: Bool = true,
-        forcedContinuation: [Int]? = nil
+        forcedContinuation: [Int]? = nil, onToken: (Int) throws -> Void = { _ in }
     ) throws -> PipelineResult {
         guard maxNewTokens >= 0 else { throw ModelError.invalidInput("maxNewTokens must be >= 0") }
         var run = PipelineRun(pipeline: self, tokenIds: tokenIds)
@@ -107,7 +108,8 @@ public struct PruningPipeline: Sendable {
         let logits = try model.language.logits(run.state.hidden, rows: [run.state.positions.count - 1]).scalars
         let (generated, continuation) = try run.decode(
             from: logits, choosing: forcedContinuation.map { .forced($0) }
-                ?? .greedy(maxCount: maxNewTokens, stopAt: stopAtEndOfSequence ? model.endOfSequenceIds : []))
+                ?? .greedy(maxCount: maxNewTokens, stopAt: stopAtEndOfSequence ? model.endOfSequenceIds : []),
+            onToken: onToken)
         let report = PipelineReport(
             visualTokensIn: run.layout.imageTokenCount, visualTokensKept: run.kept.count, tokensPerLayer: run.tokensPerLayer,
             seconds: run.seconds, flops: run.flops, kvCacheBytes: run.cache.byteCount)

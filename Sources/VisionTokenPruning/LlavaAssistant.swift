@@ -1,0 +1,115 @@
+import Foundation
+import TensorCore
+import VLMModels
+
+/// Ask a LLaVA checkpoint a question about an image, in text: the model, its tokenizer and its chat template.
+///
+/// ```swift
+/// let assistant = try LlavaAssistant(directory: URL(fileURLWithPath: "llava-1.5-7b-hf"))
+/// let answer = try assistant.answer(image: URL(fileURLWithPath: "cat.png"), question: "What is the cat doing?",
+///                                   pruning: .init(scorer: AdaptiveMixtureScorer(), budget: .count(64)))
+/// print(answer.text)
+/// ```
+public struct LlavaAssistant: Sendable {
+    /// The model.
+    public let model: LlavaModel
+    /// Its tokenizer (`tokenizer.json`).
+    public let tokenizer: Tokenizer
+    /// Its chat template.
+    public let template: ChatTemplate
+
+    /// What `answer` returns.
+    public struct Answer: Sendable {
+        /// The generated text (special tokens skipped).
+        public var text: String
+        /// The generated token ids.
+        public var tokens: [Int]
+        /// The prompt ids given to the model (one image placeholder).
+        public var promptIds: [Int]
+        /// Costs and token counts of the run.
+        public var report: PipelineReport
+    }
+
+    /// An assistant from its parts.
+    /// - Throws: `ModelError.invalidConfiguration` when the tokenizer's `<image>` id is not the model's
+    ///   `image_token_index`.
+    public init(model: LlavaModel, tokenizer: Tokenizer, template: ChatTemplate) throws {
+        let image = model.configuration.imageTokenIndex
+        guard tokenizer.id(of: "<image>") == image else {
+            throw ModelError.invalidConfiguration(
+                path: "tokenizer.json", reason: "the tokenizer's <image> id \(tokenizer.id(of: "<image>").map(String.init) ?? "(none)") is not the model's image_token_index \(image)")
+        }
+        self.model = model
+        self.tokenizer = tokenizer
+        self.template = template
+    }
+
+    /// Loads the model from `directory` and the tokenizer and chat template from `tokenizerDirectory`
+    /// (default: the same folder, as llava-hf checkpoints ship them).
+    /// - Throws: `ModelError`, `TokenizerError` or `ChatTemplateError` for missing or unsupported files.
+    public init(directory: URL, tokenizerDirectory: URL? = nil, weights: LoadPrecision = .checkpoint) throws {
+        let text = tokenizerDirectory ?? directory
+        try self.init(model: try LlavaModel(directory: directory, weights: weights),
+                      tokenizer: try Tokenizer(directory: text), template: try ChatTemplate(directory: text))
+    }
+
+    /// The prompt ids for one question about one image: the template's rendering of a user turn (image, then
+    /// text) with the assistant's turn opened, encoded with the tokenizer's special tokens (LLaMA's BOS).
+    /// - Throws: `ChatTemplateError`, `TokenizerError`, or `ModelError.invalidInput` when the rendering does
+    ///   not hold exactly one image placeholder or an id is outside the model's vocabulary.
+    public func promptIds(question: String) throws -> [Int] {
+        let text = try template.render(messages: [.userQuestion(question)], addGenerationPrompt: true)
+        let ids = try tokenizer.encode(text, addSpecialTokens: true)
+        _ = try model.layout(tokenIds: ids, imageTokenCount: 1)
+        return ids
+    }
+
+    /// Answers `question` about the image file at `image` (PPM/PGM; PNG and JPEG with the ImageCodecs trait).
+    /// `onText` receives the answer in complete pieces as it is generated.
+    public func answer(image: URL, question: String, pruning: PruningOptions = .none, maxNewTokens: Int = 256,
+                       onText: (String) -> Void = { _ in }) throws -> Answer {
+        try answer(image: try ImageFile.read(image), question: question, pruning: pruning, maxNewTokens: maxNewTokens, onText: onText)
+    }
+
+    /// Answers `question` about `image`.
+    /// - Throws: `ModelError`, `PruningError`, `TokenizerError` or `ChatTemplateError`.
+    public func answer(image: RGBImage, question: String, pruning: PruningOptions = .none, maxNewTokens: Int = 256,
+                       onText: (String) -> Void = { _ in }) throws -> Answer {
+        let ids = try promptIds(question: question)
+        let input = try model.imageProcessor.preprocess(image)
+        let profile = try pruning.keptKVShare.map {
+            try PrefixKVProfile.calibrate(model: model, samples: [ImagePrompt(image: input, tokenIds: ids)], retainedFraction: $0)
+        }
+        let pipeline = try PruningPipeline(model: model, scorer: pruning.scorer, budget: pruning.budget, positions: pruning.positions,
+                                           withdrawalLayer: pruning.withdrawalLayer, kvBudget: profile)
+        var stream = TextStream(tokenizer: tokenizer)
+        let result = try pipeline.run(image: input, tokenIds: ids, maxNewTokens: maxNewTokens) { token in
+            guard !model.endOfSequenceIds.contains(token) else { return }
+            let piece = try stream.append(token)
+            if !piece.isEmpty { onText(piece) }
+        }
+        let tail = try stream.finish()
+        if !tail.isEmpty { onText(tail) }
+        let text = try tokenizer.decode(result.generatedTokens.filter { !model.endOfSequenceIds.contains($0) }, skipSpecialTokens: true)
+        return Answer(text: text, tokens: result.generatedTokens, promptIds: ids, report: result.report)
+    }
+
+    /// The answer as an asynchronous sequence of text pieces, generated on a background thread.
+    public func answerStream(image: URL, question: String, pruning: PruningOptions = .none,
+                             maxNewTokens: Int = 256) -> AsyncThrowingStream<String, any Error> {
+        AsyncThrowingStream { continuation in
+            let worker = Thread {
+                do {
+                    _ = try answer(image: image, question: question, pruning: pruning, maxNewTokens: maxNewTokens) {
+                        continuation.yield($0)
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            worker.stackSize = 8 << 20
+            worker.start()
+        }
+    }
+}
