@@ -42,6 +42,22 @@ struct Arguments {
         if remaining.filter({ $0 == name }).count > 1 { throw BenchError.usage("\(name) is given more than once") }
     }
 
+    /// The one argument left that is not an option (call after every option is read), or nil when none is.
+    /// - Throws: `BenchError.usage` when more than one is left or one looks like an unknown option.
+    mutating func optionalPositional() throws -> String? {
+        guard !remaining.isEmpty else { return nil }
+        guard remaining.count == 1, !remaining[0].hasPrefix("--") else {
+            throw BenchError.usage("unknown arguments: \(remaining.joined(separator: " "))")
+        }
+        return remaining.removeFirst()
+    }
+
+    /// The one argument left that is not an option, named `what` in the error when it is missing.
+    mutating func positional(_ what: String) throws -> String {
+        guard let value = try optionalPositional() else { throw BenchError.usage("missing the \(what)") }
+        return value
+    }
+
     /// Throws when anything was not consumed.
     func finish() throws {
         guard remaining.isEmpty else { throw BenchError.usage("unknown arguments: \(remaining.joined(separator: " "))") }

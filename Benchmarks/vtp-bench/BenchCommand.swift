@@ -20,6 +20,12 @@ enum BenchCommand {
                      7b writes (or reuses) a LLaVA-1.5-7B-shaped
                      BF16 checkpoint and reports load time, peak RSS, TTFT full and at 64 tokens, decode
       show           --model DIR --image FILE.ppm --prompt "ID ID ..." --keep N|P% --svg FILE [--scorers a,b]
+      ask            --model DIR --image FILE [--tokenizer DIR] [--scorer NAME --keep N|P%]
+                     [--positions keep|renumber] [--withdraw-layer K] [--kv-budget R] [--weights P]
+                     [--max-tokens N] "question": streams the answer (PPM; PNG/JPEG with ImageCodecs)
+      tokenize       --tokenizer DIR (--check CASES.json | --throughput TEXTFILE | "text"): checks a
+                     tokenizer.json against vtp-tokenizer-cases-1 (exit 1 on any mismatch), measures
+                     single-thread encoding, or prints a text's ids and tokens
     common options: --json (one JSON object on stdout), --threads N, --activations f32|bf16|int8 (bf16 or
                     int8: products with weights of that precision reduce the activations to it too and use the
                     CPU's AVX512-BF16 or AVX512-VNNI dot products where present)
@@ -92,6 +98,10 @@ enum BenchCommand {
                 }
             case "show":
                 try ShowCommand.run(&args)
+            case "ask":
+                try AskCommand.run(&args)
+            case "tokenize":
+                try TokenizeCommand.run(&args, json: json)
             case "":
                 try args.finish()
                 var report = try KernelBenchmark(shapes: Array(KernelBenchmark.fullShapes.prefix(2)), repetitions: 2).run()
@@ -118,8 +128,13 @@ enum BenchCommand {
 
 /// Errors of the benchmark's own command line.
 enum BenchError: Error, CustomStringConvertible {
+    /// Wrong or missing options.
     case usage(String)
+    /// The command ran and found a failure (e.g. tokenizer mismatches).
+    case failed(String)
     var description: String {
-        switch self { case .usage(let s): return s }
+        switch self {
+        case .usage(let s), .failed(let s): return s
+        }
     }
 }

@@ -1,0 +1,47 @@
+import Foundation
+import VisionTokenPruning
+
+/// `vtp-bench ask`: one question about one image, the answer streamed to stdout as it is generated, and one
+/// line on stderr with the visual tokens kept, time to first token and decode speed.
+enum AskCommand {
+    static func run(_ args: inout Arguments) throws {
+        guard let modelPath = try args.value("--model"), let imagePath = try args.value("--image") else {
+            throw BenchError.usage("ask needs --model DIR --image FILE \"question\"")
+        }
+        let tokenizerPath = try args.value("--tokenizer")
+        let scorerName = try args.value("--scorer") ?? "none"
+        let keep = try args.value("--keep")
+        let positions = try args.value("--positions").map { text -> PositionPolicy in
+            guard let p = PositionPolicy(rawValue: text) else { throw BenchError.usage("--positions is keep or renumber") }
+            return p
+        } ?? .keepOriginal
+        let withdrawal = try args.integer("--withdraw-layer")
+        let kvShare = try args.number("--kv-budget")
+        let maxTokens = try args.integer("--max-tokens") ?? 128
+        let precision = try LoadPrecision(parsing: try args.value("--weights") ?? "checkpoint")
+        let question = try args.positional("question")
+        try args.finish()
+        guard (1...100_000).contains(maxTokens) else { throw BenchError.usage("--max-tokens is 1 ... 100000, got \(maxTokens)") }
+        if let kvShare, !(kvShare > 0 && kvShare <= 1) {
+            throw BenchError.usage("--kv-budget is the share of the KV cache kept, in (0, 1]; got \(kvShare)")
+        }
+        let directory = URL(fileURLWithPath: modelPath)
+        let assistant = try LlavaAssistant(directory: directory, tokenizerDirectory: tokenizerPath.map { URL(fileURLWithPath: $0) },
+                                           weights: precision)
+        let scorer = try ScorerCatalog.scorer(named: scorerName, for: assistant.model.configuration)
+        guard (scorer == nil) == (keep == nil) else {
+            throw BenchError.usage(scorer == nil ? "--keep needs --scorer NAME" : "--scorer \(scorerName) needs --keep N|P%")
+        }
+        let pruning = PruningOptions(scorer: scorer, budget: try keep.map(TokenBudget.init(parsing:)), positions: positions,
+                                     withdrawalLayer: withdrawal, keptKVShare: kvShare)
+        let answer = try assistant.answer(image: URL(fileURLWithPath: imagePath), question: question, pruning: pruning,
+                                          maxNewTokens: maxTokens) { piece in
+            FileHandle.standardOutput.write(Data(piece.utf8))
+        }
+        print()
+        let r = answer.report, fed = max(0, answer.tokens.count - 1)
+        Progress.say(String(format: "ask: %d of %d visual tokens kept; time to first token %.2f s; %d tokens, %.2f tokens/s decoding",
+                            r.visualTokensKept, r.visualTokensIn, r.seconds.total - r.seconds.decode, answer.tokens.count,
+                            fed > 0 && r.seconds.decode > 0 ? Double(fed) / r.seconds.decode : 0))
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import TestSupport
+import VLMModels
+@testable import vtp_bench
+import XCTest
+
+/// `vtp-bench tokenize` and `ask` as a user runs them.
+final class TextCommandTests: XCTestCase {
+    private func tokenizerFolder(_ style: String) throws -> String {
+        try requireTinyLlavaFixture().deletingLastPathComponent().appendingPathComponent("tokenizers/\(style)").path
+    }
+
+    func testTokenizeCheckPassesOnEachStyleAndFailsOnTheOthersCases() throws {
+        for style in ["llama-sp", "llama-sp-metaspace", "byte-level"] {
+            let dir = try tokenizerFolder(style)
+            XCTAssertNoThrow(try BenchCommand.run(["tokenize", "--tokenizer", dir, "--check", dir + "/cases.json"]), style)
+        }
+        // The legacy file checked against the Metaspace cases: mismatches make the command fail (exit 1).
+        XCTAssertThrowsError(try BenchCommand.run(["tokenize", "--tokenizer", try tokenizerFolder("llama-sp"),
+                                                   "--check", try tokenizerFolder("llama-sp-metaspace") + "/cases.json"])) {
+            guard case .failed(let m) = $0 as? BenchError else { return XCTFail("\($0)") }
+            XCTAssertTrue(m.hasSuffix("tokenizer mismatches"), m)
+        }
+        XCTAssertThrowsError(try BenchCommand.run(["tokenize", "--tokenizer", try tokenizerFolder("llama-sp")]))
+    }
+
+    func testAskRunsEndToEndAndRefusesBadInput() throws {
+        let folder = try temporaryFolder()
+        let image = try AssistantFixture.write(to: folder)
+        XCTAssertNoThrow(try BenchCommand.run(["ask", "--model", folder.path, "--image", image.path, "--scorer", "cls",
+                                               "--keep", "2", "--max-tokens", "3", "What is it?"]))
+        XCTAssertThrowsError(try BenchCommand.run(["ask", "--model", folder.path, "--image", image.path, "--keep", "2", "Q?"]))
+        XCTAssertThrowsError(try BenchCommand.run(["ask", "--model", folder.path, "--image", image.path]))
+        // A tokenizer.json of an unsupported model type is a typed error.
+        let json = try String(contentsOf: folder.appendingPathComponent("tokenizer.json"), encoding: .utf8)
+        try json.replacingOccurrences(of: "\"type\": \"BPE\"", with: "\"type\": \"Unigram\"")
+            .write(to: folder.appendingPathComponent("tokenizer.json"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try BenchCommand.run(["ask", "--model", folder.path, "--image", image.path, "Q?"])) {
+            guard case .unsupported(_, let what) = $0 as? TokenizerError, what.contains("Unigram") else { return XCTFail("\($0)") }
+        }
+    }
+}
