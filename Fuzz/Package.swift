@@ -5,9 +5,10 @@ import PackageDescription
 // `swift build`/`swift test` never need the fuzzing runtime. See README.md for how to run them.
 let package = Package(
     name: "VisionTokenPruningFuzz",
-    dependencies: [.package(name: "VisionTokenPruning", path: "..")],
+    dependencies: [.package(name: "VisionTokenPruning", path: "..", traits: ["ImageCodecs"])],
     targets: [.target(name: "FuzzSupport")]
-        + ["FuzzSafetensors", "FuzzConfiguration", "FuzzPortablePixmap", "FuzzEvaluationSet"].map { name in
+        + ["FuzzSafetensors", "FuzzConfiguration", "FuzzPortablePixmap", "FuzzEvaluationSet", "FuzzImageCodecs",
+           "FuzzTokenizer", "FuzzChatTemplate"].map { name in
             .executableTarget(name: name, dependencies: [
                 "FuzzSupport", .product(name: "VisionTokenPruning", package: "VisionTokenPruning"),
             ])
