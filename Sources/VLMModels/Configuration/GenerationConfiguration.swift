@@ -21,6 +21,7 @@ public struct GenerationConfiguration: Decodable, Sendable, Equatable {
         let url = directory.appendingPathComponent("generation_config.json")
         guard RegularFile.isPresent(url) else { return nil }
         let data = try RegularFile.read(url)
+        _ = try JSONValue.parseStrict(data, path: url.path)
         do {
             return try JSONDecoder().decode(GenerationConfiguration.self, from: data)
         } catch DecodingError.typeMismatch(_, let context), DecodingError.dataCorrupted(let context) {

@@ -124,8 +124,10 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
     }
 
     /// Decodes `config.json` bytes; `path` names the file in errors.
-    /// - Throws: `ModelError.invalidConfiguration` for bad JSON, unsupported values or inconsistent sizes.
+    /// - Throws: `ModelError.invalidConfiguration` for bad JSON, a repeated key, unsupported values or
+    ///   inconsistent sizes.
     public static func decode(_ data: Data, path: String = "config.json") throws -> LlavaConfiguration {
+        _ = try JSONValue.parseStrict(data, path: path)
         let config: LlavaConfiguration
         do {
             config = try JSONDecoder().decode(LlavaConfiguration.self, from: data)
@@ -165,10 +167,6 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
                 try AnyResolutionLayout.validate(pinpoints: pinpoints, viewSize: vision.imageSize, patchSize: vision.patchSize)
             } catch ModelError.invalidConfiguration(_, let reason) {
                 p.append(reason)
-            }
-            if pinpoints.count > 64 { p.append("image_grid_pinpoints lists \(pinpoints.count) sizes, more than 64") }
-            if let big = pinpoints.first(where: { $0.height / max(vision.imageSize, 1) * ($0.width / max(vision.imageSize, 1)) > 64 }) {
-                p.append("pinpoint [\(big.height), \(big.width)] makes more than 64 crops")
             }
             if visionFeatureSelection != .patchesOnly {
                 p.append("LLaVA-NeXT packs patch grids: vision_feature_select_strategy must be 'default', not 'full'")

@@ -130,7 +130,8 @@ public struct AnyResolutionLayout: Sendable, Equatable {
         return (d - remainder) * 20_000_000 <= d ? q + 1 : q
     }
 
-    /// Checks that every pinpoint is a positive multiple of `viewSize` on both sides and that views cut into
+    /// Checks that every pinpoint is a positive multiple of `viewSize` on both sides, makes at most 64 crops
+    /// and fits `ConfigurationBounds.imageSide`, that there are 1 ... 64 pinpoints, and that views cut into
     /// whole patches.
     /// - Throws: `ModelError.invalidConfiguration` naming the first bad value.
     public static func validate(pinpoints: [PixelSize], viewSize: Int, patchSize: Int, path: String = "image_grid_pinpoints") throws {
@@ -138,6 +139,14 @@ public struct AnyResolutionLayout: Sendable, Equatable {
             throw ModelError.invalidConfiguration(path: path, reason: "view size \(viewSize) is not a positive multiple of the patch size \(patchSize)")
         }
         guard !pinpoints.isEmpty else { throw ModelError.invalidConfiguration(path: path, reason: "image_grid_pinpoints is empty") }
+        guard pinpoints.count <= 64 else {
+            throw ModelError.invalidConfiguration(path: path, reason: "image_grid_pinpoints lists \(pinpoints.count) sizes, more than 64")
+        }
+        for p in pinpoints where p.height / max(viewSize, 1) * (p.width / max(viewSize, 1)) > 64 || p.height > ConfigurationBounds.imageSide
+            || p.width > ConfigurationBounds.imageSide {
+            throw ModelError.invalidConfiguration(
+                path: path, reason: "pinpoint [\(p.height), \(p.width)] makes more than 64 crops or exceeds \(ConfigurationBounds.imageSide) pixels")
+        }
         for p in pinpoints where p.height < viewSize || p.width < viewSize || p.height % viewSize != 0 || p.width % viewSize != 0 {
             throw ModelError.invalidConfiguration(
                 path: path, reason: "pinpoint [\(p.height), \(p.width)] is not a positive multiple of the view size \(viewSize) on both sides")

@@ -29,31 +29,71 @@ public struct CLIPImageProcessor: Sendable, Equatable {
     }
 
     /// Reads `preprocessor_config.json` in `directory` when present (falling back to CLIP defaults at
-    /// `defaultSize` for absent keys or an absent file).
-    /// - Throws: `ModelError.invalidConfiguration` for a file that is present but malformed,
+    /// `defaultSize` for absent keys or an absent file). Sizes must lie in 1 ... `ConfigurationBounds.imageSide`.
+    /// - Throws: `ModelError.invalidConfiguration` naming the file and key for a malformed file, a repeated
+    ///   key, a key of the wrong type, a size out of bounds, or a step switched off (`do_resize`,
+    ///   `do_center_crop`, `do_rescale`, `do_normalize` false are not implemented);
     ///   `.fileUnreadable` for one that is not a readable regular file.
     public init(directory: URL, defaultSize: Int) throws {
-        self.init(size: defaultSize)
         let url = directory.appendingPathComponent("preprocessor_config.json")
-        guard RegularFile.isPresent(url) else { return }
-        let data = try RegularFile.read(url)
-        guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ModelError.invalidConfiguration(path: url.path, reason: "not a JSON object")
+        guard RegularFile.isPresent(url) else {
+            self.init(size: defaultSize)
+            return
         }
-        func side(_ value: Any?, _ key: String) -> Int? {
-            if let n = value as? Int { return n }
-            if let d = value as? [String: Any] { return d[key] as? Int }
-            return nil
+        try self.init(preprocessorConfig: try RegularFile.read(url), path: url.path, defaultSize: defaultSize)
+    }
+
+    /// Parses `preprocessor_config.json` bytes (`path` names the file in errors), with the rules of
+    /// `init(directory:defaultSize:)`.
+    public init(preprocessorConfig data: Data, path: String, defaultSize: Int) throws {
+        self.init(size: defaultSize)
+        let json = try JSONValue.parseStrict(data, path: path)
+        func fail(_ key: String, _ reason: String) -> ModelError { .invalidConfiguration(path: path, reason: "\(key): \(reason)") }
+        guard json.members != nil else { throw ModelError.invalidConfiguration(path: path, reason: "not a JSON object") }
+        func side(_ value: JSONValue, _ key: String) throws -> Int {
+            guard let n = value.integer else { throw fail(key, "expected an integer number of pixels") }
+            guard (1...ConfigurationBounds.imageSide).contains(n) else {
+                throw fail(key, "\(n) is outside 1 ... \(ConfigurationBounds.imageSide)")
+            }
+            return n
         }
-        if let s = side(json["size"], "shortest_edge") { shortestEdge = s }
-        if let h = side(json["crop_size"], "height") { cropHeight = h }
-        if let w = side(json["crop_size"], "width") { cropWidth = w }
-        if let r = json["rescale_factor"] as? Double { rescaleFactor = r }
-        if let m = json["image_mean"] as? [Double] { mean = m.map(Float.init) }
-        if let s = json["image_std"] as? [Double] { std = s.map(Float.init) }
-        guard shortestEdge > 0, cropHeight > 0, cropWidth > 0, mean.count == 3, std.count == 3,
-              std.allSatisfy({ $0 > 0 }) else {
-            throw ModelError.invalidConfiguration(path: url.path, reason: "sizes must be positive and mean/std hold 3 values (std > 0)")
+        if let size = json["size"] {
+            if size.members != nil {
+                guard let edge = size["shortest_edge"] else { throw fail("size", "only {\"shortest_edge\": N} resizing is implemented") }
+                shortestEdge = try side(edge, "size.shortest_edge")
+            } else {
+                shortestEdge = try side(size, "size")
+            }
+        }
+        if let crop = json["crop_size"] {
+            if crop.members != nil {
+                guard let h = crop["height"], let w = crop["width"] else { throw fail("crop_size", "needs height and width") }
+                cropHeight = try side(h, "crop_size.height")
+                cropWidth = try side(w, "crop_size.width")
+            } else {
+                cropHeight = try side(crop, "crop_size")
+                cropWidth = cropHeight
+            }
+        }
+        if let r = json["rescale_factor"] {
+            guard case .number(let v, _) = r, v > 0, v.isFinite else { throw fail("rescale_factor", "expected a positive number") }
+            rescaleFactor = v
+        }
+        func triple(_ key: String) throws -> [Float]? {
+            guard let value = json[key] else { return nil }
+            let numbers = value.array?.compactMap { v -> Float? in if case .number(let d, _) = v { Float(d) } else { nil } } ?? []
+            guard value.array?.count == 3, numbers.count == 3, numbers.allSatisfy({ $0.isFinite }) else {
+                throw fail(key, "expected 3 finite numbers")
+            }
+            return numbers
+        }
+        if let m = try triple("image_mean") { mean = m }
+        if let s = try triple("image_std") { std = s }
+        guard std.allSatisfy({ $0 > 0 }) else { throw fail("image_std", "every value must be positive") }
+        for key in ["do_resize", "do_center_crop", "do_rescale", "do_normalize"] {
+            guard let value = json[key] else { continue }
+            guard let on = value.bool else { throw fail(key, "expected true or false") }
+            if !on { throw fail(key, "false is not implemented (the step always runs)") }
         }
     }
 
@@ -64,13 +104,19 @@ public struct CLIPImageProcessor: Sendable, Equatable {
     }
 
     /// The 8-bit image the model sees: shortest edge resized to `shortestEdge` (bicubic), center-cropped.
-    /// - Throws: `ModelError.invalidInput` when the resized image is smaller than the crop.
+    /// - Throws: `ModelError.invalidInput` when the resized image is smaller than the crop or its long side
+    ///   would exceed `ConfigurationBounds.imageSide`.
     public func resizedAndCropped(_ image: RGBImage) throws -> RGBImage {
         guard shortestEdge > 0, cropWidth > 0, cropHeight > 0 else {
             throw ModelError.invalidInput("resize and crop sizes must be positive, got \(shortestEdge), \(cropWidth)x\(cropHeight)")
         }
         let short = min(image.width, image.height), long = max(image.width, image.height)
         let resizedLong = Int(Double(shortestEdge) * Double(long) / Double(short))
+        // An extreme aspect ratio would otherwise ask for a huge intermediate image.
+        guard resizedLong <= ConfigurationBounds.imageSide else {
+            throw ModelError.invalidInput(
+                "a \(image.width)x\(image.height) image resized to a \(shortestEdge)-pixel shortest edge would be \(resizedLong) pixels long, more than \(ConfigurationBounds.imageSide)")
+        }
         let (width, height) = image.width <= image.height ? (shortestEdge, resizedLong) : (resizedLong, shortestEdge)
         guard width >= cropWidth, height >= cropHeight else {
             throw ModelError.invalidInput("resized image \(width)x\(height) is smaller than the crop \(cropWidth)x\(cropHeight)")

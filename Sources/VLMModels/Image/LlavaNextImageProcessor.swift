@@ -31,17 +31,17 @@ public struct LlavaNextImageProcessor: Sendable, Equatable {
         try self.init(pinpoints: pinpoints, viewSize: viewSize, patchSize: patchSize)
         clip = try CLIPImageProcessor(directory: directory, defaultSize: viewSize)
         let url = directory.appendingPathComponent("preprocessor_config.json")
-        guard RegularFile.isPresent(url),
-              let json = try JSONSerialization.jsonObject(with: try RegularFile.read(url)) as? [String: Any] else { return }
-        if let resample = json["resample"], (resample as? Int) != 3 {
-            throw ModelError.invalidConfiguration(path: url.path, reason: "resample \(resample) is not 3 (BICUBIC), the only filter implemented")
+        guard RegularFile.isPresent(url) else { return }
+        let json = try JSONValue.parseStrict(try RegularFile.read(url), path: url.path)
+        if let resample = json["resample"], resample.integer != 3 {
+            throw ModelError.invalidConfiguration(path: url.path, reason: "resample is not 3 (BICUBIC), the only filter implemented")
         }
-        if let pad = json["do_pad"] as? Bool, !pad {
-            throw ModelError.invalidConfiguration(path: url.path, reason: "do_pad false is not supported: anyres views are cut from the padded canvas")
+        if let pad = json["do_pad"], pad.bool != true {
+            throw ModelError.invalidConfiguration(path: url.path, reason: "do_pad must be true: anyres views are cut from the padded canvas")
         }
         if let listed = json["image_grid_pinpoints"] {
-            guard let pairs = listed as? [[Int]], pairs.allSatisfy({ $0.count == 2 }),
-                  pairs.map({ PixelSize(height: $0[0], width: $0[1]) }) == pinpoints else {
+            let pairs = listed.array?.map { $0.array?.compactMap(\.integer) ?? [] } ?? []
+            guard pairs.allSatisfy({ $0.count == 2 }), pairs.map({ PixelSize(height: $0[0], width: $0[1]) }) == pinpoints else {
                 throw ModelError.invalidConfiguration(path: url.path, reason: "image_grid_pinpoints differ from config.json's")
             }
         }

@@ -20,10 +20,7 @@ public struct SafetensorsCheckpoint: Sendable {
         var shards: [URL]
         var declared: [String: URL] = [:]
         if RegularFile.isPresent(index) {
-            guard let object = try? JSONSerialization.jsonObject(with: RegularFile.read(index)) as? [String: Any],
-                  let map = object["weight_map"] as? [String: String] else {
-                throw ModelError.invalidConfiguration(path: index.path, reason: "weight_map: expected an object of tensor name to file name")
-            }
+            let map = try Self.weightMap(try RegularFile.read(index), path: index.path)
             let root = directory.resolvingSymlinksInPath().standardizedFileURL.path
             var resolved: [String: URL] = [:]
             for file in Set(map.values) {
@@ -47,6 +44,24 @@ public struct SafetensorsCheckpoint: Sendable {
                     path: index.path, reason: "index places '\(name)' in \(url.lastPathComponent), which lacks it")
             }
         }
+    }
+
+    /// The `weight_map` of a `model.safetensors.index.json`: tensor name to shard file name.
+    /// - Throws: `ModelError.invalidConfiguration` naming `path` for malformed JSON, a repeated key, a missing
+    ///   `weight_map` or a value that is not a file name.
+    public static func weightMap(_ data: Data, path: String) throws -> [String: String] {
+        let json = try JSONValue.parseStrict(data, path: path)
+        guard let members = json["weight_map"]?.members else {
+            throw ModelError.invalidConfiguration(path: path, reason: "weight_map: expected an object of tensor name to file name")
+        }
+        var map: [String: String] = [:]
+        for (key, value) in members {
+            guard let file = value.string, !file.isEmpty else {
+                throw ModelError.invalidConfiguration(path: path, reason: "weight_map.\(String(decoding: key, as: UTF8.self)): expected a file name")
+            }
+            map[String(decoding: key, as: UTF8.self)] = file
+        }
+        return map
     }
 
     /// The shard `file` named by the index, resolved (symbolic links included) and required to lie inside

@@ -28,6 +28,9 @@ struct SafetensorsHeader {
             throw fail("header length \(headerLength) is larger than the file (\(fileSize) bytes)")
         }
         let json = Data(bytes: bytes + 8, count: headerLength)
+        if let key = (try? JSONValue.parse(json))?.firstDuplicateKey {
+            throw fail("key '\(key)' appears more than once in the header")
+        }
         guard let object = try? JSONSerialization.jsonObject(with: json, options: []),
               let entries = object as? [String: Any] else {
             throw fail("header is not a JSON object")

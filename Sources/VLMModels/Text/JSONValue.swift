@@ -50,6 +50,41 @@ public indirect enum JSONValue: Sendable, Equatable {
     /// Whether this is `null`.
     public var isNull: Bool { if case .null = self { true } else { false } }
 
+    /// The dotted path of the first object member whose key repeats an earlier key of the same object, nil
+    /// when every object's keys are distinct (Foundation's parsers keep the last of them silently).
+    public var firstDuplicateKey: String? {
+        switch self {
+        case .object(let members):
+            var seen = Set<[UInt8]>()
+            for (key, value) in members {
+                let name = String(decoding: key, as: UTF8.self)
+                if !seen.insert(key).inserted { return name }
+                if let inner = value.firstDuplicateKey { return name + "." + inner }
+            }
+            return nil
+        case .array(let elements):
+            for (i, element) in elements.enumerated() {
+                if let inner = element.firstDuplicateKey { return "\(i)." + inner }
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    /// Parses `data` and refuses a document with a repeated key, so a file cannot say two things at once.
+    /// - Throws: `ModelError.invalidConfiguration` naming `path` and the key, or the parse error.
+    public static func parseStrict(_ data: Data, path: String) throws -> JSONValue {
+        let value: JSONValue
+        do { value = try parse(data) } catch ModelError.invalidInput(let reason) {
+            throw ModelError.invalidConfiguration(path: path, reason: reason)
+        }
+        if let key = value.firstDuplicateKey {
+            throw ModelError.invalidConfiguration(path: path, reason: "key '\(key)' appears more than once")
+        }
+        return value
+    }
+
     /// Most nesting a document may have, so hostile input cannot exhaust the stack.
     public static let maximumDepth = 256
 

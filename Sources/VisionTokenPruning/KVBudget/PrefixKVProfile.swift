@@ -19,13 +19,19 @@ public struct PrefixKVProfile: Sendable, Codable, Equatable {
         case protectedPrefix = "protected_prefix", sampleCount = "sample_count"
     }
 
+    /// Most protected prefix positions a profile may declare.
+    public static let maximumProtectedPrefix = ConfigurationBounds.positions
+
     /// A profile from explicit ratios.
-    /// - Throws: `PruningError.invalidConfiguration` for ratios outside [0, 1) or a retained fraction outside (0, 1].
+    /// - Throws: `PruningError.invalidConfiguration` for ratios outside [0, 1), a retained fraction outside
+    ///   (0, 1], more layers than `ConfigurationBounds.layers`, or a protected prefix outside
+    ///   0 ... `maximumProtectedPrefix`.
     public init(retainedFraction: Double, evictionRatios: [Double], protectedPrefix: Int = 1, sampleCount: Int = 0) throws {
         guard retainedFraction > 0, retainedFraction <= 1, evictionRatios.allSatisfy({ $0 >= 0 && $0 < 1 }),
-              protectedPrefix >= 0, !evictionRatios.isEmpty else {
+              (0...Self.maximumProtectedPrefix).contains(protectedPrefix), !evictionRatios.isEmpty,
+              evictionRatios.count <= ConfigurationBounds.layers, sampleCount >= 0 else {
             throw PruningError.invalidConfiguration(
-                "KV budget needs a retained fraction in (0, 1], ratios in [0, 1) and protectedPrefix >= 0")
+                "KV budget needs a retained fraction in (0, 1], 1 ... \(ConfigurationBounds.layers) ratios in [0, 1), protectedPrefix in 0 ... \(Self.maximumProtectedPrefix) and sampleCount >= 0")
         }
         self.retainedFraction = retainedFraction
         self.evictionRatios = evictionRatios
@@ -36,10 +42,17 @@ public struct PrefixKVProfile: Sendable, Codable, Equatable {
     /// Reads a profile saved with `write(to:)`.
     /// - Throws: `ModelError.fileUnreadable`, `.invalidConfiguration` for malformed JSON or values.
     public init(url: URL) throws {
-        let data = try RegularFile.read(url)
+        try self.init(data: try RegularFile.read(url), path: url.path)
+    }
+
+    /// Parses a profile's JSON bytes; `path` names the file in errors.
+    /// - Throws: `ModelError.invalidConfiguration` for malformed JSON or a repeated key,
+    ///   `PruningError.invalidConfiguration` for values out of range.
+    public init(data: Data, path: String) throws {
+        _ = try JSONValue.parseStrict(data, path: path)
         let decoded: PrefixKVProfile
         do { decoded = try JSONDecoder().decode(PrefixKVProfile.self, from: data) } catch {
-            throw ModelError.invalidConfiguration(path: url.path, reason: "not a PrefixKV profile: \(error)")
+            throw ModelError.invalidConfiguration(path: path, reason: "not a PrefixKV profile: \(error)")
         }
         try self.init(retainedFraction: decoded.retainedFraction, evictionRatios: decoded.evictionRatios,
                       protectedPrefix: decoded.protectedPrefix, sampleCount: decoded.sampleCount)

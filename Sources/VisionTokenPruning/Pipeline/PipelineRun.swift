@@ -117,6 +117,10 @@ struct PipelineRun {
             let textRows = state.positions.indices.filter {
                 !layout.imageSpan.contains(originalPositions[state.sourceRows[$0]])
             }
+            guard !textRows.isEmpty else {
+                throw PruningError.invalidConfiguration(
+                    "withdrawal at layer \(k) would leave no token: the prompt has no text besides the image placeholder")
+            }
             try state.keepRows(textRows)
         }
         _ = try advance(to: configuration.text.layerCount)

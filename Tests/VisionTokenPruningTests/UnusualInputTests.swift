@@ -1,0 +1,48 @@
+import Foundation
+import TensorCore
+import TestSupport
+import VisionTokenPruning
+import XCTest
+
+/// Valid but unusual inputs either run or explain why they cannot (Reliability class 10): a 4-pixel image
+/// of 2-pixel patches, a one-layer language model, an image smaller than one patch, a prompt that is only
+/// the image placeholder.
+final class UnusualInputTests: XCTestCase {
+    private static let tiny: LlavaConfiguration = {
+        let vision = CLIPVisionConfiguration(hiddenSize: 4, intermediateSize: 8, layerCount: 1, headCount: 1, imageSize: 4, patchSize: 2)
+        let text = LlamaConfiguration(vocabularySize: 12, hiddenSize: 4, intermediateSize: 6, layerCount: 1, headCount: 1,
+                                      padTokenId: 0, bosTokenId: 1, eosTokenIds: [2])
+        return LlavaConfiguration(vision: vision, text: text, imageTokenIndex: 11, visionFeatureLayer: -1)
+    }()
+
+    func testTinyModelsTinyImagesAndPlaceholderOnlyPrompts() throws {
+        let model = try LlavaModel.generated(configuration: Self.tiny)
+        // A 1 x 1 image (smaller than one patch) through the model's own preprocessing: 4 visual tokens.
+        let image = try model.imageProcessor.preprocess(try RGBImage(width: 1, height: 1, pixels: [200, 10, 30]))
+        let full = try PruningPipeline(model: model).run(image: image, tokenIds: [1, 11, 5], maxNewTokens: 2, stopAtEndOfSequence: false)
+        XCTAssertEqual(full.report.visualTokensIn, 4)
+        XCTAssertEqual(full.generatedTokens.count, 2)
+        // Every catalogued scorer that fits a one-layer model runs at 1 kept token.
+        for name in ScorerCatalog.names where name != "none" && name != "fastv" {
+            let r = try PruningPipeline(model: model, scorer: ScorerCatalog.scorer(named: name, for: Self.tiny), budget: .count(1))
+                .run(image: image, tokenIds: [1, 11, 5])
+            XCTAssertEqual(r.keptVisualIndices.count, 1, name)
+        }
+        // FastV needs a layer before its pruning layer: a one-layer model cannot have one.
+        XCTAssertThrowsError(try PruningPipeline(model: model, scorer: FastVScorer(), budget: .count(1))) {
+            guard case .invalidConfiguration = $0 as? PruningError else { return XCTFail("\($0)") }
+        }
+        // A prompt that is only the placeholder: the unpruned model runs; text similarity has no text to read.
+        let alone = try PruningPipeline(model: model).run(image: image, tokenIds: [11])
+        XCTAssertEqual(alone.nextTokenLogits.count, 12)
+        XCTAssertThrowsError(try PruningPipeline(model: model, scorer: TextSimilarityScorer(), budget: .count(2)).run(image: image, tokenIds: [11])) {
+            guard case .emptyTextSpan = $0 as? PruningError else { return XCTFail("\($0)") }
+        }
+        // Withdrawing every visual token of a placeholder-only prompt would leave nothing to run.
+        XCTAssertThrowsError(try PruningPipeline(model: model, withdrawalLayer: 0).run(image: image, tokenIds: [11])) {
+            guard case .invalidConfiguration(let reason) = $0 as? PruningError, reason.contains("no text besides the image") else {
+                return XCTFail("\($0)")
+            }
+        }
+    }
+}
