@@ -73,14 +73,18 @@ public struct LlamaDecoder: Sendable {
     }
 
     /// A prefill state for `embeddings [n, hidden]` at `positions`, before layer 0.
-    /// - Throws: `ModelError.invalidInput` for a shape/position mismatch, negative positions, positions beyond a
-    ///   sliding window, or NaN inputs.
+    /// - Throws: `ModelError.invalidInput` for a shape/position mismatch, negative positions, positions beyond
+    ///   `max_position_embeddings` or a sliding window, or NaN inputs.
     public func beginPrefill(embeddings: Tensor, positions: [Int]) throws -> DecoderState {
         guard embeddings.shape.rank == 2, embeddings.shape[1] == configuration.hiddenSize,
               embeddings.shape[0] == positions.count, !positions.isEmpty else {
             throw ModelError.invalidInput("embeddings \(embeddings.shape) do not match \(positions.count) positions of width \(configuration.hiddenSize)")
         }
         if let bad = positions.first(where: { $0 < 0 }) { throw ModelError.invalidInput("negative position \(bad)") }
+        if let last = positions.max(), last >= configuration.maxPositionEmbeddings {
+            throw ModelError.invalidInput(
+                "position \(last) is beyond max_position_embeddings \(configuration.maxPositionEmbeddings) of the text model")
+        }
         if let window = configuration.slidingWindow, let last = positions.max(), last >= window {
             throw ModelError.invalidInput(
                 "position \(last) is beyond the sliding attention window of \(window) positions, which is not implemented; shorten the prompt or generate fewer tokens")

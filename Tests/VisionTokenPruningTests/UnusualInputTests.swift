@@ -38,6 +38,13 @@ final class UnusualInputTests: XCTestCase {
         XCTAssertThrowsError(try PruningPipeline(model: model, scorer: TextSimilarityScorer(), budget: .count(2)).run(image: image, tokenIds: [11])) {
             guard case .emptyTextSpan = $0 as? PruningError else { return XCTFail("\($0)") }
         }
+        // Positions beyond max_position_embeddings are refused, not extrapolated silently.
+        var short = Self.tiny
+        short.text.maxPositionEmbeddings = 4
+        let shortModel = try LlavaModel.generated(configuration: short)
+        XCTAssertThrowsError(try PruningPipeline(model: shortModel).run(image: image, tokenIds: [1, 11, 5], maxNewTokens: 0)) {
+            guard case .invalidInput(let reason) = $0 as? ModelError, reason.contains("max_position_embeddings 4") else { return XCTFail("\($0)") }
+        }
         // Withdrawing every visual token of a placeholder-only prompt would leave nothing to run.
         XCTAssertThrowsError(try PruningPipeline(model: model, withdrawalLayer: 0).run(image: image, tokenIds: [11])) {
             guard case .invalidConfiguration(let reason) = $0 as? PruningError, reason.contains("no text besides the image") else {

@@ -23,7 +23,8 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
     public var rmsNormEps: Float
     /// RoPE base (`rope_theta` or `rope_parameters.rope_theta`).
     public var ropeTheta: Float
-    /// Longest position the checkpoint was trained for (`max_position_embeddings`); informational.
+    /// Longest position the checkpoint was trained for (`max_position_embeddings`); prompts and generation
+    /// beyond it are refused.
     public var maxPositionEmbeddings: Int
     /// Whether `lm_head` shares the embedding matrix (`tie_word_embeddings`).
     public var tieWordEmbeddings: Bool
