@@ -76,3 +76,22 @@ final class StrictInputTests: XCTestCase {
         XCTAssertThrowsError(try JSONValue.parse(Data((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8)))
     }
 }
+
+extension StrictInputTests {
+    /// A number of the wrong kind or a value of the wrong type names its key and file.
+    func testWrongTypesNameTheKey() throws {
+        for (json, key) in [(#"{"text_config": {"hidden_size": 64.5}}"#, "text_config.hidden_size"),
+                            (#"{"text_config": {"num_hidden_layers": "3"}}"#, "text_config.num_hidden_layers"),
+                            (#"{"vision_config": {"image_size": [336]}}"#, "vision_config.image_size"),
+                            (#"{"image_token_index": true}"#, "image_token_index")] {
+            assertConfigurationError(try LlavaConfiguration.decode(Data(json.utf8), path: "folder/config.json"), key)
+        }
+        var header = Data()
+        let json = #"{"a": {"dtype": "F32", "shape": [2.5], "data_offsets": [0, 8]}}"#
+        withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { header.append(contentsOf: $0) }
+        header.append(contentsOf: Array(json.utf8))
+        XCTAssertThrowsError(try SafetensorsFile(data: header + Data(count: 8), label: "x")) {
+            guard case .malformedSafetensors(_, let reason) = $0 as? ModelError, reason.contains("'a'") else { return XCTFail("\($0)") }
+        }
+    }
+}

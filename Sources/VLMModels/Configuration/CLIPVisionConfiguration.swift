@@ -57,13 +57,13 @@ public struct CLIPVisionConfiguration: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        hiddenSize = try c.decodeIfPresent(Int.self, forKey: .hiddenSize) ?? 768
-        intermediateSize = try c.decodeIfPresent(Int.self, forKey: .intermediateSize) ?? 3072
-        layerCount = try c.decodeIfPresent(Int.self, forKey: .layerCount) ?? 12
-        headCount = try c.decodeIfPresent(Int.self, forKey: .headCount) ?? 12
-        channelCount = try c.decodeIfPresent(Int.self, forKey: .channelCount) ?? 3
-        imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize) ?? 224
-        patchSize = try c.decodeIfPresent(Int.self, forKey: .patchSize) ?? 32
+        hiddenSize = try c.decodeIntegerIfPresent(forKey: .hiddenSize) ?? 768
+        intermediateSize = try c.decodeIntegerIfPresent(forKey: .intermediateSize) ?? 3072
+        layerCount = try c.decodeIntegerIfPresent(forKey: .layerCount) ?? 12
+        headCount = try c.decodeIntegerIfPresent(forKey: .headCount) ?? 12
+        channelCount = try c.decodeIntegerIfPresent(forKey: .channelCount) ?? 3
+        imageSize = try c.decodeIntegerIfPresent(forKey: .imageSize) ?? 224
+        patchSize = try c.decodeIntegerIfPresent(forKey: .patchSize) ?? 32
         let act = try c.decodeIfPresent(String.self, forKey: .activation) ?? "quick_gelu"
         do { activation = try Activation(huggingFaceName: act) } catch {
             throw DecodingError.dataCorruptedError(forKey: .activation, in: c, debugDescription: "unsupported hidden_act '\(act)'")

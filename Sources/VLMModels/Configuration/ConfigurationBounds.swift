@@ -22,3 +22,16 @@ public enum ConfigurationBounds {
         checks.filter { $0.value > $0.bound }.map { "\(section).\($0.key) \($0.value) exceeds the bound \($0.bound)" }
     }
 }
+
+extension KeyedDecodingContainer {
+    /// An integer value, refusing a fractional number with an error at its key (Foundation's decoder reports
+    /// one as "not valid JSON" without naming the key).
+    func decodeIntegerIfPresent(forKey key: Key) throws -> Int? {
+        guard contains(key), !(try decodeNil(forKey: key)) else { return nil }
+        if let value = try? decode(Int.self, forKey: key) { return value }
+        if let number = try? decode(Double.self, forKey: key) {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "expected an integer, got \(number)")
+        }
+        return try decode(Int.self, forKey: key)
+    }
+}

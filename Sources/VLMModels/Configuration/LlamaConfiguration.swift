@@ -89,14 +89,14 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
             throw DecodingError.dataCorruptedError(
                 forKey: .modelType, in: c, debugDescription: "text model_type '\(modelType)' is not 'llama' or 'mistral'")
         }
-        slidingWindow = try c.decodeIfPresent(Int.self, forKey: .slidingWindow)
-        vocabularySize = try c.decodeIfPresent(Int.self, forKey: .vocabularySize) ?? 32000
-        hiddenSize = try c.decodeIfPresent(Int.self, forKey: .hiddenSize) ?? 4096
-        intermediateSize = try c.decodeIfPresent(Int.self, forKey: .intermediateSize) ?? 11008
-        layerCount = try c.decodeIfPresent(Int.self, forKey: .layerCount) ?? 32
-        headCount = try c.decodeIfPresent(Int.self, forKey: .headCount) ?? 32
-        kvHeadCount = try c.decodeIfPresent(Int.self, forKey: .kvHeadCount) ?? headCount
-        headDimension = try c.decodeIfPresent(Int.self, forKey: .headDimension) ?? hiddenSize / max(headCount, 1)
+        slidingWindow = try c.decodeIntegerIfPresent(forKey: .slidingWindow)
+        vocabularySize = try c.decodeIntegerIfPresent(forKey: .vocabularySize) ?? 32000
+        hiddenSize = try c.decodeIntegerIfPresent(forKey: .hiddenSize) ?? 4096
+        intermediateSize = try c.decodeIntegerIfPresent(forKey: .intermediateSize) ?? 11008
+        layerCount = try c.decodeIntegerIfPresent(forKey: .layerCount) ?? 32
+        headCount = try c.decodeIntegerIfPresent(forKey: .headCount) ?? 32
+        kvHeadCount = try c.decodeIntegerIfPresent(forKey: .kvHeadCount) ?? headCount
+        headDimension = try c.decodeIntegerIfPresent(forKey: .headDimension) ?? hiddenSize / max(headCount, 1)
         let act = try c.decodeIfPresent(String.self, forKey: .activation) ?? "silu"
         do { activation = try Activation(huggingFaceName: act) } catch {
             throw DecodingError.dataCorruptedError(forKey: .activation, in: c, debugDescription: "unsupported hidden_act '\(act)'")
@@ -109,9 +109,9 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
                 forKey: .ropeParameters, in: c, debugDescription: "RoPE type '\(p.rope_type!)' is not supported (only default)")
         }
         ropeTheta = try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? parameters?.rope_theta ?? 10000
-        maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 2048
+        maxPositionEmbeddings = try c.decodeIntegerIfPresent(forKey: .maxPositionEmbeddings) ?? 2048
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
-        padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
+        padTokenId = try c.decodeIntegerIfPresent(forKey: .padTokenId)
         bosTokenId = try Self.decodeTokenId(c, .bosTokenId, absent: 1)
         eosTokenIds = c.contains(.eosTokenId) ? try Self.decodeTokenIds(c, .eosTokenId) : [2]
         for key in [CodingKeys.attentionBias, .mlpBias] where try c.decodeIfPresent(Bool.self, forKey: key) == true {

@@ -83,8 +83,8 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
         vision = try c.decodeIfPresent(CLIPVisionConfiguration.self, forKey: .vision) ?? .clipViTLarge336
         text = try c.decodeIfPresent(LlamaConfiguration.self, forKey: .text)
             ?? LlamaConfiguration(vocabularySize: 32000, hiddenSize: 4096, intermediateSize: 11008, layerCount: 32, headCount: 32)
-        imageTokenIndex = try c.decodeIfPresent(Int.self, forKey: .imageTokenIndex)
-            ?? c.decodeIfPresent(Int.self, forKey: .legacyImageTokenIndex) ?? 32000
+        imageTokenIndex = try c.decodeIntegerIfPresent(forKey: .imageTokenIndex)
+            ?? c.decodeIntegerIfPresent(forKey: .legacyImageTokenIndex) ?? 32000
         let act = try c.decodeIfPresent(String.self, forKey: .projectorActivation) ?? "gelu"
         do { projectorActivation = try Activation(huggingFaceName: act) } catch {
             throw DecodingError.dataCorruptedError(
@@ -94,7 +94,7 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
             throw DecodingError.dataCorruptedError(
                 forKey: .visionFeatureLayer, in: c, debugDescription: "a list of vision feature layers is not supported")
         }
-        visionFeatureLayer = try c.decodeIfPresent(Int.self, forKey: .visionFeatureLayer) ?? -2
+        visionFeatureLayer = try c.decodeIntegerIfPresent(forKey: .visionFeatureLayer) ?? -2
         visionFeatureSelection = try c.decodeIfPresent(VisionFeatureSelection.self, forKey: .visionFeatureSelection)
             ?? .patchesOnly
         projectorBias = try c.decodeIfPresent(Bool.self, forKey: .projectorBias) ?? true
