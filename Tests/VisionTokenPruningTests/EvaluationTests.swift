@@ -25,7 +25,20 @@ final class EvaluationTests: XCTestCase {
         let byHand = (0..<16).filter { LlamaDecoder.argmax(out.nextTokenLogits[$0]) == set.answerIds[$0] }.count
         XCTAssertEqual(p.accuracy, Double(byHand) / 16)
         XCTAssertEqual(p.keptTokens, 4)
-        XCTAssertGreaterThan(p.meanKL, 0)
+        // Agreement and KL recomputed here in double from the two sets of logits (naive softmax and sum).
+        func argmax(_ v: [Float]) -> Int { v.indices.max { v[$0] < v[$1] || (v[$0] == v[$1] && $0 > $1) }! }
+        func logSoftmax(_ v: [Float]) -> [Double] {
+            let top = Double(v.max()!), total = v.reduce(0.0) { $0 + exp(Double($1) - top) }
+            return v.map { Double($0) - top - log(total) }
+        }
+        let agreeing = (0..<16).filter { argmax(out.nextTokenLogits[$0]) == argmax(reference[$0]) }.count
+        let kl = (0..<16).reduce(0.0) { sum, i in
+            let lp = logSoftmax(out.nextTokenLogits[i]), lq = logSoftmax(reference[i])
+            return sum + zip(lp, lq).reduce(0.0) { $0 + exp($1.0) * ($1.0 - $1.1) }
+        } / 16
+        XCTAssertEqual(p.agreement, Double(agreeing) / 16)
+        XCTAssertEqual(p.meanKL, kl, accuracy: 1e-6 * max(1, kl))
+        XCTAssertLessThan(agreeing, 16, "4 of 16 tokens must change some answers, or this check proves little")
     }
 
     func testRoundTripWithMasksAndRecall() throws {

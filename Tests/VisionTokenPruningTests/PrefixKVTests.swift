@@ -65,8 +65,11 @@ final class PrefixKVTests: XCTestCase {
         var eviction = PrefixKVEviction(profile: profile)
         try eviction.evictAfterPrefill(cache: &cache, scores: scores)
         for l in 0..<3 {
+            // The official rule worked out here: keep row 0 (protected prefix) and the last row; of rows
+            // 1 ... 25, evict the `evict` lowest importances, ties to the earlier row.
             let evict = Int((profile.evictionRatios[l] * 27).rounded())
-            let kept = PrefixKVSearch.keptRows(scores: scores[l], evict: evict, protectedPrefix: 1)
+            let candidates = (1..<26).sorted { scores[l][$0] != scores[l][$1] ? scores[l][$0] < scores[l][$1] : $0 < $1 }
+            let kept = (0..<27).filter { !candidates.prefix(evict).contains($0) }
             XCTAssertEqual(cache.count(layer: l), 27 - evict)
             XCTAssertEqual(cache.layers[l].positions, kept)
             let keys = try before.layers[l].keys.gatherRows(kept)

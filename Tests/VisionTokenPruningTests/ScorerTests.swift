@@ -54,11 +54,11 @@ final class ScorerTests: XCTestCase {
         let single = ClassAttentionScorer()
         XCTAssertEqual(try single.requirements(for: Self.config).visionAttentionLayers, [1])
         let s = try single.scores(context)
-        for (a, b) in zip(s, [0.3, 0.15, 0.15, 0.3] as [Float]) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        assertClose(s, [0.3, 0.15, 0.15, 0.3] as [Float], atol: 1e-6, "feature-layer scores")
         XCTAssertEqual(try single.select(context, keep: 2), [0, 3])
         let ensemble = ClassAttentionScorer(layers: .ensemble(start: 0))
         let e = try ensemble.scores(context)
-        for (a, b) in zip(e, [0.4, 0.35, 0.3, 0.45] as [Float]) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        assertClose(e, [0.4, 0.35, 0.3, 0.45] as [Float], atol: 1e-6, "ensemble scores")
         XCTAssertEqual(try ensemble.select(context, keep: 1), [3])
         XCTAssertThrowsError(try single.scores(ScoringContext(configuration: Self.config, layout: Self.layout))) {
             guard case .missingInput = $0 as? PruningError else { return XCTFail("\($0)") }
@@ -127,7 +127,7 @@ final class ScorerTests: XCTestCase {
         let z = (0..<4).map { (Float($0) - 1.5) / Float(1.25).squareRoot() }
         let expected = (0..<4).map { 0.75 * -z[$0] + 0.25 * z[$0] }
         let got = try scorer.scores(context)
-        for (a, b) in zip(got, expected) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        assertClose(got, expected, atol: 1e-5, "weighted mixture")
         XCTAssertThrowsError(try WeightedMixtureScorer(alpha: 2).requirements(for: Self.config))
     }
 
@@ -139,7 +139,7 @@ final class ScorerTests: XCTestCase {
         let scorer = FastVScorer()
         XCTAssertEqual(try scorer.requirements(for: Self.config).languageAttentionLayer, 1)
         let s = try scorer.scores(context)
-        for (a, b) in zip(s, [0.2, 0.1, 0.2, 0.2] as [Float]) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        assertClose(s, [0.2, 0.1, 0.2, 0.2] as [Float], atol: 1e-6, "FastV scores")
         XCTAssertEqual(try scorer.select(context, keep: 2), [0, 2])
         XCTAssertEqual(LanguageQueryRows.textAfterImage.rows(in: Self.layout), [5, 6, 7])
         XCTAssertThrowsError(try FastVScorer(pruningLayer: 4).requirements(for: Self.config))

@@ -39,14 +39,19 @@ public struct ClassAttentionScorer: TokenScorer {
     /// - Throws: `PruningError.invalidConfiguration` for layers outside the encoder or an empty set.
     public func encoderLayers(for configuration: LlavaConfiguration) throws -> [Int] {
         let feature = configuration.resolvedVisionFeatureLayer - 1
-        guard feature >= 0 else {
-            throw PruningError.invalidConfiguration("the projector reads the embeddings (vision_feature_layer 0): no attention layer precedes it")
-        }
         let chosen: [Int]
         switch layers {
-        case .featureLayer: chosen = [feature]
-        case .ensemble(let start): chosen = start <= feature ? Array(max(0, start)...feature) : []
-        case .explicit(let list): chosen = list
+        case .explicit(let list):
+            chosen = list
+        case .featureLayer, .ensemble:
+            guard feature >= 0 else {
+                throw PruningError.invalidConfiguration("the projector reads the embeddings (vision_feature_layer 0): no attention layer precedes it")
+            }
+            if case .ensemble(let start) = layers {
+                chosen = start <= feature ? Array(max(0, start)...feature) : []
+            } else {
+                chosen = [feature]
+            }
         }
         guard !chosen.isEmpty, chosen.allSatisfy({ (0..<configuration.vision.layerCount).contains($0) }) else {
             throw PruningError.invalidConfiguration(
