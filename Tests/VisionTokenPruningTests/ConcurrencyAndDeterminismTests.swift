@@ -60,11 +60,19 @@ final class ConcurrencyAndDeterminismTests: XCTestCase {
     }
 
     func testResultsDoNotDependOnThreadsOrBackend() throws {
-        let f = try FixtureSamples.load()
-        let pipeline = try PruningPipeline(model: f.model, scorer: AdaptiveMixtureScorer(), budget: .count(6))
+        // The fixture's products are below the GEMM's threading cutoff (2 M FLOPs), so threads would change
+        // nothing there. This model's are above it: the vision MLP alone is 2 · 65 · 256 · 128 = 4.3 M.
+        let vision = CLIPVisionConfiguration(hiddenSize: 128, intermediateSize: 256, layerCount: 2, headCount: 4, imageSize: 56, patchSize: 7)
+        let text = LlamaConfiguration(vocabularySize: 64, hiddenSize: 128, intermediateSize: 256, layerCount: 3, headCount: 4, kvHeadCount: 2)
+        let config = LlavaConfiguration(vision: vision, text: text, imageTokenIndex: 63)
+        XCTAssertGreaterThan(2 * vision.tokenCount * vision.intermediateSize * vision.hiddenSize, 2_000_000)
+        let model = try LlavaModel.generated(configuration: config, seed: 4)
+        let image = ImageInput(pixels: randomTensor([3, 56, 56], seed: 8))
+        let prompt = [1] + Array(2..<12) + [63] + Array(20..<30)
+        let pipeline = try PruningPipeline(model: model, scorer: AdaptiveMixtureScorer(), budget: .count(24))
         func run(_ options: ComputeOptions) throws -> PipelineResult {
             try ComputeOptions.$current.withValue(options) {
-                try pipeline.run(image: ImageInput(pixels: f.pixels[1]), tokenIds: f.prompts[1], maxNewTokens: 4)
+                try pipeline.run(image: image, tokenIds: prompt, maxNewTokens: 4, stopAtEndOfSequence: false)
             }
         }
         let one = try run(try ComputeOptions(threads: 1))
