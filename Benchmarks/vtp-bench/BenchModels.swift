@@ -23,11 +23,8 @@ enum BenchModels {
 
     /// A LLaVA-1.5-like prompt: BOS, `system − 1` system tokens, the image placeholder, `question` tokens.
     static func prompt(system: Int = 35, question: Int = 30, imageToken: Int = 32000) -> [Int] {
-        var state: UInt64 = 12345
-        func next() -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return 3 + Int((state >> 33) % 31000)
-        }
+        var random = SplitMix64(seed: 12345)
+        func next() -> Int { 3 + Int(random.next() % 31000) }
         return [1] + (0..<(system - 1)).map { _ in next() } + [imageToken] + (0..<question).map { _ in next() }
     }
 

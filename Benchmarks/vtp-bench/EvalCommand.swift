@@ -97,33 +97,34 @@ enum EvalCommand {
         }
         if let dumpFile { try dumpFile.write(try PruningEvaluation.dump(outputs)) }
         Progress.say(String(format: "eval: peak resident memory %.2f GB", Double(MemoryUsage.peakResidentBytes()) / 1e9))
+        let kvRows = try profile.map {
+            try continuationRows(model: model, set: set, pipeline: pipeline, profile: $0, steps: steps)
+        }
         if json {
+            // One object: the summary's keys, plus the KV-budget rows when a budget was given.
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+            var object = try JSONSerialization.jsonObject(with: try encoder.encode(summary)) as! [String: Any]
+            if let kvRows { object["kv_budget"] = kvRows }
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {
             print(TableFormatter.table([row(scorerName, keep ?? "100%", summary)]))
-        }
-        if let profile {
-            try reportContinuation(model: model, set: set, pipeline: pipeline, profile: profile, steps: steps, json: json)
+            if let kvRows { print("\n" + TableFormatter.table(kvRows)) }
         }
     }
 
-    /// The KV-budget table: teacher-forced continuation fidelity and cache size, full cache vs the budget.
-    private static func reportContinuation(model: LlavaModel, set: EvaluationSet, pipeline: PruningPipeline,
-                                           profile: PrefixKVProfile, steps: Int, json: Bool) throws {
+    /// The KV-budget rows: teacher-forced continuation fidelity and cache size, full cache vs the budget.
+    private static func continuationRows(model: LlavaModel, set: EvaluationSet, pipeline: PruningPipeline,
+                                         profile: PrefixKVProfile, steps: Int) throws -> [[String: Any]] {
         Progress.say("continuations: \(steps) teacher-forced steps per sample")
         let reference = try PruningEvaluation.referenceContinuations(model: model, set: set, steps: steps)
         let unbudgeted = try PruningPipeline(model: model, scorer: pipeline.scorer, budget: pipeline.budget,
                                              positions: pipeline.positions, withdrawalLayer: pipeline.withdrawalLayer)
-        var rows: [[String: Any]] = []
-        for (label, p) in [("full cache", unbudgeted), ("kv \(profile.retainedFraction * 100)%", pipeline)] {
+        return try [("full cache", unbudgeted), ("kv \(profile.retainedFraction * 100)%", pipeline)].map { label, p in
             let c = try PruningEvaluation.continuationFidelity(p, set: set, reference: reference)
-            rows.append(["kv_budget": label, "steps": c.steps, "agreement": c.agreement, "mean_kl": c.meanKL,
-                         "kv_bytes": c.kvBytes, "decode_tokens_per_s": c.decodeTokensPerSecond])
+            return ["kv_budget": label, "steps": c.steps, "agreement": c.agreement, "mean_kl": c.meanKL,
+                    "kv_bytes": c.kvBytes, "decode_tokens_per_s": c.decodeTokensPerSecond]
         }
-        let table = TableFormatter.table(rows)
-        if json { Progress.say(table) } else { print("\n" + table) }
     }
 
     private static func row(_ scorer: String, _ budget: String, _ s: EvaluationSummary) -> [String: Any] {

@@ -137,12 +137,9 @@ struct KernelBenchmark {
 /// Deterministic pseudo-random benchmark inputs.
 enum BenchData {
     static func tensor(_ shape: Shape, seed: UInt64, scale: Float = 1) -> Tensor {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        var random = SplitMix64(seed: seed)
         return Tensor(shape: shape) { p in
-            for i in 0..<p.count {
-                state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                p[i] = (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
-            }
+            for i in 0..<p.count { p[i] = (random.nextUnit() * 2 - 1) * scale }
         }
     }
 }

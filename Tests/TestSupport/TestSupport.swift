@@ -3,22 +3,10 @@ import TensorCore
 import VLMModels
 import XCTest
 
-/// A small deterministic generator (SplitMix64) so every test run sees the same inputs.
-public struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A tensor of uniform values in `range`.
 public func randomTensor(_ shape: Shape, seed: UInt64, range: ClosedRange<Float> = -1...1) -> Tensor {
-    var g = SeededGenerator(seed: seed)
+    var g = SplitMix64(seed: seed)
     return try! Tensor(shape: shape, scalars: (0..<shape.count).map { _ in Float.random(in: range, using: &g) })
 }
 

@@ -93,7 +93,7 @@ final class ScorerTests: XCTestCase {
     /// AdaV's split against a brute-force reading of its formula, and de-duplication to exactly K.
     func testAdaptiveMixtureSplitAndDeduplication() throws {
         let rawMixture = AdaptiveMixtureScorer(similarity: TextSimilarityScorer(softmaxScale: nil))
-        var g = SeededGenerator(seed: 3)
+        var g = SplitMix64(seed: 3)
         for trial in 0..<20 {
             let n = 36, k = 4 + trial
             let t = (0..<n).map { _ in Float.random(in: 0...1, using: &g) * (trial % 2 == 0 ? 1 : 0.05) }

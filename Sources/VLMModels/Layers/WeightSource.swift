@@ -103,13 +103,13 @@ public struct CheckpointWeights: WeightSource {
 /// Deterministic pseudo-random weights for a configuration, for benchmarks ("language-model stub"):
 /// matrices uniform with variance 1/fan_in, norm scales 1, biases and embeddings small and uniform.
 public struct GeneratedWeights: WeightSource {
-    private var state: UInt64
+    private var random: SplitMix64
     /// The precision matrices are packed in.
     public let precision: WeightPrecision
 
     /// Weights drawn from a generator seeded with `seed`, matrices packed in `precision`.
     public init(seed: UInt64, precision: WeightPrecision = .f32) {
-        state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        random = SplitMix64(seed: seed)
         self.precision = precision
     }
 
@@ -129,14 +129,11 @@ public struct GeneratedWeights: WeightSource {
         let fanIn = shape.count == 2 ? shape[1] : shape.count == 4 ? shape[1] * shape[2] * shape[3] : 1
         let isEmbedding = name.contains("embed") || name.contains("embedding")
         let scale: Float = shape.count >= 2 && !isEmbedding ? (3 / Float(fanIn)).squareRoot() : 0.1
-        var s = state
+        var random = self.random
         let t = Tensor(shape: Shape(shape)) { p in
-            for i in 0..<p.count {
-                s ^= s << 13; s ^= s >> 7; s ^= s << 17
-                p[i] = (Float(s >> 40) / Float(1 << 24) * 2 - 1) * scale
-            }
+            for i in 0..<p.count { p[i] = (random.nextUnit() * 2 - 1) * scale }
         }
-        state = s
+        self.random = random
         return t
     }
 }

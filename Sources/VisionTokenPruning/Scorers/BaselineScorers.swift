@@ -1,3 +1,4 @@
+import TensorCore
 import VLMModels
 
 /// Random selection (a floor for every table): scores drawn uniformly from a generator seeded with `seed`,
@@ -13,14 +14,8 @@ public struct RandomScorer: TokenScorer {
     public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements { ScoringRequirements() }
 
     public func scores(_ context: ScoringContext) throws -> [Float] {
-        var state = seed &+ 0x9E37_79B9_7F4A_7C15
-        return (0..<context.visualTokenCount).map { _ in
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Float((z ^ (z >> 31)) >> 40) / Float(1 << 24)
-        }
+        var random = SplitMix64(seed: seed)
+        return (0..<context.visualTokenCount).map { _ in random.nextUnit() }
     }
 }
 

@@ -1,0 +1,20 @@
+/// The one seeded pseudo-random generator of the package (SplitMix64): generated weights, the random
+/// baseline scorer, benchmark inputs and tests all draw from it, so a seed means the same stream everywhere.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    /// A generator whose stream is fixed by `seed`.
+    public init(seed: UInt64) { state = seed }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A uniform value in [0, 1) with 24 random bits (exact in Float).
+    public mutating func nextUnit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}
