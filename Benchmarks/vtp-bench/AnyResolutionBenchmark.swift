@@ -46,24 +46,20 @@ struct AnyResolutionBenchmark {
                     model: model, scorer: ScorerCatalog.scorer(named: name, for: config), budget: .count(budget))))
             }
         }
-        var rows: [[String: Any]] = []
-        var full: PipelineReport?
+        // One run per method: the unpruned 7B row alone takes minutes. The encoder spread shows disturbances.
+        let clock = ProgressClock(total: cases.count, label: "e2e next")
+        var reports: [PipelineReport] = []
         for (i, c) in cases.enumerated() {
-            Progress.say("e2e next [\(i + 1)/\(cases.count)] \(c.label)")
-            let r = try c.pipeline.run(image: image, tokenIds: prompt).report
-            if full == nil { full = r }
-            let base = full!
-            rows.append([
-                "method": c.label, "visual_tokens": r.visualTokensKept, "ttft_s": r.seconds.total,
-                "encoder_s": r.seconds.encoder, "prefill_s": r.seconds.prefill, "prefill_flops": r.flops.prefill,
-                "speedup_ttft": base.seconds.total / r.seconds.total,
-                "flops_ratio_prefill": base.flops.prefill / r.flops.prefill,
-            ])
+            clock.step(i, c.label)
+            reports.append(try c.pipeline.run(image: image, tokenIds: prompt).report)
         }
+        let rows = zip(cases, reports).map { EndToEndRows.row($0.label, $1, full: reports[0]) }
         let layout = image.anyResolution!
         return ["model": "LLaVA-NeXT-7B shape: CLIP-L/336 x\(config.vision.layerCount) + decoder \(config.text.hiddenSize)x\(config.text.layerCount), \(precision) weights",
-                "image": "672x672 -> \(layout.viewCount) views, \(full!.visualTokensIn) visual tokens (\(layout.newlineCount) newlines)",
-                "prompt_tokens": prompt.count - 1 + full!.visualTokensIn, "rows": rows,
+                "image": "672x672 -> \(layout.viewCount) views, \(reports[0].visualTokensIn) visual tokens (\(layout.newlineCount) newlines)",
+                "prompt_tokens": prompt.count - 1 + reports[0].visualTokensIn, "rows": rows,
+                "headline": EndToEndRows.headline(cases.map(\.label), reports),
+                "spread": EndToEndRows.spread(reports.map(\.seconds.encoder)),
                 "peak_rss_bytes": MemoryUsage.peakResidentBytes()]
     }
 }

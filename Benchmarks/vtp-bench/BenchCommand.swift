@@ -117,12 +117,22 @@ enum BenchCommand {
     }
 
     static func emit(_ report: [String: Any], json: Bool) throws {
+        var report = report
+        report["setup"] = setupLine
         if json {
             let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(TableFormatter.render(report))
         }
+    }
+
+    /// What the figures were measured on: CPU model, vector features, threads and GEMM backend.
+    static var setupLine: String {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+        return "setup: \(cpu); \(CPUFeatures.summary); \(ComputeOptions.current)"
     }
 }
 

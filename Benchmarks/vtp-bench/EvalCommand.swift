@@ -100,14 +100,20 @@ enum EvalCommand {
         let kvRows = try profile.map {
             try continuationRows(model: model, set: set, pipeline: pipeline, profile: $0, steps: steps)
         }
+        let headline = String(format: "%@ keeping %@: accuracy %.3f, agreement with the unpruned model %.3f, mean KL %@ nats, %.1f visual tokens",
+                              scorerName, keep ?? "100%", summary.accuracy, summary.agreement,
+                              TableFormatter.plain(summary.meanKL), summary.keptTokens)
         if json {
             // One object: the summary's keys, plus the KV-budget rows when a budget was given.
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            var object = try JSONSerialization.jsonObject(with: try encoder.encode(summary)) as! [String: Any]
+            guard var object = try JSONSerialization.jsonObject(with: try encoder.encode(summary)) as? [String: Any] else { return }
+            object["headline"] = headline
+            object["setup"] = BenchCommand.setupLine
             if let kvRows { object["kv_budget"] = kvRows }
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {
+            print(BenchCommand.setupLine + "\n" + headline + "\n")
             print(TableFormatter.table([row(scorerName, keep ?? "100%", summary)]))
             if let kvRows { print("\n" + TableFormatter.table(kvRows)) }
         }
@@ -137,9 +143,11 @@ enum EvalCommand {
                                  withdrawal: Int?, json: Bool, svg svgFile: OutputFile?) throws {
         var rows: [[String: Any]] = []
         var series: [String: [(budget: Double, summary: EvaluationSummary)]] = [:]
-        for name in ScorerCatalog.names where name != "none" {
+        let names = ScorerCatalog.names.filter { $0 != "none" }
+        let clock = ProgressClock(total: names.count * sweepBudgets.count, label: "sweep")
+        for name in names {
             for budget in sweepBudgets {
-                Progress.say("sweep: \(name) at \(budget * 100)%")
+                clock.step(rows.count, "\(name) at \(budget * 100)%")
                 let pipeline = try PruningPipeline(model: model, scorer: ScorerCatalog.scorer(named: name, for: model.configuration),
                                                    budget: .ratio(budget), positions: positions, withdrawalLayer: withdrawal)
                 let summary = try PruningEvaluation.evaluate(pipeline, set: set, reference: reference).summary
@@ -147,7 +155,12 @@ enum EvalCommand {
                 series[name, default: []].append((budget * 100, summary))
             }
         }
-        try BenchCommand.emit(["sweep": rows], json: json)
+        let smallest = sweepBudgets.min()!
+        let best = series.compactMap { name, points in points.first { $0.budget == smallest * 100 }.map { (name, $0.summary) } }
+            .max { $0.1.accuracy != $1.1.accuracy ? $0.1.accuracy < $1.1.accuracy : $0.1.meanKL > $1.1.meanKL }
+        let headline = best.map { String(format: "at %g%% of the visual tokens the most accurate method is %@: accuracy %.3f, mean KL %@ nats",
+                                         smallest * 100, $0.0, $0.1.accuracy, TableFormatter.plain($0.1.meanKL)) } ?? ""
+        try BenchCommand.emit(["sweep": rows, "headline": headline], json: json)
         if let svgFile {
             let ordered = ScorerCatalog.names.filter { series[$0] != nil }
             var panels: [(metric: String, series: [(name: String, points: [(x: Double, y: Double)])])] = [

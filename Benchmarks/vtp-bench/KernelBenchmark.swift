@@ -21,6 +21,16 @@ struct KernelBenchmark {
     var repetitions: Int
 
     /// Runs every measurement and returns the JSON-ready report.
+    /// The GEMM on the last (largest) shape at 2 threads, against OpenBLAS when it was measured.
+    static func headline(_ rows: [[String: Any]]) -> String {
+        guard let row = rows.last, let simd = row["simd_2t_gflops"] as? Double else { return "" }
+        let shape = "\(row["m"]!)x\(row["k"]!)x\(row["n"]!) (\(row["label"]!))"
+        if let ratio = row["ratio_simd_over_openblas_2t"] as? Double {
+            return String(format: "GEMM %@ at 2 threads: %.0f GFLOP/s, %.2fx OpenBLAS on the same shape", shape, simd, ratio)
+        }
+        return String(format: "GEMM %@ at 2 threads: %.0f GFLOP/s (build with --traits OpenBLAS to compare)", shape, simd)
+    }
+
     func run() throws -> [String: Any] {
         var gemmRows: [[String: Any]] = []
         var configurations: [(GemmBackend, Int)] = [(.simd, 1), (.simd, 2)]
@@ -59,6 +69,7 @@ struct KernelBenchmark {
             gemmRows.append(row)
         }
         return [
+            "headline": Self.headline(gemmRows),
             "fma": CPUFeatures.hasFMA,
             "vector_bytes": CPUFeatures.vectorBytes,
             "openblas_available": GemmBackend.openBLAS.isAvailable,

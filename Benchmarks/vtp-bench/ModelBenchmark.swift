@@ -39,7 +39,9 @@ struct ModelBenchmark {
         let encoderRate = encoderFlops / encoderTime.wallSeconds / 1e9
         let prefillRate = prefillFlops / prefillTime.wallSeconds / 1e9
         let overhead = try scorerOverhead(encoderSeconds: encoderTime.wallSeconds)
-        return ["threads": options.threads, "backend": "\(options.backend)", "scorer_overhead": overhead,
+        let headline = String(format: "CLIP-L encoder %.0f GFLOP/s (%.0f%% of the GEMM kernel on its shape); 1B-class prefill %.0f GFLOP/s (%.0f%%)",
+                              encoderRate, 100 * encoderRate / gemmVision, prefillRate, 100 * prefillRate / gemmText)
+        return ["headline": headline, "threads": options.threads, "backend": "\(options.backend)", "scorer_overhead": overhead,
                 "peak_rss_bytes": MemoryUsage.peakResidentBytes(), "models": [
             ["model": "CLIP ViT-L/14-336 encoder, 577 tokens, 24 layers", "seconds": encoderTime.wallSeconds,
              "cpu_per_wall": encoderTime.cpuPerWall, "gflops": encoderRate, "gemm_kernel_gflops": gemmVision,

@@ -47,6 +47,25 @@ enum Progress {
     }
 }
 
+/// Progress over a known number of steps, with an estimate of the time left from the steps done so far.
+struct ProgressClock {
+    let total: Int
+    let label: String
+    private let start = Stopwatch.wallNow()
+
+    init(total: Int, label: String) {
+        self.total = total
+        self.label = label
+    }
+
+    /// Announces step `done + 1` of `total` (`what` names it) with the estimated time left.
+    func step(_ done: Int, _ what: String) {
+        let elapsed = Stopwatch.wallNow() - start
+        let left = done > 0 ? elapsed / Double(done) * Double(total - done) : nil
+        Progress.say("\(label) [\(done + 1)/\(total)] \(what)" + (left.map { String(format: " (about %.0f s left)", $0) } ?? ""))
+    }
+}
+
 /// Peak resident memory of this process.
 enum MemoryUsage {
     /// Resets the kernel's peak-RSS mark (Linux `clear_refs` 5), so that a later `peakResidentBytes` covers

@@ -1,0 +1,38 @@
+import Foundation
+import VisionTokenPruning
+
+/// The rows, headline and timing spread `e2e` reports, shared by the LLaVA-1.5 and LLaVA-NeXT runs.
+enum EndToEndRows {
+    /// One method's row against the unpruned run `full`: kept tokens, TTFT, speed-ups, then stage details.
+    static func row(_ label: String, _ r: PipelineReport, full: PipelineReport) -> [String: Any] {
+        [
+            "method": label, "visual_tokens": r.visualTokensKept,
+            "ttft_s": r.seconds.total, "encoder_s": r.seconds.encoder, "scoring_s": r.seconds.scoring,
+            "projector_s": r.seconds.projector, "prefill_s": r.seconds.prefill,
+            "prefill_flops": r.flops.prefill, "total_flops": r.flops.total,
+            "speedup_ttft": full.seconds.total / r.seconds.total,
+            "speedup_prefill": full.seconds.prefill / r.seconds.prefill,
+            "flops_ratio_prefill": full.flops.prefill / r.flops.prefill,
+            "kv_bytes": r.kvCacheBytes,
+        ]
+    }
+
+    /// One line for a person: the [CLS] row at the smallest budget against the unpruned run.
+    static func headline(_ labels: [String], _ reports: [PipelineReport]) -> String {
+        guard let full = reports.first else { return "" }
+        let candidates = labels.indices.filter { labels[$0].hasPrefix("cls@") }
+        guard let i = candidates.min(by: { reports[$0].visualTokensKept < reports[$1].visualTokensKept }) else { return "" }
+        let r = reports[i]
+        return String(format: "%@: time to first token %.1f s vs %.1f s unpruned (%.1fx); prefill %.1fx faster for %.1fx fewer FLOPs",
+                      labels[i], r.seconds.total, full.seconds.total, full.seconds.total / r.seconds.total,
+                      full.seconds.prefill / r.seconds.prefill, full.flops.prefill / r.flops.prefill)
+    }
+
+    /// The spread of one stage that does the same work in every run: a wide spread means the machine was
+    /// busy with something else during some runs.
+    static func spread(_ encoderSeconds: [Double]) -> String {
+        guard let lo = encoderSeconds.min(), let hi = encoderSeconds.max() else { return "" }
+        return String(format: "vision encoder (the same work in every run): %.2f ... %.2f s over %d runs (max/min %.2f)",
+                      lo, hi, encoderSeconds.count, hi / lo)
+    }
+}
