@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorCore", "VLMModels"], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
-            name: "VLMModelsTests", dependencies: ["VLMModels", "TestSupport"], exclude: ["ImageFixtures"],
+            name: "VLMModelsTests", dependencies: ["VLMModels", "TestSupport"], exclude: ["ImageFixtures", "FuzzRegressions"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "BenchTests", dependencies: ["vtp-bench", "TestSupport"], swiftSettings: strictSettings),

@@ -176,7 +176,11 @@ public struct Tokenizer: Sendable {
         case "Fuse": return [.fuse]
         case "Strip":
             guard let content = scalars(value["content"]), content.count == 1 else { throw unsupported("Strip of several characters") }
-            return [.strip(content[0], start: value["start"]?.integer ?? 0, stop: value["stop"]?.integer ?? 0)]
+            let start = value["start"]?.integer ?? 0, stop = value["stop"]?.integer ?? 0
+            guard (0...1024).contains(start), (0...1024).contains(stop) else {
+                throw unsupported("Strip decoder with start \(start) and stop \(stop) (each must be 0 ... 1024)")
+            }
+            return [.strip(content[0], start: start, stop: stop)]
         case "ByteLevel": return [.byteLevel]
         case let other: throw unsupported("decoder '\(other ?? "?")'")
         }
