@@ -71,7 +71,7 @@ enum TableFormatter {
     static func format(_ value: Any, key: String = "") -> String {
         if value is NSNull { return "-" }
         guard let number = (value as? Double) ?? (value as? Int).map(Double.init) else { return "\(value)" }
-        if value is Int && !(key.hasSuffix("_bytes") || key.contains("flops")) { return "\(value)" }
+        if value is Int && !(key.hasSuffix("_bytes") || key == "bytes" || key.contains("flops")) { return "\(value)" }
         if number.isNaN { return "nan" }
         if key.hasSuffix("_gflops") { return String(format: "%.1f", number) }
         if key.contains("flops") { return scaled(number, unit: "FLOP") }

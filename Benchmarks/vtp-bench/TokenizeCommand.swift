@@ -35,7 +35,7 @@ enum TokenizeCommand {
             }
             try BenchCommand.emit(["tokenize": [["bytes": bytes, "tokens": tokens, "seconds": t.wallSeconds,
                                                  "tokens_per_s": Double(tokens) / t.wallSeconds,
-                                                 "mb_per_s": Double(bytes) / t.wallSeconds / 1e6]]], json: json)
+                                                 "bytes_per_s": Double(bytes) / t.wallSeconds]]], json: json)
         } else if let text {
             let ids = try tokenizer.encode(text)
             print(ids.map(String.init).joined(separator: " "))
