@@ -29,4 +29,19 @@ final class FuzzRegressionTests: XCTestCase {
             }
         }
     }
+
+    /// A for loop over repeated (empty) variable names trapped on a duplicate dictionary key.
+    func testChatTemplateInputs() throws {
+        let cases = try inputs("FuzzChatTemplate")
+        XCTAssertFalse(cases.isEmpty)
+        for (name, data) in cases {
+            do {
+                let template = try ChatTemplate(String(decoding: data, as: UTF8.self))
+                _ = try? template.render(messages: [.userQuestion("What is this?")], addGenerationPrompt: true)
+            } catch {
+                XCTAssertTrue(error is ChatTemplateError, "\(name): \(error)")
+            }
+        }
+        XCTAssertThrowsError(try ChatTemplate("{% for a, a in x %}{% endfor %}"))
+    }
 }

@@ -63,12 +63,21 @@ struct TemplateParser {
         return (source, offset)
     }
 
+    /// Whether `s` is a plain variable name: a letter or `_`, then letters, digits or `_`.
+    static func isName(_ s: String) -> Bool {
+        guard let first = s.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else { return false }
+        return s.unicodeScalars.allSatisfy { $0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0) }
+    }
+
     private mutating func statement(_ keyword: String, _ source: String, _ offset: Int) throws -> TemplateNode {
         let rest = String(source.dropFirst(keyword.count))
         switch keyword {
         case "for":
             guard let range = rest.range(of: " in ") else { throw ChatTemplateError.syntax("for without 'in'", offset: offset) }
-            let names = rest[..<range.lowerBound].split(separator: ",").map { String($0).trimmingWhitespace }
+            let names = rest[..<range.lowerBound].split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace }
+            guard names.allSatisfy(Self.isName), Set(names).count == names.count else {
+                throw ChatTemplateError.syntax("for loop variables must be distinct names", offset: offset)
+            }
             var e = ExpressionParser(source: String(rest[range.upperBound...]), offset: offset)
             let sequence = try e.parseExpression(allowConditional: false)
             var filter: TemplateExpression?
@@ -98,8 +107,8 @@ struct TemplateParser {
             return .conditional(branches, otherwise: otherwise)
         case "set":
             guard let eq = rest.firstIndex(of: "=") else { throw ChatTemplateError.syntax("set without '='", offset: offset) }
-            let name = rest[..<eq].trimmingCharacters(in: .whitespaces)
-            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+            let name = String(rest[..<eq]).trimmingWhitespace
+            guard Self.isName(name) else {
                 throw ChatTemplateError.unknownTag("set \(name) (only plain names can be set)")
             }
             return .set(name, try ExpressionParser.parse(String(rest[rest.index(after: eq)...]), offset: offset))
