@@ -35,7 +35,7 @@ enum TableFormatter {
         if let i = identity.firstIndex(of: key) { return i }
         if key.contains("tokens") && !key.hasSuffix("_per_s") { return 20 }
         if key.hasPrefix("ttft") { return 30 }
-        if key.hasPrefix("speedup") || key.contains("ratio") || key.contains("_over_") { return 40 }
+        if key.contains("speedup") || key.contains("ratio") || key.contains("_over_") { return 40 }
         if key == "accuracy" || key == "agreement" || key == "mean_kl" { return 25 }
         if key.hasSuffix("_s") { return 50 }
         return 60
@@ -63,8 +63,9 @@ enum TableFormatter {
             k = String(k.dropLast(suffix.count)) + unit
             break
         }
-        return k.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: "ttft", with: "TTFT")
+        let words = k.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: "ttft", with: "TTFT")
             .replacingOccurrences(of: "flops", with: "FLOPs").replacingOccurrences(of: "kl", with: "KL")
+        return words == "kv" ? "KV cache" : words.replacingOccurrences(of: "kv ", with: "KV ")
     }
 
     /// A value in the unit its key names.
@@ -73,15 +74,15 @@ enum TableFormatter {
         guard let number = (value as? Double) ?? (value as? Int).map(Double.init) else { return "\(value)" }
         if value is Int && !(key.hasSuffix("_bytes") || key == "bytes" || key.contains("flops")) { return "\(value)" }
         if number.isNaN { return "nan" }
+        if key.contains("speedup") || key.contains("ratio") || key.contains("_over_") { return String(format: "%.2fx", number) }
         if key.hasSuffix("_gflops") { return String(format: "%.1f", number) }
         if key.contains("flops") { return scaled(number, unit: "FLOP") }
         if key.hasSuffix("_bytes") || key == "bytes" { return scaled(number, unit: "B") }
         if key.hasSuffix("_gb_per_s") { return String(format: "%.1f", number) }
         if key.hasSuffix("_per_s") { return number >= 1000 ? scaled(number, unit: "") : String(format: "%.2f", number) }
         if key.hasSuffix("_s") || key == "seconds" {
-            return number < 1 ? String(format: "%.1f ms", number * 1000) : String(format: "%.1f s", number)
+            return number < 0.9995 ? String(format: "%.1f ms", number * 1000) : String(format: "%.1f s", number)
         }
-        if key.hasPrefix("speedup") || key.contains("ratio") || key.contains("_over_") { return String(format: "%.2fx", number) }
         return plain(number)
     }
 
