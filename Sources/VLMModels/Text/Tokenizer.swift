@@ -42,7 +42,8 @@ public struct Tokenizer: Sendable {
 
     /// The id of `token` (an added token or a vocabulary entry), nil when it has none.
     public func id(of token: String) -> Int? {
-        addedTokens.first { $0.content == token && Array($0.content.utf8) == Array(token.utf8) }?.id ?? model.ids[Array(token.utf8)]
+        let bytes = Array(token.utf8)
+        return addedTokens.first { Array($0.content.utf8) == bytes }?.id ?? model.ids[bytes]
     }
 
     /// The token text of `id` (as stored: `▁` and `Ġ`-mapped characters included).
