@@ -38,3 +38,20 @@ extension TokenizerTests {
                                    "chat_multi_turn"])
     }
 }
+
+extension TokenizerTests {
+    /// Streaming emits only complete characters: the three byte tokens of "你" give nothing, nothing, then "你".
+    func testStreamingHoldsBackUnfinishedCharacters() throws {
+        let tokenizer = try Tokenizer(directory: try folder("llama-sp"))
+        let hello = try tokenizer.encode("hello", addSpecialTokens: false)
+        var stream = TextStream(tokenizer: tokenizer)
+        var pieces = try hello.map { try stream.append($0) }
+        pieces += try [231, 192, 163].map { try stream.append($0) }
+        XCTAssertEqual(pieces.suffix(3), ["", "", "你"])
+        XCTAssertEqual(Array(pieces.joined().utf8), Array(try tokenizer.decode(hello + [231, 192, 163], skipSpecialTokens: true).utf8))
+        // An unfinished character at the end comes out as U+FFFD when the stream is finished.
+        var cut = TextStream(tokenizer: tokenizer)
+        XCTAssertEqual(try cut.append(231), "")
+        XCTAssertEqual(try cut.finish(), "\u{FFFD}")
+    }
+}
