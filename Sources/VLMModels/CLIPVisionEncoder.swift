@@ -78,7 +78,9 @@ public struct CLIPVisionEncoder: Sendable {
             throw ModelError.invalidInput("pixel values have shape \(pixels.shape), expected [\(c.channelCount), \(c.imageSize), \(c.imageSize)]")
         }
         if let bad = pixels.firstNonFiniteIndex {
-            throw ModelError.invalidInput("pixel value at flat index \(bad) is NaN or infinite")
+            let side = c.imageSize * c.imageSize
+            throw ModelError.invalidInput(
+                "pixel value at channel \(bad / side), row \(bad % side / c.imageSize), column \(bad % c.imageSize) is NaN or infinite")
         }
         if let bad = hiddenStates.first(where: { !(0...c.layerCount).contains($0) }) {
             throw ModelError.invalidInput("vision hidden state \(bad) is outside 0...\(c.layerCount)")
@@ -93,6 +95,10 @@ public struct CLIPVisionEncoder: Sendable {
         let depth = max(hiddenStates.max() ?? 0, (attentions.keys.max() ?? -1) + 1)
         for i in 0..<depth {
             let probabilities = try run(layers[i], &x, probabilities: attentions[i] ?? .none)
+            if let bad = x.firstNonFiniteIndex {
+                throw ModelError.invalidInput(
+                    "vision layer \(i) produced a NaN or infinite value (token \(bad / c.hiddenSize), hidden unit \(bad % c.hiddenSize))")
+            }
             if let probabilities { output.attentions[i] = probabilities }
             if hiddenStates.contains(i + 1) { output.hiddenStates[i + 1] = x }
         }

@@ -90,12 +90,14 @@ public struct LlamaDecoder: Sendable {
                 "position \(last) is beyond the sliding attention window of \(window) positions, which is not implemented; shorten the prompt or generate fewer tokens")
         }
         if let bad = embeddings.firstNonFiniteIndex {
-            throw ModelError.invalidInput("input embedding at flat index \(bad) is NaN or infinite")
+            throw ModelError.invalidInput(
+                "input embedding row \(bad / configuration.hiddenSize), column \(bad % configuration.hiddenSize) is NaN or infinite")
         }
         return DecoderState(hidden: embeddings, positions: positions, sourceRows: Array(positions.indices), nextLayer: 0)
     }
 
     /// Runs layers `state.nextLayer ..< endLayer`, appending each layer's keys and values to `cache`.
+    /// - Throws: `ModelError.invalidInput` naming the layer whose output holds a NaN or infinite value.
     /// - Parameter attentions: per layer, which probability rows to return (`[heads, rows, keys]`).
     /// - Returns: the requested attention probabilities by layer.
     @discardableResult
@@ -111,6 +113,11 @@ public struct LlamaDecoder: Sendable {
             if let p = try run(layer: i, hidden: &state.hidden, positions: state.positions, cache: &cache,
                                probabilities: attentions[i] ?? .none) {
                 recorded[i] = p
+            }
+            // A value that overflows inside the network is reported where it appears, not as garbage logits.
+            if let bad = state.hidden.firstNonFiniteIndex {
+                throw ModelError.invalidInput(
+                    "decoder layer \(i) produced a NaN or infinite value (sequence row \(bad / configuration.hiddenSize), hidden unit \(bad % configuration.hiddenSize))")
             }
             state.nextLayer = i + 1
         }

@@ -227,7 +227,9 @@ public struct EvaluationSet: Sendable {
             throw ModelError.invalidInput("evaluation set: prompt \(bad) must hold exactly one image placeholder \(imageTokenIndex)")
         }
         if let pixelValues, let bad = pixelValues.firstNonFiniteIndex {
-            throw ModelError.invalidInput("evaluation set: pixel value at flat index \(bad) is NaN or infinite")
+            let d = pixelValues.shape.dims, plane = d[2] * d[3], image = d[1] * plane
+            throw ModelError.invalidInput(
+                "evaluation set: pixel_values[\(bad / image), \(bad % image / plane), \(bad % plane / d[3]), \(bad % d[3])] is NaN or infinite")
         }
     }
 
