@@ -33,7 +33,7 @@ enum AskCommand {
             throw BenchError.usage(scorer == nil ? "--keep needs --scorer NAME" : "--scorer \(scorerName) needs --keep N|P%")
         }
         let pruning = PruningOptions(scorer: scorer, budget: try keep.map(TokenBudget.init(parsing:)), positions: positions,
-                                     withdrawalLayer: withdrawal, keptKVShare: kvShare)
+                                     withdrawalLayer: withdrawal, kvRetainedFraction: kvShare)
         let answer = try assistant.answer(image: URL(fileURLWithPath: imagePath), question: question, pruning: pruning,
                                           maxNewTokens: maxTokens) { piece in
             FileHandle.standardOutput.write(Data(piece.utf8))

@@ -77,7 +77,7 @@ public struct LlavaAssistant: Sendable {
                        onText: (String) -> Void = { _ in }) throws -> Answer {
         let ids = try promptIds(question: question)
         let input = try model.imageProcessor.preprocess(image)
-        let profile = try pruning.keptKVShare.map {
+        let profile = try pruning.kvRetainedFraction.map {
             try PrefixKVProfile.calibrate(model: model, samples: [ImagePrompt(image: input, tokenIds: ids)], retainedFraction: $0)
         }
         let pipeline = try PruningPipeline(model: model, scorer: pruning.scorer, budget: pruning.budget, positions: pruning.positions,

@@ -9,17 +9,18 @@ public struct PruningOptions: Sendable {
     public var positions: PositionPolicy
     /// Decoder layer at whose input visual tokens are withdrawn (VTW), if any.
     public var withdrawalLayer: Int?
-    /// Share of the KV cache kept (PrefixKV, calibrated on the request itself), in (0, 1], if any.
-    public var keptKVShare: Double?
+    /// Share of the KV cache kept (PrefixKV, calibrated on the request itself), in (0, 1], if any; the same
+    /// quantity as `PrefixKVProfile.retainedFraction`.
+    public var kvRetainedFraction: Double?
 
     /// Options from their parts.
     public init(scorer: (any TokenScorer)? = nil, budget: TokenBudget? = nil, positions: PositionPolicy = .keepOriginal,
-                withdrawalLayer: Int? = nil, keptKVShare: Double? = nil) {
+                withdrawalLayer: Int? = nil, kvRetainedFraction: Double? = nil) {
         self.scorer = scorer
         self.budget = budget
         self.positions = positions
         self.withdrawalLayer = withdrawalLayer
-        self.keptKVShare = keptKVShare
+        self.kvRetainedFraction = kvRetainedFraction
     }
 
     /// The unpruned model.

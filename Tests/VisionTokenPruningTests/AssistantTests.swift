@@ -28,7 +28,7 @@ final class AssistantTests: XCTestCase {
 
         let pruned = try assistant.answer(image: imageURL, question: question,
                                           pruning: PruningOptions(scorer: AdaptiveMixtureScorer(), budget: .count(2), withdrawalLayer: 2,
-                                                                  keptKVShare: 0.5),
+                                                                  kvRetainedFraction: 0.5),
                                           maxNewTokens: 4)
         XCTAssertEqual(pruned.report.visualTokensKept, 2)
         XCTAssertLessThanOrEqual(pruned.tokens.count, 4)
