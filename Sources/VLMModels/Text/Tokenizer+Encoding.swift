@@ -55,11 +55,13 @@ extension Tokenizer {
         }
     }
 
-    static func replacing(_ pattern: [Unicode.Scalar], with content: [Unicode.Scalar], in text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+    /// `text` with every non-overlapping occurrence of `pattern`, left to right, replaced by `content`
+    /// (scalars for normalizers, bytes for decoders).
+    static func replacing<Element: Equatable>(_ pattern: [Element], with content: [Element], in text: [Element]) -> [Element] {
         guard !pattern.isEmpty else { return text }
-        var out: [Unicode.Scalar] = [], i = 0
+        var out: [Element] = [], i = 0
         while i < text.count {
-            if i + pattern.count <= text.count, Array(text[i..<(i + pattern.count)]) == pattern {
+            if i + pattern.count <= text.count, text[i..<(i + pattern.count)].elementsEqual(pattern) {
                 out += content
                 i += pattern.count
             } else {
@@ -89,7 +91,7 @@ extension Tokenizer {
         for step in decoderSteps {
             switch step {
             case let .replace(pattern, content):
-                tokens = tokens.map { Self.replacingBytes(pattern, with: content, in: $0) }
+                tokens = tokens.map { Self.replacing(pattern, with: content, in: $0) }
             case .byteFallback:
                 tokens = Self.fallbackBytes(tokens)
             case .fuse:
@@ -111,21 +113,6 @@ extension Tokenizer {
             }
         }
         return tokens.flatMap { $0 }
-    }
-
-    static func replacingBytes(_ pattern: [UInt8], with content: [UInt8], in text: [UInt8]) -> [UInt8] {
-        guard !pattern.isEmpty else { return text }
-        var out: [UInt8] = [], i = 0
-        while i < text.count {
-            if i + pattern.count <= text.count, text[i..<(i + pattern.count)].elementsEqual(pattern) {
-                out += content
-                i += pattern.count
-            } else {
-                out.append(text[i])
-                i += 1
-            }
-        }
-        return out
     }
 
     /// SentencePiece byte fallback: runs of `<0xHH>` tokens become their bytes when those are valid UTF-8,
