@@ -1,3 +1,5 @@
+import VisionTokenPruning
+
 /// A small command-line reader: `--flag`, `--option value`, with errors for unknown or missing values.
 struct Arguments {
     private var remaining: [String]
@@ -56,6 +58,20 @@ struct Arguments {
     mutating func positional(_ what: String) throws -> String {
         guard let value = try optionalPositional() else { throw BenchError.usage("missing the \(what)") }
         return value
+    }
+
+    /// `--positions keep|renumber` (default keep), for the commands that prune.
+    mutating func positionPolicy() throws -> PositionPolicy {
+        guard let text = try value("--positions") else { return .keepOriginal }
+        guard let policy = PositionPolicy(rawValue: text) else { throw BenchError.usage("--positions is keep or renumber") }
+        return policy
+    }
+
+    /// Throws unless a `--kv-budget` value (the share of the KV cache kept) lies in (0, 1].
+    static func checkKVBudget(_ share: Double?) throws {
+        if let share, !(share > 0 && share <= 1) {
+            throw BenchError.usage("--kv-budget is the share of the KV cache kept, in (0, 1]; got \(share)")
+        }
     }
 
     /// Throws when anything was not consumed.

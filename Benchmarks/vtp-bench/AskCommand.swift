@@ -11,10 +11,7 @@ enum AskCommand {
         let tokenizerPath = try args.value("--tokenizer")
         let scorerName = try args.value("--scorer") ?? "none"
         let keep = try args.value("--keep")
-        let positions = try args.value("--positions").map { text -> PositionPolicy in
-            guard let p = PositionPolicy(rawValue: text) else { throw BenchError.usage("--positions is keep or renumber") }
-            return p
-        } ?? .keepOriginal
+        let positions = try args.positionPolicy()
         let withdrawal = try args.integer("--withdraw-layer")
         let kvShare = try args.number("--kv-budget")
         let maxTokens = try args.integer("--max-tokens") ?? 128
@@ -22,9 +19,7 @@ enum AskCommand {
         let question = try args.positional("question")
         try args.finish()
         guard (1...100_000).contains(maxTokens) else { throw BenchError.usage("--max-tokens is 1 ... 100000, got \(maxTokens)") }
-        if let kvShare, !(kvShare > 0 && kvShare <= 1) {
-            throw BenchError.usage("--kv-budget is the share of the KV cache kept, in (0, 1]; got \(kvShare)")
-        }
+        try Arguments.checkKVBudget(kvShare)
         let directory = URL(fileURLWithPath: modelPath)
         let assistant = try LlavaAssistant(directory: directory, tokenizerDirectory: tokenizerPath.map { URL(fileURLWithPath: $0) },
                                            weights: precision)

@@ -15,10 +15,7 @@ enum EvalCommand {
         let givenScorer = try args.value("--scorer")
         let scorerName = givenScorer ?? (sweep ? "none" : nil)
         let keep = try args.value("--keep")
-        let positions = try args.value("--positions").map { text -> PositionPolicy in
-            guard let p = PositionPolicy(rawValue: text) else { throw BenchError.usage("--positions is keep or renumber") }
-            return p
-        } ?? .keepOriginal
+        let positions = try args.positionPolicy()
         var withdrawal = try args.integer("--withdraw-layer")
         let calibrate = try args.flag("--calibrate-withdrawal")
         let calibrationStart = try args.integer("--calibrate-start")
@@ -41,9 +38,7 @@ enum EvalCommand {
         } else if svgPath != nil {
             throw BenchError.usage("--svg applies to --sweep only")
         }
-        if let kvBudget, !(kvBudget > 0 && kvBudget <= 1) {
-            throw BenchError.usage("--kv-budget is the share of the KV cache kept, in (0, 1]; got \(kvBudget)")
-        }
+        try Arguments.checkKVBudget(kvBudget)
         if givenSteps != nil && kvBudget == nil { throw BenchError.usage("--decode-steps applies with --kv-budget only") }
         if !(1...1_000_000).contains(steps) { throw BenchError.usage("--decode-steps is 1 ... 1000000, got \(steps)") }
         if !calibrate && (givenEta != nil || calibrationStart != nil) {
