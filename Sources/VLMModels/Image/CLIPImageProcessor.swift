@@ -46,8 +46,13 @@ public struct CLIPImageProcessor: Sendable, Equatable {
     /// Parses `preprocessor_config.json` bytes (`path` names the file in errors), with the rules of
     /// `init(directory:defaultSize:)`.
     public init(preprocessorConfig data: Data, path: String, defaultSize: Int) throws {
+        try self.init(preprocessorConfig: try JSONValue.parseStrict(data, path: path), path: path, defaultSize: defaultSize)
+    }
+
+    /// The CLIP keys of an already parsed `preprocessor_config.json`, with the rules of
+    /// `init(directory:defaultSize:)`.
+    init(preprocessorConfig json: JSONValue, path: String, defaultSize: Int) throws {
         self.init(size: defaultSize)
-        let json = try JSONValue.parseStrict(data, path: path)
         func fail(_ key: String, _ reason: String) -> ModelError { .invalidConfiguration(path: path, reason: "\(key): \(reason)") }
         guard json.members != nil else { throw ModelError.invalidConfiguration(path: path, reason: "not a JSON object") }
         func side(_ value: JSONValue, _ key: String) throws -> Int {

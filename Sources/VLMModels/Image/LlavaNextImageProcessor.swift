@@ -29,10 +29,11 @@ public struct LlavaNextImageProcessor: Sendable, Equatable {
     /// - Throws: `ModelError.invalidConfiguration` for a malformed file or one that disagrees with the model.
     public init(directory: URL, pinpoints: [PixelSize], viewSize: Int, patchSize: Int) throws {
         try self.init(pinpoints: pinpoints, viewSize: viewSize, patchSize: patchSize)
-        clip = try CLIPImageProcessor(directory: directory, defaultSize: viewSize)
         let url = directory.appendingPathComponent("preprocessor_config.json")
         guard RegularFile.isPresent(url) else { return }
+        // Read and parsed once: the CLIP keys and the anyres keys come from the same document.
         let json = try JSONValue.parseStrict(try RegularFile.read(url), path: url.path)
+        clip = try CLIPImageProcessor(preprocessorConfig: json, path: url.path, defaultSize: viewSize)
         if let resample = json["resample"], resample.integer != 3 {
             throw ModelError.invalidConfiguration(path: url.path, reason: "resample is not 3 (BICUBIC), the only filter implemented")
         }
