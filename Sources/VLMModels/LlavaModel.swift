@@ -85,8 +85,7 @@ public struct LlavaModel: Sendable {
         switch (image.anyResolution, c.imageGridPinpoints) {
         case (nil, nil):
             guard image.views.count == 1 else { throw ModelError.invalidInput("LLaVA-1.5 takes one view, got \(image.views.count)") }
-            tokens = VisualTokenMap(singleViewWithPatchesPerSide: c.vision.patchesPerSide,
-                                    includesClassToken: c.visionFeatureSelection == .all)
+            tokens = VisualTokenMap(singleViewOf: c)
         case let (layout?, pinpoints?):
             guard layout.viewSize == c.vision.imageSize, layout.patchesPerSide == c.vision.patchesPerSide,
                   layout == (try AnyResolutionLayout(imageSize: layout.imageSize, pinpoints: pinpoints,

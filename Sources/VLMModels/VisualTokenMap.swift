@@ -40,6 +40,13 @@ public struct VisualTokenMap: Sendable, Equatable {
         anyResolution = nil
     }
 
+    /// The single view a LLaVA-1.5 model with `configuration` sees: its patch grid, after [CLS] under the
+    /// "full" feature strategy.
+    public init(singleViewOf configuration: LlavaConfiguration) {
+        self.init(singleViewWithPatchesPerSide: configuration.vision.patchesPerSide,
+                  includesClassToken: configuration.visionFeatureSelection == .all)
+    }
+
     /// LLaVA-NeXT's packing (`pack_image_features`): the base view's patches, then each kept row of the crop
     /// feature map with a newline after it.
     public init(anyResolution layout: AnyResolutionLayout) {

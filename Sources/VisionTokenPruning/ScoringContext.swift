@@ -66,8 +66,7 @@ public struct ScoringContext: Sendable {
                 specialTokenIds: Set<Int>? = nil) {
         self.configuration = configuration
         self.layout = layout
-        self.tokens = tokens ?? VisualTokenMap(singleViewWithPatchesPerSide: configuration.vision.patchesPerSide,
-                                               includesClassToken: configuration.visionFeatureSelection == .all)
+        self.tokens = tokens ?? VisualTokenMap(singleViewOf: configuration)
         self.visionClassAttention = visionClassAttention
         self.projectedTokens = projectedTokens
         self.promptEmbeddings = promptEmbeddings

@@ -70,9 +70,7 @@ public struct PruningPipeline: Sendable {
         if scorer != nil {
             guard let budget else { throw PruningError.impossibleBudget("a scorer needs a budget") }
             // LLaVA-NeXT's visual-token count depends on each image; its budget is resolved per run.
-            if !c.isAnyResolution { _ = try TokenSelection.contentBudget(try budget.resolve(available: c.visualTokenCount),
-                                                                         tokens: VisualTokenMap(singleViewWithPatchesPerSide: c.vision.patchesPerSide,
-                                                                                                includesClassToken: c.visionFeatureSelection == .all)) }
+            if !c.isAnyResolution { _ = try budget.resolve(available: c.visualTokenCount) }
         }
         if let k = withdrawalLayer {
             guard (0..<c.text.layerCount).contains(k) else {
