@@ -15,8 +15,7 @@ struct ModelBenchmark {
         let encoderTime = try Stopwatch.best(repetitions: 2) {
             _ = try encoder.encode(pixels: pixels, hiddenStates: [visionConfig.layerCount])
         }
-        let n = Double(visionConfig.tokenCount), d = Double(visionConfig.hiddenSize), m = Double(visionConfig.intermediateSize)
-        let encoderFlops = Double(visionConfig.layerCount) * (8 * n * d * d + 4 * n * n * d + 4 * n * d * m)
+        let encoderFlops = FlopsModel.visionEncoder(layers: visionConfig.layerCount, visionConfig)
 
         Progress.say("generating the 1B-class decoder")
         let text = LlamaConfiguration.oneBillionClass
@@ -29,9 +28,7 @@ struct ModelBenchmark {
             var state = try decoder.beginPrefill(embeddings: embeddings, positions: Array(0..<tokens))
             try decoder.advance(&state, to: text.layerCount, cache: &cache)
         }
-        let t = Double(tokens), h = Double(text.hiddenSize), kv = Double(text.kvHeadCount * text.headDimension)
-        let prefillFlops = Double(text.layerCount)
-            * (2 * t * h * (2 * h + 2 * kv) + 4 * t * t * h + 6 * t * h * Double(text.intermediateSize))
+        let prefillFlops = Double(text.layerCount) * FlopsModel.decoderLayer(tokens: tokens, text)
 
         Progress.say("timing the GEMM kernel on the same shapes")
         let gemmVision = try gemmRate(m: 577, k: 1024, n: 4096)

@@ -21,8 +21,6 @@ final class PipelineFixtureTests: XCTestCase {
             XCTAssertEqual(result.report.tokensPerLayer, Array(repeating: f.prompts[b].count + 15, count: 3))
             // KV cache: 3 layers x (prompt + 4 decoded) rows x 2 kv heads x 16 x (K and V) x 4 bytes.
             XCTAssertEqual(result.report.kvCacheBytes, 3 * (f.prompts[b].count + 15 + 4) * 32 * 2 * 4)
-            let n = Double(f.prompts[b].count + 15)
-            XCTAssertEqual(result.report.flops.prefill, 3 * (4 * n * 64 * 64 + 2 * n * n * 64 + 3 * n * 64 * 160))
         }
     }
 

@@ -1,27 +1,47 @@
 import VLMModels
 
-/// The analytic FLOPs model used by FastV and SparseVLM to compare pruning methods.
+/// Floating-point operations of each stage, counted as the kernels compute them: 2 FLOPs per multiply-add of
+/// every matrix product. That covers the projections, the attention scores and their mixing of the values, the
+/// MLP, the patch embedding, the projector and the output head.
+///
+/// Grouped-query attention counts its narrower key and value projections as they are. Attention counts every
+/// key of every query: the kernel computes the whole score matrix and masks it, so a causal prefill of n tokens
+/// counts n × n scores. Norms, softmax, activations and rotary embeddings are not counted (well under 1 % at
+/// LLaVA shapes). `vtp-bench kernels` and `models` rate their kernels with the same 2 FLOPs per multiply-add.
 public enum FlopsModel {
-    /// One LLaMA decoder layer over `n` tokens: 4nd² + 2n²d + 3ndm.
+    /// One LLaMA decoder layer over `queries` new tokens attending to `keys` cache entries (equal in prefill):
+    /// 2·q·d·(2·h·dₕ + 2·g·dₕ) + 4·q·s·h·dₕ + 6·q·d·m, with d = hidden size, h heads and g key/value heads of
+    /// width dₕ, and m = MLP width.
+    public static func decoderLayer(queries q: Int, keys s: Int, _ c: LlamaConfiguration) -> Double {
+        let q = Double(q), s = Double(s), d = Double(c.hiddenSize), m = Double(c.intermediateSize)
+        let queryWidth = Double(c.headCount * c.headDimension), keyValueWidth = Double(c.kvHeadCount * c.headDimension)
+        return 2 * q * d * (2 * queryWidth + 2 * keyValueWidth) + 4 * q * s * queryWidth + 6 * q * d * m
+    }
+
+    /// One decoder layer's prefill over `n` tokens (`decoderLayer(queries: n, keys: n)`).
     public static func decoderLayer(tokens n: Int, _ c: LlamaConfiguration) -> Double {
-        let n = Double(n), d = Double(c.hiddenSize), m = Double(c.intermediateSize)
-        return 4 * n * d * d + 2 * n * n * d + 3 * n * d * m
+        decoderLayer(queries: n, keys: n, c)
     }
 
-    /// One decoding step of one layer attending to `cacheLength` entries: 4d² + 2Sd + 3dm.
+    /// One decoding step of one layer: the new token attends to `cacheLength` entries, itself included.
     public static func decodeStep(cacheLength s: Int, _ c: LlamaConfiguration) -> Double {
-        let d = Double(c.hiddenSize), m = Double(c.intermediateSize)
-        return 4 * d * d + 2 * Double(s) * d + 3 * d * m
+        decoderLayer(queries: 1, keys: s, c)
     }
 
-    /// `layers` CLIP encoder layers over `n` tokens: (4nd² + 2n²d + 2ndm) each, plus the patch embedding.
+    /// The output head (final norm not counted) producing `rows` rows of logits: 2·rows·d·vocabulary.
+    public static func outputHead(rows: Int, _ c: LlamaConfiguration) -> Double {
+        2 * Double(rows) * Double(c.hiddenSize) * Double(c.vocabularySize)
+    }
+
+    /// The patch embedding and `layers` CLIP encoder layers over one view's n tokens ([CLS] included):
+    /// 2·P·(channels·p²)·d for P patches of side p, then 8·n·d² + 4·n²·d + 4·n·d·m per layer.
     public static func visionEncoder(layers: Int, _ c: CLIPVisionConfiguration) -> Double {
         let n = Double(c.tokenCount), d = Double(c.hiddenSize), m = Double(c.intermediateSize)
         let patchInput = Double(c.channelCount * c.patchSize * c.patchSize)
-        return Double(layers) * (4 * n * d * d + 2 * n * n * d + 2 * n * d * m) + 2 * Double(c.patchCount) * patchInput * d
+        return 2 * Double(c.patchCount) * patchInput * d + Double(layers) * (8 * n * d * d + 4 * n * n * d + 4 * n * d * m)
     }
 
-    /// The projector over `n` tokens: two linears.
+    /// The projector's two linear layers over `n` tokens: 2·n·(dᵥ·dₜ + dₜ²).
     public static func projector(tokens n: Int, _ c: LlavaConfiguration) -> Double {
         let dv = Double(c.vision.hiddenSize), dt = Double(c.text.hiddenSize)
         return 2 * Double(n) * (dv * dt + dt * dt)

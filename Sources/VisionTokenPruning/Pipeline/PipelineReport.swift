@@ -28,9 +28,8 @@ public struct PipelineReport: Sendable, Equatable, Codable {
     public var tokensPerLayer: [Int]
     /// Wall-clock seconds per stage.
     public var seconds: StageFigures
-    /// FLOPs per stage from the FastV/SparseVLM model: a decoder layer over n tokens costs
-    /// 4nd² + 2n²d + 3ndm (d = hidden, m = MLP width); the CLIP encoder 4nd² + 2n²d + 2ndm per layer;
-    /// decoding one token over a cache of S entries 4d² + 2Sd + 3dm per layer. Scoring is not counted.
+    /// FLOPs per stage, 2 per multiply-add as computed (see `FlopsModel`); the prefill includes the first
+    /// token's output head, each decoding step its own. Scoring is not counted.
     public var flops: StageFigures
     /// Bytes of keys and values held in the KV cache at the end of the run (Float32).
     public var kvCacheBytes: Int

@@ -126,6 +126,15 @@ struct PipelineRun {
         _ = try advance(to: configuration.text.layerCount)
     }
 
+    /// The next-token logits after the prompt (`[vocab]`), from the last prefill row; counted in the prefill.
+    mutating func promptLogits() throws -> [Float] {
+        let hidden = state.hidden, last = state.positions.count - 1, language = model.language
+        let (logits, elapsed) = try measured { try language.logits(hidden, rows: [last]).scalars }
+        seconds.prefill += elapsed
+        flops.prefill += FlopsModel.outputHead(rows: 1, configuration.text)
+        return logits
+    }
+
     /// Runs layers up to `layer`, recording token counts and FLOPs, importance for a KV budget, and the
     /// attention rows of `queryRows` (returned) for in-LLM scoring.
     private mutating func advance(to layer: Int, queryRows: (layer: Int, rows: [Int])? = nil) throws -> Tensor? {
@@ -175,6 +184,7 @@ struct PipelineRun {
                                       choosing: choosing, cache: &cache, onToken: onToken) { cache in
                 // Each layer has just attended over its cache, now one entry longer.
                 for l in 0..<cache.layers.count { decodeFlops += FlopsModel.decodeStep(cacheLength: cache.count(layer: l), text) }
+                decodeFlops += FlopsModel.outputHead(rows: 1, text)
                 processed += 1
                 try evictor?.evictDuringDecode(cache: &cache, tokensProcessed: processed)
             }

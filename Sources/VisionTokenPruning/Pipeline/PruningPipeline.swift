@@ -103,7 +103,7 @@ public struct PruningPipeline: Sendable {
         try run.encode(image)
         try run.selectBeforeLanguageModel()
         try run.prefill()
-        let logits = try model.language.logits(run.state.hidden, rows: [run.state.positions.count - 1]).scalars
+        let logits = try run.promptLogits()
         let (generated, continuation) = try run.decode(
             from: logits, choosing: forcedContinuation.map { .forced($0) }
                 ?? .greedy(maxCount: maxNewTokens, stopAt: stopAtEndOfSequence ? model.endOfSequenceIds : []),
