@@ -37,7 +37,7 @@ struct AnyResolutionBenchmark {
         Progress.say("e2e next: generating a LLaVA-NeXT model (\(config.vision.layerCount)-layer CLIP-L/336, decoder \(config.text.hiddenSize)x\(config.text.layerCount)), \(precision) weights")
         let model = try LlavaModel.generated(configuration: config, seed: 7, precision: precision)
         let image = try model.imageProcessor.preprocess(try Self.picture(side: 672))
-        let prompt = BenchModels.prompt(imageToken: config.imageTokenIndex)
+        let prompt = BenchModels.prompt(imageToken: config.imageTokenId)
         let scorers = quick ? ["cls", "text-sim", "fastv"] : ["cls", "cls-global", "cls-ensemble", "text-sim", "mixture", "fastv", "uniform", "random"]
         var cases: [(label: String, pipeline: PruningPipeline)] = [("full", try PruningPipeline(model: model))]
         for budget in [320, 160] {
@@ -56,8 +56,8 @@ struct AnyResolutionBenchmark {
         let rows = zip(cases, reports).map { EndToEndRows.row($0.label, $1, full: reports[0]) }
         let layout = image.anyResolution!
         return ["model": "LLaVA-NeXT-7B shape: CLIP-L/336 x\(config.vision.layerCount) + decoder \(config.text.hiddenSize)x\(config.text.layerCount), \(precision) weights",
-                "image": "672x672 -> \(layout.viewCount) views, \(reports[0].visualTokensIn) visual tokens (\(layout.newlineCount) newlines)",
-                "prompt_tokens": prompt.count - 1 + reports[0].visualTokensIn, "rows": rows,
+                "image": "672x672 -> \(layout.viewCount) views, \(reports[0].visualTokens) visual tokens (\(layout.newlineCount) newlines)",
+                "prompt_tokens": prompt.count - 1 + reports[0].visualTokens, "rows": rows,
                 "headline": EndToEndRows.headline(cases.map(\.label), reports),
                 "spread": EndToEndRows.spread(reports.map(\.seconds.encoder)),
                 "peak_rss_bytes": MemoryUsage.peakResidentBytes()]

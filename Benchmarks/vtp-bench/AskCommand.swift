@@ -36,7 +36,7 @@ enum AskCommand {
         print()
         let r = answer.report, fed = max(0, answer.tokens.count - 1)
         Progress.say(String(format: "ask: %d of %d visual tokens kept; time to first token %.2f s; %d tokens, %.2f tokens/s decoding",
-                            r.visualTokensKept, r.visualTokensIn, r.seconds.total - r.seconds.decode, answer.tokens.count,
+                            r.keptVisualTokens, r.visualTokens, r.seconds.total - r.seconds.decode, answer.tokens.count,
                             fed > 0 && r.seconds.decode > 0 ? Double(fed) / r.seconds.decode : 0))
     }
 }

@@ -11,14 +11,14 @@ enum BenchModels {
         var text = LlamaConfiguration.oneBillionClass
         text.layerCount = textLayers
         text.vocabularySize = 32064
-        return LlavaConfiguration(vision: vision, text: text, imageTokenIndex: 32000)
+        return LlavaConfiguration(vision: vision, text: text, imageTokenId: 32000)
     }
 
     /// LLaVA-1.5-7B's shape: CLIP ViT-L/14-336 and a 4096-wide 32-layer LLaMA (vicuna-7b), vocabulary 32064.
     static func llava15SevenB() -> LlavaConfiguration {
         let text = LlamaConfiguration(vocabularySize: 32064, hiddenSize: 4096, intermediateSize: 11008, layerCount: 32,
                                       headCount: 32, rmsNormEps: 1e-5)
-        return LlavaConfiguration(vision: .clipViTLarge336, text: text, imageTokenIndex: 32000)
+        return LlavaConfiguration(vision: .clipViTLarge336, text: text, imageTokenId: 32000)
     }
 
     /// A LLaVA-1.5-like prompt: BOS, `system − 1` system tokens, the image placeholder, `question` tokens.

@@ -38,7 +38,7 @@ struct EndToEndBenchmark {
         }
         let model = models[0].model
         let pixels = BenchModels.pixels(size: config.vision.imageSize)
-        let prompt = BenchModels.prompt(imageToken: config.imageTokenIndex)
+        let prompt = BenchModels.prompt(imageToken: config.imageTokenId)
         let budgets = quick ? [64] : [192, 128, 64]
         let scorers = quick ? ["cls", "text-sim", "fastv"] : ["cls", "cls-ensemble", "text-sim", "mixture", "fastv", "random", "uniform"]
         let withdrawal = quick ? [2] : [4, 8, 12, 16]
@@ -102,7 +102,7 @@ struct EndToEndBenchmark {
             $0 + ((try FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent($1).path)[.size] as? Int) ?? 0)
         }
         let pixels = BenchModels.pixels(size: config.vision.imageSize)
-        let prompt = BenchModels.prompt(imageToken: config.imageTokenIndex)
+        let prompt = BenchModels.prompt(imageToken: config.imageTokenId)
         var rows: [[String: Any]] = []
         for precision in precisions {
             MemoryUsage.resetPeak()

@@ -6,7 +6,7 @@ enum EndToEndRows {
     /// One method's row against the unpruned run `full`: kept tokens, TTFT, speed-ups, then stage details.
     static func row(_ label: String, _ r: PipelineReport, full: PipelineReport) -> [String: Any] {
         [
-            "method": label, "visual_tokens": r.visualTokensKept,
+            "method": label, "kept_visual_tokens": r.keptVisualTokens,
             "ttft_s": r.seconds.total, "encoder_s": r.seconds.encoder, "scoring_s": r.seconds.scoring,
             "projector_s": r.seconds.projector, "prefill_s": r.seconds.prefill,
             "prefill_flops": r.flops.prefill, "total_flops": r.flops.total,
@@ -21,7 +21,7 @@ enum EndToEndRows {
     static func headline(_ labels: [String], _ reports: [PipelineReport]) -> String {
         guard let full = reports.first else { return "" }
         let candidates = labels.indices.filter { labels[$0].hasPrefix("cls@") }
-        guard let i = candidates.min(by: { reports[$0].visualTokensKept < reports[$1].visualTokensKept }) else { return "" }
+        guard let i = candidates.min(by: { reports[$0].keptVisualTokens < reports[$1].keptVisualTokens }) else { return "" }
         let r = reports[i]
         return String(format: "%@: time to first token %.1f s vs %.1f s unpruned (%.1fx); prefill %.1fx faster for %.1fx fewer FLOPs",
                       labels[i], r.seconds.total, full.seconds.total, full.seconds.total / r.seconds.total,

@@ -76,7 +76,7 @@ enum EvalCommand {
             profile = try PrefixKVProfile.calibrate(model: model, samples: samples, retainedFraction: kvBudget) {
                 Progress.say("KV calibration \($0)/\($1)")
             }
-            Progress.say("KV eviction ratios per layer: \(profile!.evictionRatios.map { String(format: "%.2f", $0) }.joined(separator: " "))")
+            Progress.say("KV retained share per layer: \(profile!.retainedRatios.map { String(format: "%.2f", $0) }.joined(separator: " "))")
         }
         if sweep {
             try runSweep(model: model, set: set, reference: reference, positions: positions, withdrawal: withdrawal,
@@ -97,7 +97,7 @@ enum EvalCommand {
         }
         let headline = String(format: "%@ keeping %@: accuracy %.3f, agreement with the unpruned model %.3f, mean KL %@ nats, %.1f visual tokens",
                               scorerName, keep ?? "100%", summary.accuracy, summary.agreement,
-                              TableFormatter.plain(summary.meanKL), summary.keptTokens)
+                              TableFormatter.plain(summary.meanKL), summary.keptVisualTokens)
         if json {
             // One object: the summary's keys, plus the KV-budget rows when a budget was given.
             let encoder = JSONEncoder()
@@ -131,7 +131,7 @@ enum EvalCommand {
     private static func row(_ scorer: String, _ budget: String, _ s: EvaluationSummary) -> [String: Any] {
         ["scorer": scorer, "keep": budget, "accuracy": s.accuracy, "agreement": s.agreement, "mean_kl": s.meanKL,
          "target_recall": s.targetRecall ?? NSNull(), "small_target_recall": s.smallTargetRecall ?? NSNull(),
-         "kept_tokens": s.keptTokens, "seconds": s.seconds, "flops": s.flops]
+         "kept_visual_tokens": s.keptVisualTokens, "seconds": s.seconds, "flops": s.flops]
     }
 
     private static func runSweep(model: LlavaModel, set: EvaluationSet, reference: [[Float]], positions: PositionPolicy,

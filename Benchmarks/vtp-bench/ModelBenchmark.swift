@@ -54,7 +54,7 @@ struct ModelBenchmark {
     private func scorerOverhead(encoderSeconds: Double) throws -> [[String: Any]] {
         var text = LlamaConfiguration(vocabularySize: 32064, hiddenSize: 4096, intermediateSize: 11008, layerCount: 32, headCount: 32)
         text.padTokenId = 0
-        let config = LlavaConfiguration(vision: .clipViTLarge336, text: text, imageTokenIndex: 32000)
+        let config = LlavaConfiguration(vision: .clipViTLarge336, text: text, imageTokenId: 32000)
         let prompt = BenchModels.prompt(system: 35, question: 32)
         let layout = try PromptLayout(tokenIds: prompt, imageTokenId: 32000, imageTokenCount: 576)
         var attention: [Int: Tensor] = [:]

@@ -24,7 +24,7 @@ struct WeightsBenchmark {
     func compare(models: [WeightedModel]) throws -> [[String: Any]] {
         let config = models[0].model.configuration
         let pixels = BenchModels.pixels(size: config.vision.imageSize)
-        let prompt = BenchModels.prompt(imageToken: config.imageTokenIndex)
+        let prompt = BenchModels.prompt(imageToken: config.imageTokenId)
         let copy = try PrecisionBenchmark.copyBandwidth(repetitions: 3)
         var best = [PipelineResult?](repeating: nil, count: models.count)
         var ttft = [Double](repeating: .infinity, count: models.count)

@@ -70,13 +70,13 @@ public struct LlavaModel: Sendable {
         if let bad = tokenIds.first(where: { !(0..<configuration.text.vocabularySize).contains($0) }) {
             throw ModelError.invalidInput("token id \(bad) is outside the vocabulary 0..<\(configuration.text.vocabularySize)")
         }
-        return try PromptLayout(tokenIds: tokenIds, imageTokenId: configuration.imageTokenIndex,
+        return try PromptLayout(tokenIds: tokenIds, imageTokenId: configuration.imageTokenId,
                                 imageTokenCount: imageTokenCount)
     }
 
     /// Runs the vision tower on every view, as deep as the feature layer and the requested [CLS] attention rows
     /// need, and maps the visual tokens the image becomes.
-    /// - Parameter classAttentionLayers: vision layers whose [CLS] attention row to record per view.
+    /// - Parameter classAttentionLayers: 0-based encoder layers whose [CLS] attention row to record per view.
     /// - Throws: `ModelError.invalidInput` when the input does not suit the model (a single view given to
     ///   LLaVA-NeXT, any-resolution views to LLaVA-1.5, wrong pixel shapes, NaN pixels).
     public func encodeImage(_ image: ImageInput, classAttentionLayers: Set<Int> = []) throws -> EncodedImage {
@@ -98,7 +98,7 @@ public struct LlavaModel: Sendable {
         case (_?, nil):
             throw ModelError.invalidInput("LLaVA-1.5 takes a single view, not an any-resolution image")
         }
-        let layer = c.resolvedVisionFeatureLayer
+        let layer = c.visionFeatureHiddenState
         let requests = Dictionary(uniqueKeysWithValues: classAttentionLayers.map { ($0, AttentionProbabilityRequest.rows([0])) })
         var hidden: [Tensor] = [], attention: [Int: [Tensor]] = [:]
         for view in image.views {

@@ -34,7 +34,7 @@ public struct LlavaAssistant: Sendable {
     /// - Throws: `ModelError.invalidConfiguration` when the tokenizer's `<image>` id is not the model's
     ///   `image_token_index`.
     public init(model: LlavaModel, tokenizer: Tokenizer, template: ChatTemplate) throws {
-        let image = model.configuration.imageTokenIndex
+        let image = model.configuration.imageTokenId
         guard tokenizer.id(of: "<image>") == image else {
             throw ModelError.invalidConfiguration(
                 path: "tokenizer.json", reason: "the tokenizer's <image> id \(tokenizer.id(of: "<image>").map(String.init) ?? "(none)") is not the model's image_token_index \(image)")

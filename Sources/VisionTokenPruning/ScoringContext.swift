@@ -3,7 +3,7 @@ import VLMModels
 
 /// What a scorer needs computed before it can score, so the pipeline computes only that.
 public struct ScoringRequirements: Sendable, Equatable {
-    /// Vision encoder layers whose [CLS] attention row is needed.
+    /// 0-based vision encoder layers whose [CLS] attention row is needed (see `visionFeatureEncoderLayer`).
     public var visionAttentionLayers: Set<Int> = []
     /// The projected visual tokens (all of them, before pruning).
     public var projectedTokens = false
@@ -73,6 +73,6 @@ public struct ScoringContext: Sendable {
         self.languageAttention = languageAttention
         let t = configuration.text
         self.specialTokenIds = specialTokenIds
-            ?? Set([t.padTokenId, t.bosTokenId, configuration.imageTokenIndex].compactMap { $0 } + t.eosTokenIds)
+            ?? Set([t.padTokenId, t.bosTokenId, configuration.imageTokenId].compactMap { $0 } + t.eosTokenIds)
     }
 }

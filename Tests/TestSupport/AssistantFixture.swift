@@ -18,7 +18,7 @@ public enum AssistantFixture {
         config.vision = CLIPVisionConfiguration(hiddenSize: 16, intermediateSize: 32, layerCount: 2, headCount: 2, imageSize: 28, patchSize: 14)
         config.text = LlamaConfiguration(vocabularySize: 3000, hiddenSize: 16, intermediateSize: 24, layerCount: 3, headCount: 2,
                                          padTokenId: 2999, bosTokenId: 1, eosTokenIds: [2])
-        config.imageTokenIndex = 2998
+        config.imageTokenId = 2998
         try GeneratedCheckpoint.write(configuration: config, to: directory, dtype: .f32, seed: 5)
         for file in ["tokenizer.json", "tokenizer_config.json", "chat_template.json", "special_tokens_map.json"] {
             try FileManager.default.copyItem(at: tokenizer.appendingPathComponent(file), to: directory.appendingPathComponent(file))

@@ -73,7 +73,7 @@ public let minimalLlavaConfiguration = LlavaConfiguration(
     vision: CLIPVisionConfiguration(hiddenSize: 8, intermediateSize: 16, layerCount: 1, headCount: 2,
                                     imageSize: 8, patchSize: 4),
     text: LlamaConfiguration(vocabularySize: 23, hiddenSize: 8, intermediateSize: 12, layerCount: 2, headCount: 2),
-    imageTokenIndex: 22)
+    imageTokenId: 22)
 
 extension XCTestCase {
     /// A new empty folder in the temporary directory, removed when the test ends.

@@ -13,8 +13,8 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(c.text.kvHeadCount, 2)
         XCTAssertEqual(c.text.ropeTheta, 10000)
         XCTAssertEqual(c.text.rmsNormEps, 1e-6)
-        XCTAssertEqual(c.imageTokenIndex, 299)
-        XCTAssertEqual(c.resolvedVisionFeatureLayer, 2)
+        XCTAssertEqual(c.imageTokenId, 299)
+        XCTAssertEqual(c.visionFeatureHiddenState, 2)
         XCTAssertEqual(c.visionFeatureSelection, .patchesOnly)
         XCTAssertEqual(c.visualTokenCount, 16)
     }
@@ -42,7 +42,8 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(c.vision.activation, .quickGelu)
         XCTAssertEqual(c.vision.layerNormEps, 1e-5)
         XCTAssertEqual(c.vision.patchCount, 576)
-        XCTAssertEqual(c.resolvedVisionFeatureLayer, 23)
+        XCTAssertEqual(c.visionFeatureHiddenState, 23)
+        XCTAssertEqual(c.visionFeatureEncoderLayer, 22)
         XCTAssertEqual(c.visualTokenCount, 576)
         // rope_theta at top level of text_config, and a round trip through our own encoder.
         let withTheta = json.replacingOccurrences(of: "\"rms_norm_eps\":1e-05", with: "\"rms_norm_eps\":1e-05,\"rope_theta\":500000")

@@ -12,7 +12,7 @@ final class WeightPrecisionLoadingTests: XCTestCase {
                                         imageSize: 8, patchSize: 4),
         text: LlamaConfiguration(vocabularySize: 37, hiddenSize: 20, intermediateSize: 36, layerCount: 2,
                                  headCount: 2, kvHeadCount: 1),
-        imageTokenIndex: 36)
+        imageTokenId: 36)
 
     /// Every matrix of the model with its expected `[outputs, inputs]`.
     private func matrices(_ m: LlavaModel) -> [(String, PackedMatrix, Int, Int)] {

@@ -24,13 +24,13 @@ final class AssistantTests: XCTestCase {
         let expectedText = try assistant.tokenizer.decode(answer.tokens.filter { $0 != 2 }, skipSpecialTokens: true)
         XCTAssertEqual(Array(answer.text.utf8), Array(expectedText.utf8))
         XCTAssertEqual(Array(pieces.joined().utf8), Array(expectedText.utf8), "the streamed pieces add up to the answer")
-        XCTAssertEqual(answer.report.visualTokensIn, 4)
+        XCTAssertEqual(answer.report.visualTokens, 4)
 
         let pruned = try assistant.answer(image: imageURL, question: question,
                                           pruning: PruningOptions(scorer: AdaptiveMixtureScorer(), budget: .count(2), withdrawalLayer: 2,
                                                                   kvRetainedFraction: 0.5),
                                           maxNewTokens: 4)
-        XCTAssertEqual(pruned.report.visualTokensKept, 2)
+        XCTAssertEqual(pruned.report.keptVisualTokens, 2)
         XCTAssertLessThanOrEqual(pruned.tokens.count, 4)
     }
 

@@ -9,14 +9,14 @@ final class EvaluationTests: XCTestCase {
         let dir = try requireTinyLlavaFixture()
         let set = try EvaluationSet(url: dir.appendingPathComponent("eval.safetensors"))
         XCTAssertEqual(set.count, 16)
-        XCTAssertEqual(set.imageTokenIndex, 299)
+        XCTAssertEqual(set.imageTokenId, 299)
         let model = try LlavaModel(directory: dir)
         let reference = try PruningEvaluation.referenceLogits(model: model, set: set)
         let (summary, outputs) = try PruningEvaluation.evaluate(try PruningPipeline(model: model), set: set, reference: reference)
         XCTAssertEqual(summary.accuracy, 1)
         XCTAssertEqual(summary.agreement, 1)
         XCTAssertEqual(summary.meanKL, 0)
-        XCTAssertEqual(summary.keptTokens, 16)
+        XCTAssertEqual(summary.keptVisualTokens, 16)
         XCTAssertNil(summary.targetRecall)
         XCTAssertEqual(outputs.keptIndices.first, Array(0..<16))
         // Pruned: accuracy and agreement count the same argmax decisions by hand.
@@ -24,7 +24,7 @@ final class EvaluationTests: XCTestCase {
         let (p, out) = try PruningEvaluation.evaluate(pruned, set: set, reference: reference)
         let byHand = (0..<16).filter { LlamaDecoder.argmax(out.nextTokenLogits[$0]) == set.answerIds[$0] }.count
         XCTAssertEqual(p.accuracy, Double(byHand) / 16)
-        XCTAssertEqual(p.keptTokens, 4)
+        XCTAssertEqual(p.keptVisualTokens, 4)
         // Agreement and KL recomputed here in double from the two sets of logits (naive softmax and sum).
         func argmax(_ v: [Float]) -> Int { v.indices.max { v[$0] < v[$1] || (v[$0] == v[$1] && $0 > $1) }! }
         func logSoftmax(_ v: [Float]) -> [Double] {
@@ -47,7 +47,7 @@ final class EvaluationTests: XCTestCase {
         var mask = [[Bool]](repeating: [Bool](repeating: false, count: 16), count: 2)
         mask[0][0] = true; mask[0][15] = true; mask[1][5] = true
         let set = try EvaluationSet(pixelValues: pixels, prompts: f.prompts, answerIds: [224, 175], targetPatchMask: mask,
-                                    isSmallTarget: [false, true], imageTokenIndex: 299, padTokenId: 0)
+                                    isSmallTarget: [false, true], imageTokenId: 299, padTokenId: 0)
         let reread = try EvaluationSet(file: SafetensorsFile(data: set.data()))
         XCTAssertEqual(reread.prompts, f.prompts)
         XCTAssertEqual(reread.targetPatchMask, mask)
@@ -66,10 +66,10 @@ final class EvaluationTests: XCTestCase {
         // JSON keys, with nulls.
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(summary)) as! [String: Any]
         XCTAssertEqual(Set(json.keys), ["samples", "accuracy", "agreement", "mean_kl", "target_recall", "small_target_recall",
-                                        "kept_tokens", "seconds", "flops"])
+                                        "kept_visual_tokens", "seconds", "flops"])
         let plain = try JSONSerialization.jsonObject(with: JSONEncoder().encode(
             try PruningEvaluation.evaluate(try PruningPipeline(model: f.model), set: EvaluationSet(
-                pixelValues: pixels, prompts: f.prompts, answerIds: [224, 175], imageTokenIndex: 299, padTokenId: 0),
+                pixelValues: pixels, prompts: f.prompts, answerIds: [224, 175], imageTokenId: 299, padTokenId: 0),
                 reference: reference).summary)) as! [String: Any]
         XCTAssertTrue(plain["target_recall"] is NSNull)
         // The dump pads kept indices with −1.
@@ -84,9 +84,9 @@ final class EvaluationTests: XCTestCase {
         try writer.add("answer_ids", integers: [1], shape: [1])
         XCTAssertThrowsError(try EvaluationSet(file: SafetensorsFile(data: writer.data())))
         XCTAssertThrowsError(try EvaluationSet(pixelValues: Tensor(zeros: [1, 3, 2, 2]), prompts: [[1, 2]], answerIds: [1],
-                                               imageTokenIndex: 299, padTokenId: 0))  // no placeholder
+                                               imageTokenId: 299, padTokenId: 0))  // no placeholder
         XCTAssertThrowsError(try EvaluationSet(pixelValues: Tensor(zeros: [2, 3, 2, 2]), prompts: [[299]], answerIds: [1],
-                                               imageTokenIndex: 299, padTokenId: 0))  // counts differ
+                                               imageTokenId: 299, padTokenId: 0))  // counts differ
         XCTAssertThrowsError(try ScorerCatalog.scorer(named: "magic", for: ScorerTests.config))
         for name in ScorerCatalog.names { XCTAssertNoThrow(try ScorerCatalog.scorer(named: name, for: ScorerTests.config)) }
     }
@@ -101,7 +101,7 @@ final class EvaluationSetValidationTests: XCTestCase {
         mask: [[Bool]]? = nil, imageToken: Int = 22
     ) throws -> EvaluationSet {
         try EvaluationSet(pixelValues: Tensor(zeros: pixels), prompts: prompts, answerIds: answers, targetPatchMask: mask,
-                          imageTokenIndex: imageToken, padTokenId: 0)
+                          imageTokenId: imageToken, padTokenId: 0)
     }
 
     func testMismatchesNameTheTensor() throws {

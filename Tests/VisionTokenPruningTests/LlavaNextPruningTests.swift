@@ -64,7 +64,7 @@ final class LlavaNextPruningTests: XCTestCase {
                     let pipeline = try PruningPipeline(model: f.model, scorer: ClassAttentionScorer(allocation: allocation), budget: .count(k))
                     let result = try pipeline.run(image: input, tokenIds: f.prompts[i])
                     XCTAssertEqual(result.keptVisualIndices, expected.sorted(), "image \(i), k \(k), \(allocation)")
-                    XCTAssertEqual(result.report.visualTokensKept, k)
+                    XCTAssertEqual(result.report.keptVisualTokens, k)
                 }
             }
             XCTAssertThrowsError(try PruningPipeline(model: f.model, scorer: ClassAttentionScorer(), budget: .count(newlines.count))
@@ -134,7 +134,7 @@ final class LlavaNextPruningTests: XCTestCase {
                 let r = try PruningPipeline(model: f.model, scorer: scorer, budget: .count(k)).run(image: input, tokenIds: f.prompts[i])
                 XCTAssertEqual(r.keptVisualIndices.count, k, "\(name), image \(i)")
                 XCTAssertTrue(Set(newlines).isSubset(of: r.keptVisualIndices), "\(name) keeps the newlines")
-                XCTAssertEqual(r.report.visualTokensIn, origins.count)
+                XCTAssertEqual(r.report.visualTokens, origins.count)
             }
             let withdrawn = try PruningPipeline(model: f.model, withdrawalLayer: 1).run(image: input, tokenIds: f.prompts[i])
             XCTAssertEqual(withdrawn.report.tokensPerLayer, [ids.count, ids.count - span.count, ids.count - span.count])

@@ -48,7 +48,7 @@ final class PipelineFixtureTests: XCTestCase {
                 let result = try PruningPipeline(model: f.model, scorer: scorer, budget: .count(5))
                     .run(image: ImageInput(pixels: f.pixels[b]), tokenIds: f.prompts[b])
                 XCTAssertEqual(result.keptVisualIndices, topKAscending(expected, 5), "\(scorer.name) sample \(b)")
-                XCTAssertEqual(result.report.visualTokensKept, 5)
+                XCTAssertEqual(result.report.keptVisualTokens, 5)
                 XCTAssertEqual(result.report.tokensPerLayer.first, f.prompts[b].count - 1 + 5)
             }
         }

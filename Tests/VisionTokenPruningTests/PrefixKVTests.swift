@@ -9,24 +9,25 @@ final class PrefixKVTests: XCTestCase {
         let n = 100
         let peaked: [Float] = (0..<n).map { $0 == 0 ? 1000 : ($0 < 5 ? 50 : 0.1) }
         let flat = [Float](repeating: 1, count: n)
-        for fraction in [0.2, 0.5, 0.8] {
-            let result = try PrefixKVSearch.solve(scores: [peaked, flat], evictFraction: fraction, protectedCount: 2)
-            XCTAssertEqual(result.evictions.reduce(0, +), Int((fraction * 200).rounded()), "fraction \(fraction)")
-            XCTAssertGreaterThan(result.evictions[0], result.evictions[1], "fraction \(fraction)")
+        // Keeping 80 %, 50 % and 20 % of the 200 entries evicts 40, 100 and 160.
+        for (retained, evicted) in [(0.8, 40), (0.5, 100), (0.2, 160)] {
+            let result = try PrefixKVSearch.solve(scores: [peaked, flat], retainedFraction: retained, protectedCount: 2)
+            XCTAssertEqual(result.evictions.reduce(0, +), evicted, "retained \(retained)")
+            XCTAssertGreaterThan(result.evictions[0], result.evictions[1], "retained \(retained)")
             XCTAssertTrue(result.evictions.allSatisfy { $0 <= n - 2 })
         }
         // Two identical layers split evenly.
-        let same = try PrefixKVSearch.solve(scores: [flat, flat], evictFraction: 0.5, protectedCount: 2)
+        let same = try PrefixKVSearch.solve(scores: [flat, flat], retainedFraction: 0.5, protectedCount: 2)
         XCTAssertEqual(same.evictions, [50, 50])
-        XCTAssertThrowsError(try PrefixKVSearch.solve(scores: [flat], evictFraction: 1, protectedCount: 1))
-        XCTAssertThrowsError(try PrefixKVSearch.solve(scores: [[1, .nan]], evictFraction: 0.5, protectedCount: 1))
+        XCTAssertThrowsError(try PrefixKVSearch.solve(scores: [flat], retainedFraction: 0, protectedCount: 1))
+        XCTAssertThrowsError(try PrefixKVSearch.solve(scores: [[1, .nan]], retainedFraction: 0.5, protectedCount: 1))
     }
 
     /// The threshold semantics by hand: shares of [4, 3, 2, 1] are 0.4, 0.7, 0.9, 1.0.
     func testThresholdFollowsCumulativeShares() throws {
         XCTAssertEqual(PrefixKVSearch.cumulativeShare([1, 4, 2, 3]), [0.4, 0.7, 0.9, 1.0])
         // One layer of 10 equal scores, protect 2, evict 50 %: the bisection settles where 5 are evicted.
-        let result = try PrefixKVSearch.solve(scores: [[Float](repeating: 1, count: 10)], evictFraction: 0.5,
+        let result = try PrefixKVSearch.solve(scores: [[Float](repeating: 1, count: 10)], retainedFraction: 0.5,
                                               protectedCount: 2, tolerance: 0.5)
         XCTAssertEqual(result.evictions, [5])
         // Keep the first 2 prefix entries by share p: index of the first share >= p is 2 → 10 − 3 − 2 = 5 evicted.
@@ -61,13 +62,14 @@ final class PrefixKVTests: XCTestCase {
             scores.append(sums[l]!.scalars)
         }
         let before = cache
-        let profile = try PrefixKVProfile(retainedFraction: 0.5, evictionRatios: [0.2, 0.5, 0.7])
+        let profile = try PrefixKVProfile(retainedFraction: 0.5, retainedRatios: [0.8, 0.5, 0.3])
         var eviction = PrefixKVEviction(profile: profile)
         try eviction.evictAfterPrefill(cache: &cache, scores: scores)
         for l in 0..<3 {
             // The official rule worked out here: keep row 0 (protected prefix) and the last row; of rows
-            // 1 ... 25, evict the `evict` lowest importances, ties to the earlier row.
-            let evict = Int((profile.evictionRatios[l] * 27).rounded())
+            // 1 ... 25, evict round((1 − r) · 27) = round(5.4), round(13.5), round(18.9) lowest importances,
+            // ties to the earlier row.
+            let evict = [5, 14, 19][l]
             let candidates = (1..<26).sorted { scores[l][$0] != scores[l][$1] ? scores[l][$0] < scores[l][$1] : $0 < $1 }
             let kept = (0..<27).filter { !candidates.prefix(evict).contains($0) }
             XCTAssertEqual(cache.count(layer: l), 27 - evict)
@@ -83,13 +85,13 @@ final class PrefixKVTests: XCTestCase {
         let f = try FixtureSamples.load()
         let samples = (0..<2).map { ImagePrompt(image: ImageInput(pixels: f.pixels[$0]), tokenIds: f.prompts[$0]) }
         let profile = try PrefixKVProfile.calibrate(model: f.model, samples: samples, retainedFraction: 0.4)
-        XCTAssertEqual(profile.evictionRatios.count, 3)
-        XCTAssertEqual(profile.evictionRatios.reduce(0, +) / 3, 0.6, accuracy: 0.05)
+        XCTAssertEqual(profile.retainedRatios.count, 3)
+        XCTAssertEqual(profile.retainedRatios.reduce(0, +) / 3, 0.4, accuracy: 0.05)
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("prefixkv-\(UUID()).json")
         defer { try? FileManager.default.removeItem(at: url) }
         try profile.write(to: url)
         XCTAssertEqual(try PrefixKVProfile(url: url), profile)
-        try Data(#"{"retained_fraction": 2, "eviction_ratios": [0.1], "protected_prefix": 1, "sample_count": 1}"#.utf8).write(to: url)
+        try Data(#"{"retained_fraction": 2, "retained_ratios": [0.9], "protected_prefix": 1, "sample_count": 1}"#.utf8).write(to: url)
         XCTAssertThrowsError(try PrefixKVProfile(url: url))
 
         let full = try PruningPipeline(model: f.model).run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 4)
@@ -106,6 +108,6 @@ final class PrefixKVTests: XCTestCase {
                                                               forcedContinuation: full.generatedTokens)
         XCTAssertEqual(forced.continuationLogits.count, 4)
         XCTAssertEqual(forced.continuationLogits.prefix(3).map(LlamaDecoder.argmax), Array(full.generatedTokens.dropFirst()))
-        XCTAssertThrowsError(try PruningPipeline(model: f.model, kvBudget: PrefixKVProfile(retainedFraction: 0.5, evictionRatios: [0.5])))
+        XCTAssertThrowsError(try PruningPipeline(model: f.model, kvBudget: PrefixKVProfile(retainedFraction: 0.5, retainedRatios: [0.5])))
     }
 }

@@ -11,7 +11,7 @@ final class ScorerTests: XCTestCase {
                                              imageSize: 28, patchSize: 14)
         let text = LlamaConfiguration(vocabularySize: 50, hiddenSize: 3, intermediateSize: 8, layerCount: 4, headCount: 1,
                                       headDimension: 2)
-        return LlavaConfiguration(vision: vision, text: text, imageTokenIndex: 49)
+        return LlavaConfiguration(vision: vision, text: text, imageTokenId: 49)
     }()
 
     /// Prompt [bos=1, image, 10, 11, pad=0]: expanded rows 0 | 1..4 visual | 5, 6, 7.

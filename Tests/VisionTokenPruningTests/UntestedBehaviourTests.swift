@@ -17,7 +17,7 @@ final class UntestedBehaviourTests: XCTestCase {
         var cache = decoder.makeCache()
         var state = try decoder.beginPrefill(embeddings: randomTensor([60, 8], seed: 4), positions: Array(0..<60))
         try decoder.advance(&state, to: 1, cache: &cache)
-        var eviction = PrefixKVEviction(profile: try PrefixKVProfile(retainedFraction: 0.5, evictionRatios: [0.5]))
+        var eviction = PrefixKVEviction(profile: try PrefixKVProfile(retainedFraction: 0.5, retainedRatios: [0.5]))
         let scores: [Float] = (0..<60).map { Float(($0 * 37) % 60) }  // distinct importances
         try eviction.evictAfterPrefill(cache: &cache, scores: [scores])
         let lowest = (1..<59).sorted { scores[$0] < scores[$1] }.prefix(30)
@@ -44,7 +44,7 @@ final class UntestedBehaviourTests: XCTestCase {
         let dir = try requireTinyLlavaFixture()
         let set = try EvaluationSet(url: dir.appendingPathComponent("eval.safetensors"))
         let small = try EvaluationSet(pixelValues: try set.pixelValues!.rows(0..<3), prompts: Array(set.prompts.prefix(3)),
-                                      answerIds: Array(set.answerIds.prefix(3)), imageTokenIndex: 299, padTokenId: 0)
+                                      answerIds: Array(set.answerIds.prefix(3)), imageTokenId: 299, padTokenId: 0)
         let reference = try PruningEvaluation.referenceContinuations(model: f.model, set: small, steps: 3)
         let pruned = try PruningPipeline(model: f.model, scorer: ClassAttentionScorer(), budget: .count(3))
         let fidelity = try PruningEvaluation.continuationFidelity(pruned, set: small, reference: reference)

@@ -12,7 +12,7 @@ final class UnusualInputTests: XCTestCase {
         let vision = CLIPVisionConfiguration(hiddenSize: 4, intermediateSize: 8, layerCount: 1, headCount: 1, imageSize: 4, patchSize: 2)
         let text = LlamaConfiguration(vocabularySize: 12, hiddenSize: 4, intermediateSize: 6, layerCount: 1, headCount: 1,
                                       padTokenId: 0, bosTokenId: 1, eosTokenIds: [2])
-        return LlavaConfiguration(vision: vision, text: text, imageTokenIndex: 11, visionFeatureLayer: -1)
+        return LlavaConfiguration(vision: vision, text: text, imageTokenId: 11, visionFeatureLayer: -1)
     }()
 
     func testTinyModelsTinyImagesAndPlaceholderOnlyPrompts() throws {
@@ -20,7 +20,7 @@ final class UnusualInputTests: XCTestCase {
         // A 1 x 1 image (smaller than one patch) through the model's own preprocessing: 4 visual tokens.
         let image = try model.imageProcessor.preprocess(try RGBImage(width: 1, height: 1, pixels: [200, 10, 30]))
         let full = try PruningPipeline(model: model).run(image: image, tokenIds: [1, 11, 5], maxNewTokens: 2, stopAtEndOfSequence: false)
-        XCTAssertEqual(full.report.visualTokensIn, 4)
+        XCTAssertEqual(full.report.visualTokens, 4)
         XCTAssertEqual(full.generatedTokens.count, 2)
         // Every catalogued scorer that fits a one-layer model runs at 1 kept token.
         for name in ScorerCatalog.names where name != "none" && name != "fastv" {

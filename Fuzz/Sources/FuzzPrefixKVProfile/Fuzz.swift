@@ -6,7 +6,7 @@ import VisionTokenPruning
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPrefixKVProfile(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard let profile = try? PrefixKVProfile(data: Data(bytes: data, count: size), path: "fuzz") else { return 0 }
-    precondition(profile.evictionRatios.allSatisfy { $0 >= 0 && $0 < 1 } && profile.retainedFraction > 0)
+    precondition(profile.retainedRatios.allSatisfy { $0 > 0 && $0 <= 1 } && profile.retainedFraction > 0)
     return 0
 }
 

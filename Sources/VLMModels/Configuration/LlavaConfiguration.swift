@@ -18,7 +18,7 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
     /// The LLaMA language model.
     public var text: LlamaConfiguration
     /// Token id of the image placeholder (`image_token_index`).
-    public var imageTokenIndex: Int
+    public var imageTokenId: Int
     /// Projector activation between its two linears (`projector_hidden_act`).
     public var projectorActivation: Activation
     /// Which hidden state of the vision tower feeds the projector, Python-style (`vision_feature_layer`, −2).
@@ -36,13 +36,13 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
         .map { PixelSize(height: $0[0], width: $0[1]) }
 
     /// A configuration with every part given.
-    public init(vision: CLIPVisionConfiguration, text: LlamaConfiguration, imageTokenIndex: Int,
+    public init(vision: CLIPVisionConfiguration, text: LlamaConfiguration, imageTokenId: Int,
                 projectorActivation: Activation = .gelu, visionFeatureLayer: Int = -2,
                 visionFeatureSelection: VisionFeatureSelection = .patchesOnly, projectorBias: Bool = true,
                 imageGridPinpoints: [PixelSize]? = nil) {
         self.vision = vision
         self.text = text
-        self.imageTokenIndex = imageTokenIndex
+        self.imageTokenId = imageTokenId
         self.projectorActivation = projectorActivation
         self.visionFeatureLayer = visionFeatureLayer
         self.visionFeatureSelection = visionFeatureSelection
@@ -53,10 +53,17 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
     /// Whether images are cut into any-resolution views (LLaVA-NeXT).
     public var isAnyResolution: Bool { imageGridPinpoints != nil }
 
-    /// The index into the vision tower's `layerCount + 1` hidden states (0 = after `pre_layrnorm`) that feeds
-    /// the projector, with negative `visionFeatureLayer` counted from the end.
-    public var resolvedVisionFeatureLayer: Int {
+    /// The vision tower's hidden state that feeds the projector, as an index into its `layerCount + 1` hidden
+    /// states: 0 is the embeddings after `pre_layrnorm`, i the output of encoder layer i − 1. A negative
+    /// `visionFeatureLayer` counts from the end.
+    public var visionFeatureHiddenState: Int {
         visionFeatureLayer < 0 ? vision.layerCount + 1 + visionFeatureLayer : visionFeatureLayer
+    }
+
+    /// The 0-based encoder layer whose output feeds the projector (`visionFeatureHiddenState − 1`), or nil when
+    /// the projector reads the embeddings. Attention layers (e.g. for [CLS] attention) are numbered this way.
+    public var visionFeatureEncoderLayer: Int? {
+        visionFeatureHiddenState >= 1 ? visionFeatureHiddenState - 1 : nil
     }
 
     /// Visual tokens per view after feature selection (per image for LLaVA-1.5; a LLaVA-NeXT image's count
@@ -66,7 +73,7 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case vision = "vision_config", text = "text_config", imageTokenIndex = "image_token_index"
+        case vision = "vision_config", text = "text_config", imageTokenId = "image_token_index"
         case legacyImageTokenIndex = "image_token_id"
         case projectorActivation = "projector_hidden_act", visionFeatureLayer = "vision_feature_layer"
         case visionFeatureSelection = "vision_feature_select_strategy", projectorBias = "multimodal_projector_bias"
@@ -83,7 +90,7 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
         vision = try c.decodeIfPresent(CLIPVisionConfiguration.self, forKey: .vision) ?? .clipViTLarge336
         text = try c.decodeIfPresent(LlamaConfiguration.self, forKey: .text)
             ?? LlamaConfiguration(vocabularySize: 32000, hiddenSize: 4096, intermediateSize: 11008, layerCount: 32, headCount: 32)
-        imageTokenIndex = try c.decodeIntegerIfPresent(forKey: .imageTokenIndex)
+        imageTokenId = try c.decodeIntegerIfPresent(forKey: .imageTokenId)
             ?? c.decodeIntegerIfPresent(forKey: .legacyImageTokenIndex) ?? 32000
         let act = try c.decodeIfPresent(String.self, forKey: .projectorActivation) ?? "gelu"
         do { projectorActivation = try Activation(huggingFaceName: act) } catch {
@@ -116,7 +123,7 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
         try c.encodeIfPresent(imageGridPinpoints?.map { [$0.height, $0.width] }, forKey: .imageGridPinpoints)
         try c.encode(vision, forKey: .vision)
         try c.encode(text, forKey: .text)
-        try c.encode(imageTokenIndex, forKey: .imageTokenIndex)
+        try c.encode(imageTokenId, forKey: .imageTokenId)
         try c.encode(projectorActivation.rawValue, forKey: .projectorActivation)
         try c.encode(visionFeatureLayer, forKey: .visionFeatureLayer)
         try c.encode(visionFeatureSelection, forKey: .visionFeatureSelection)
@@ -158,10 +165,10 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
     /// - Throws: `ModelError.invalidConfiguration` listing every problem.
     public func validate(path: String = "config.json") throws {
         var p = vision.problems() + text.problems()
-        if !(0...vision.layerCount).contains(resolvedVisionFeatureLayer) {
+        if !(0...vision.layerCount).contains(visionFeatureHiddenState) {
             p.append("vision_feature_layer \(visionFeatureLayer) is outside the \(vision.layerCount + 1) hidden states")
         }
-        if imageTokenIndex < 0 { p.append("image_token_index must be >= 0") }
+        if imageTokenId < 0 { p.append("image_token_index must be >= 0") }
         if let pinpoints = imageGridPinpoints {
             do {
                 try AnyResolutionLayout.validate(pinpoints: pinpoints, viewSize: vision.imageSize, patchSize: vision.patchSize)

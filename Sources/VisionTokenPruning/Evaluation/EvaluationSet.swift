@@ -37,7 +37,7 @@ public struct EvaluationSet: Sendable {
     /// Per sample, whether its target is small, if known.
     public var isSmallTarget: [Bool]?
     /// The image placeholder id.
-    public var imageTokenIndex: Int
+    public var imageTokenId: Int
     /// The padding id used to right-pad `vtp-eval-1` prompts (nil for `vtp-eval-2`, which pads nothing).
     public var padTokenId: Int?
 
@@ -52,22 +52,22 @@ public struct EvaluationSet: Sendable {
     /// A `vtp-eval-1` set from its parts.
     /// - Throws: `ModelError.invalidInput` when the parts disagree in count or a prompt lacks exactly one placeholder.
     public init(pixelValues: Tensor, prompts: [[Int]], answerIds: [Int], targetPatchMask: [[Bool]]? = nil,
-                isSmallTarget: [Bool]? = nil, imageTokenIndex: Int, padTokenId: Int) throws {
+                isSmallTarget: [Bool]? = nil, imageTokenId: Int, padTokenId: Int) throws {
         try self.init(images: .pixelValues(pixelValues), prompts: prompts, answerIds: answerIds,
-                      targetPatchMask: targetPatchMask, isSmallTarget: isSmallTarget, imageTokenIndex: imageTokenIndex,
+                      targetPatchMask: targetPatchMask, isSmallTarget: isSmallTarget, imageTokenId: imageTokenId,
                       padTokenId: padTokenId)
     }
 
     /// A set from its parts.
     /// - Throws: `ModelError.invalidInput` when the parts disagree in count or a prompt lacks exactly one placeholder.
     public init(images: EvaluationImages, prompts: [[Int]], answerIds: [Int], targetPatchMask: [[Bool]]? = nil,
-                isSmallTarget: [Bool]? = nil, imageTokenIndex: Int, padTokenId: Int? = nil) throws {
+                isSmallTarget: [Bool]? = nil, imageTokenId: Int, padTokenId: Int? = nil) throws {
         self.images = images
         self.prompts = prompts
         self.answerIds = answerIds
         self.targetPatchMask = targetPatchMask
         self.isSmallTarget = isSmallTarget
-        self.imageTokenIndex = imageTokenIndex
+        self.imageTokenId = imageTokenId
         self.padTokenId = padTokenId
         try validate()
     }
@@ -121,7 +121,7 @@ public struct EvaluationSet: Sendable {
             small = s.values.map { $0 != 0 }
         }
         try self.init(pixelValues: pixels, prompts: prompts, answerIds: answers.values, targetPatchMask: mask,
-                      isSmallTarget: small, imageTokenIndex: image, padTokenId: pad)
+                      isSmallTarget: small, imageTokenId: image, padTokenId: pad)
     }
 
     private init(rawImageFile file: SafetensorsFile, fail: (String) -> ModelError) throws {
@@ -154,7 +154,7 @@ public struct EvaluationSet: Sendable {
             guard ids.shape.count == 1, ids.shape[0] >= 1 else { throw fail("input_ids.\(i) must be a non-empty 1-D list") }
             prompts.append(ids.values)
         }
-        try self.init(images: .raw(images), prompts: prompts, answerIds: answers.values, imageTokenIndex: imageToken)
+        try self.init(images: .raw(images), prompts: prompts, answerIds: answers.values, imageTokenId: imageToken)
     }
 
     /// Image `i` as `model` takes it: the stored pixels (`vtp-eval-1`) or the raw image through
@@ -195,8 +195,8 @@ public struct EvaluationSet: Sendable {
                 throw fail("a \(Self.rawImageFormatName) set holds raw images for LLaVA-NeXT's any-resolution views; this LLaVA-1.5 model takes \(Self.formatName) pixel values")
             }
         }
-        guard imageTokenIndex == configuration.imageTokenIndex else {
-            throw fail("image_token_index \(imageTokenIndex) differs from the model's \(configuration.imageTokenIndex)")
+        guard imageTokenId == configuration.imageTokenId else {
+            throw fail("image_token_index \(imageTokenId) differs from the model's \(configuration.imageTokenId)")
         }
         for (i, prompt) in prompts.enumerated() {
             if let bad = prompt.first(where: { !(0..<vocabulary).contains($0) }) {
@@ -223,8 +223,8 @@ public struct EvaluationSet: Sendable {
               targetPatchMask.map({ $0.count == n }) ?? true, isSmallTarget.map({ $0.count == n }) ?? true else {
             throw ModelError.invalidInput("evaluation set: images (4-D pixel values or raw), prompts, answers and masks must all have \(n) samples")
         }
-        if let bad = prompts.firstIndex(where: { $0.filter { $0 == imageTokenIndex }.count != 1 }) {
-            throw ModelError.invalidInput("evaluation set: prompt \(bad) must hold exactly one image placeholder \(imageTokenIndex)")
+        if let bad = prompts.firstIndex(where: { $0.filter { $0 == imageTokenId }.count != 1 }) {
+            throw ModelError.invalidInput("evaluation set: prompt \(bad) must hold exactly one image placeholder \(imageTokenId)")
         }
         if let pixelValues, let bad = pixelValues.firstNonFiniteIndex {
             let d = pixelValues.shape.dims, plane = d[2] * d[3], image = d[1] * plane
@@ -239,7 +239,7 @@ public struct EvaluationSet: Sendable {
         switch images {
         case .pixelValues(let pixelValues):
             let width = prompts.map(\.count).max() ?? 0, pad = padTokenId ?? 0
-            var writer = SafetensorsWriter(metadata: ["format": Self.formatName, "image_token_index": "\(imageTokenIndex)",
+            var writer = SafetensorsWriter(metadata: ["format": Self.formatName, "image_token_index": "\(imageTokenId)",
                                                       "pad_token_id": "\(pad)"])
             try writer.add("pixel_values", pixelValues)
             try writer.add("input_ids", integers: prompts.flatMap { $0 + Array(repeating: pad, count: width - $0.count) },
@@ -254,7 +254,7 @@ public struct EvaluationSet: Sendable {
             return try writer.data()
         case .raw(let list):
             var writer = SafetensorsWriter(metadata: ["format": Self.rawImageFormatName, "samples": "\(n)",
-                                                      "image_token_index": "\(imageTokenIndex)", "bos_token_id": "\(prompts[0][0])"])
+                                                      "image_token_index": "\(imageTokenId)", "bos_token_id": "\(prompts[0][0])"])
             for (i, image) in list.enumerated() {
                 try writer.add("image.\(i)", integers: image.pixels.map(Int.init), shape: [image.height, image.width, 3], as: .u8)
                 try writer.add("input_ids.\(i)", integers: prompts[i], shape: [prompts[i].count])

@@ -17,7 +17,7 @@ public struct EvaluationSummary: Sendable, Codable, Equatable {
     /// The same over small-target samples, nil when none is marked.
     public var smallTargetRecall: Double?
     /// Mean visual tokens entering the language model.
-    public var keptTokens: Double
+    public var keptVisualTokens: Double
     /// Total wall-clock seconds of the pruned runs.
     public var seconds: Double
     /// Mean FLOPs per sample of the pruned runs (FastV/SparseVLM model).
@@ -25,7 +25,7 @@ public struct EvaluationSummary: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case samples, accuracy, agreement, meanKL = "mean_kl", targetRecall = "target_recall"
-        case smallTargetRecall = "small_target_recall", keptTokens = "kept_tokens", seconds, flops
+        case smallTargetRecall = "small_target_recall", keptVisualTokens = "kept_visual_tokens", seconds, flops
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -36,7 +36,7 @@ public struct EvaluationSummary: Sendable, Codable, Equatable {
         try c.encode(meanKL, forKey: .meanKL)
         try c.encode(targetRecall, forKey: .targetRecall)  // explicit null when absent
         try c.encode(smallTargetRecall, forKey: .smallTargetRecall)
-        try c.encode(keptTokens, forKey: .keptTokens)
+        try c.encode(keptVisualTokens, forKey: .keptVisualTokens)
         try c.encode(seconds, forKey: .seconds)
         try c.encode(flops, forKey: .flops)
     }
@@ -142,7 +142,7 @@ public enum PruningEvaluation {
             if top == set.answerIds[i] { correct += 1 }
             if top == LlamaDecoder.argmax(reference[i]) { agree += 1 }
             kl += try Divergence.kl(p: result.nextTokenLogits, q: reference[i])
-            kept += Double(result.report.visualTokensKept)
+            kept += Double(result.report.keptVisualTokens)
             seconds += result.report.seconds.total
             flops += result.report.flops.total
             if let mask = set.targetPatchMask?[i], mask.contains(true) {
@@ -160,7 +160,7 @@ public enum PruningEvaluation {
         let mean = { (v: [Double]) in v.isEmpty ? nil : v.reduce(0, +) / Double(v.count) }
         let summary = EvaluationSummary(
             samples: set.count, accuracy: Double(correct) / n, agreement: Double(agree) / n, meanKL: kl / n,
-            targetRecall: mean(recalls), smallTargetRecall: mean(smallRecalls), keptTokens: kept / n,
+            targetRecall: mean(recalls), smallTargetRecall: mean(smallRecalls), keptVisualTokens: kept / n,
             seconds: seconds, flops: flops / n)
         return (summary, outputs)
     }

@@ -2,7 +2,7 @@ import TensorCore
 import VLMModels
 
 /// Applies a `PrefixKVProfile` to one sequence's KV cache: after prefill each layer drops its lowest-importance
-/// entries; during decoding each layer's cache is held to (1 − ratio_l) of the tokens processed by evicting
+/// entries; during decoding each layer's cache is held to r_l of the tokens processed (its retained ratio) by evicting
 /// one entry per step at a fixed slot 25 entries before the end of its prefill prefix (PrefixKV's
 /// "important prefix + recent window"). Positions stay absolute (RoPE is already in the keys).
 public struct PrefixKVEviction: Sendable {
@@ -21,9 +21,9 @@ public struct PrefixKVEviction: Sendable {
     /// - Throws: `PruningError.invalidConfiguration` when the profile's layer count or score lengths do not fit.
     public mutating func evictAfterPrefill(cache: inout KVCache, scores: [[Float]]) throws {
         let layers = cache.layers.count
-        guard profile.evictionRatios.count == layers, scores.count == layers else {
+        guard profile.retainedRatios.count == layers, scores.count == layers else {
             throw PruningError.invalidConfiguration(
-                "KV profile has \(profile.evictionRatios.count) layers, the model \(layers)")
+                "KV profile has \(profile.retainedRatios.count) layers, the model \(layers)")
         }
         decodeSlots = []
         for l in 0..<layers {
@@ -31,7 +31,8 @@ public struct PrefixKVEviction: Sendable {
             guard scores[l].count == n else {
                 throw PruningError.invalidConfiguration("layer \(l): \(scores[l].count) importance scores for \(n) cache entries")
             }
-            let evict = min(max(0, n - profile.protectedPrefix - 1), Int((profile.evictionRatios[l] * Double(n)).rounded()))
+            let evictable = max(0, n - profile.protectedPrefix - 1)
+            let evict = min(evictable, Int(((1 - profile.retainedRatios[l]) * Double(n)).rounded()))
             let kept = PrefixKVSearch.keptRows(scores: scores[l], evict: evict, protectedPrefix: profile.protectedPrefix)
             try cache.retain(layer: l, rows: kept)
             var slot = n - evict - Self.recentWindow
@@ -41,11 +42,11 @@ public struct PrefixKVEviction: Sendable {
     }
 
     /// After a decoding step that brought the total tokens processed to `tokensProcessed`, evicts one entry
-    /// at its slot from every layer holding more than (1 − ratio_l) · tokensProcessed entries.
+    /// at its slot from every layer holding more than r_l · tokensProcessed entries.
     public func evictDuringDecode(cache: inout KVCache, tokensProcessed: Int) throws {
         for l in 0..<cache.layers.count where l < decodeSlots.count {
             let n = cache.count(layer: l)
-            let cap = Double(tokensProcessed) * (1 - profile.evictionRatios[l])
+            let cap = Double(tokensProcessed) * profile.retainedRatios[l]
             // As published: evict when the excess, truncated to an integer, is at least one entry.
             guard Int(Double(n) - cap) >= 1, decodeSlots[l] < n - 1, decodeSlots[l] >= 0 else { continue }
             try cache.retain(layer: l, rows: (0..<n).filter { $0 != decodeSlots[l] })

@@ -2,20 +2,21 @@ import Foundation
 import TensorCore
 import VLMModels
 
-/// Per-layer KV-cache eviction ratios computed offline with PrefixKV's search, so decoding pays nothing
-/// for the search: at run time layer l evicts round(ratio_l · N_l) of its N_l prefill entries.
+/// Per-layer KV-cache budgets computed offline with PrefixKV's search, so decoding pays nothing for the search:
+/// at run time layer l evicts round((1 − r_l) · N_l) of its N_l prefill entries, never its protected prefix or
+/// its last entry. Every share here is a kept share.
 public struct PrefixKVProfile: Sendable, Codable, Equatable {
     /// Share of the KV cache kept overall (the paper's budget b; 0.2 = keep 20 %).
     public let retainedFraction: Double
-    /// Per decoder layer, the share of its prefill entries evicted (mean over the calibration samples).
-    public let evictionRatios: [Double]
+    /// Per decoder layer, the share r_l of its prefill entries kept (mean over the calibration samples).
+    public let retainedRatios: [Double]
     /// Leading entries never evicted (PrefixKV's `start_size`; the last entry is never evicted either).
     public let protectedPrefix: Int
     /// Calibration samples averaged.
     public let sampleCount: Int
 
     enum CodingKeys: String, CodingKey {
-        case retainedFraction = "retained_fraction", evictionRatios = "eviction_ratios"
+        case retainedFraction = "retained_fraction", retainedRatios = "retained_ratios"
         case protectedPrefix = "protected_prefix", sampleCount = "sample_count"
     }
 
@@ -23,18 +24,18 @@ public struct PrefixKVProfile: Sendable, Codable, Equatable {
     public static let maximumProtectedPrefix = ConfigurationBounds.positions
 
     /// A profile from explicit ratios.
-    /// - Throws: `PruningError.invalidConfiguration` for ratios outside [0, 1), a retained fraction outside
+    /// - Throws: `PruningError.invalidConfiguration` for ratios outside (0, 1], a retained fraction outside
     ///   (0, 1], more layers than `ConfigurationBounds.layers`, or a protected prefix outside
     ///   0 ... `maximumProtectedPrefix`.
-    public init(retainedFraction: Double, evictionRatios: [Double], protectedPrefix: Int = 1, sampleCount: Int = 0) throws {
-        guard retainedFraction > 0, retainedFraction <= 1, evictionRatios.allSatisfy({ $0 >= 0 && $0 < 1 }),
-              (0...Self.maximumProtectedPrefix).contains(protectedPrefix), !evictionRatios.isEmpty,
-              evictionRatios.count <= ConfigurationBounds.layers, sampleCount >= 0 else {
+    public init(retainedFraction: Double, retainedRatios: [Double], protectedPrefix: Int = 1, sampleCount: Int = 0) throws {
+        guard retainedFraction > 0, retainedFraction <= 1, retainedRatios.allSatisfy({ $0 > 0 && $0 <= 1 }),
+              (0...Self.maximumProtectedPrefix).contains(protectedPrefix), !retainedRatios.isEmpty,
+              retainedRatios.count <= ConfigurationBounds.layers, sampleCount >= 0 else {
             throw PruningError.invalidConfiguration(
-                "KV budget needs a retained fraction in (0, 1], 1 ... \(ConfigurationBounds.layers) ratios in [0, 1), protectedPrefix in 0 ... \(Self.maximumProtectedPrefix) and sampleCount >= 0")
+                "KV budget needs a retained fraction in (0, 1], 1 ... \(ConfigurationBounds.layers) retained ratios in (0, 1], protectedPrefix in 0 ... \(Self.maximumProtectedPrefix) and sampleCount >= 0")
         }
         self.retainedFraction = retainedFraction
-        self.evictionRatios = evictionRatios
+        self.retainedRatios = retainedRatios
         self.protectedPrefix = protectedPrefix
         self.sampleCount = sampleCount
     }
@@ -54,7 +55,7 @@ public struct PrefixKVProfile: Sendable, Codable, Equatable {
         do { decoded = try JSONDecoder().decode(PrefixKVProfile.self, from: data) } catch {
             throw ModelError.invalidConfiguration(path: path, reason: "not a PrefixKV profile: \(error)")
         }
-        try self.init(retainedFraction: decoded.retainedFraction, evictionRatios: decoded.evictionRatios,
+        try self.init(retainedFraction: decoded.retainedFraction, retainedRatios: decoded.retainedRatios,
                       protectedPrefix: decoded.protectedPrefix, sampleCount: decoded.sampleCount)
     }
 
@@ -66,7 +67,7 @@ public struct PrefixKVProfile: Sendable, Codable, Equatable {
     }
 
     /// Runs the full prefill of each sample, takes every layer's column-sum attention importance, solves
-    /// PrefixKV's search for `retainedFraction`, and averages the per-layer eviction ratios.
+    /// PrefixKV's search for `retainedFraction`, and averages the per-layer retained ratios.
     public static func calibrate(
         model: LlavaModel, samples: [ImagePrompt], retainedFraction: Double, protectedPrefix: Int = 1,
         progress: ((Int, Int) -> Void)? = nil
@@ -80,13 +81,13 @@ public struct PrefixKVProfile: Sendable, Codable, Equatable {
             let requests = Dictionary(uniqueKeysWithValues: (0..<layers).map { ($0, AttentionProbabilityRequest.columnSums) })
             let sums = try model.language.advance(&state, to: layers, cache: &cache, attentions: requests)
             let scores = (0..<layers).map { sums[$0]!.scalars }
-            let result = try PrefixKVSearch.solve(scores: scores, evictFraction: 1 - retainedFraction,
+            let result = try PrefixKVSearch.solve(scores: scores, retainedFraction: retainedFraction,
                                                   protectedCount: protectedPrefix + 1)
-            for l in 0..<layers { totals[l] += Double(result.evictions[l]) / Double(scores[l].count) }
+            for l in 0..<layers { totals[l] += Double(scores[l].count - result.evictions[l]) / Double(scores[l].count) }
             progress?(i + 1, samples.count)
         }
         return try PrefixKVProfile(retainedFraction: retainedFraction,
-                                   evictionRatios: totals.map { min($0 / Double(samples.count), 0.999_999) },
+                                   retainedRatios: totals.map { max($0 / Double(samples.count), 0.000_001) },
                                    protectedPrefix: protectedPrefix, sampleCount: samples.count)
     }
 }

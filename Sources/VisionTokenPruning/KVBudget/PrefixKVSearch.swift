@@ -20,19 +20,19 @@ public enum PrefixKVSearch {
     ///
     /// - Parameters:
     ///   - scores: per layer, one non-negative importance per cached entry (lengths may differ).
-    ///   - evictFraction: share of all entries to evict, in [0, 1) (PrefixKV's `ratio`).
+    ///   - retainedFraction: share of all entries to keep, in (0, 1] (PrefixKV's budget; its `ratio` is 1 − this).
     ///   - protectedCount: entries per layer never evicted (`start_size` + the last token).
     ///   - tolerance: bisection stops when the total is within this many entries of the target (5, as published).
     ///   - iterationCap: bisection steps at most (the published float loop has no other exit).
-    /// - Returns: counts that sum to exactly round(evictFraction · Σ entries) when that is reachable: the
+    /// - Returns: counts that sum to exactly round((1 − retainedFraction) · Σ entries) when that is reachable: the
     ///   published code rescales by target/total and truncates (losing up to one entry per layer); the
     ///   remainder is handed out here by largest fractional part, capped at each layer's evictable entries.
-    /// - Throws: `PruningError.invalidConfiguration` for a fraction outside [0, 1), negative or NaN scores.
+    /// - Throws: `PruningError.invalidConfiguration` for a fraction outside (0, 1], negative or NaN scores.
     public static func solve(
-        scores: [[Float]], evictFraction: Double, protectedCount: Int, tolerance: Double = 5, iterationCap: Int = 200
+        scores: [[Float]], retainedFraction: Double, protectedCount: Int, tolerance: Double = 5, iterationCap: Int = 200
     ) throws -> Result {
-        guard evictFraction >= 0, evictFraction < 1 else {
-            throw PruningError.invalidConfiguration("eviction fraction \(evictFraction) is outside [0, 1)")
+        guard retainedFraction > 0, retainedFraction <= 1 else {
+            throw PruningError.invalidConfiguration("retained KV fraction \(retainedFraction) is outside (0, 1]")
         }
         guard protectedCount >= 0, !scores.isEmpty else {
             throw PruningError.invalidConfiguration("need at least one layer and protectedCount >= 0")
@@ -44,7 +44,7 @@ public enum PrefixKVSearch {
         }
         let cumulative = scores.map(cumulativeShare)
         let evictable = scores.map { max(0, $0.count - protectedCount) }
-        let target = (evictFraction * Double(scores.reduce(0) { $0 + $1.count })).rounded()
+        let target = ((1 - retainedFraction) * Double(scores.reduce(0) { $0 + $1.count })).rounded()
         // As published: the prefix up to the first index whose share reaches p (searchsorted, left) is kept,
         // and `protectedCount` of the remaining entries are spared.
         func counts(_ p: Double) -> [Int] {

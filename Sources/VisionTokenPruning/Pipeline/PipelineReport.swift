@@ -20,10 +20,11 @@ public struct StageFigures: Sendable, Equatable, Codable {
 
 /// What one pipeline run did and cost.
 public struct PipelineReport: Sendable, Equatable, Codable {
-    /// Visual tokens produced by the vision side.
-    public var visualTokensIn: Int
-    /// Visual tokens that entered the language model's first layer.
-    public var visualTokensKept: Int
+    /// Visual tokens produced by the vision side (LLaVA-NeXT's newlines included).
+    public var visualTokens: Int
+    /// Visual tokens the scorer kept, all when unpruned. Pre-LLM scorers keep them from the first layer, in-LLM
+    /// scorers from the layer after theirs; withdrawal later removes every one.
+    public var keptVisualTokens: Int
     /// Sequence length processed by each decoder layer during prefill (drops at pruning/withdrawal layers).
     public var tokensPerLayer: [Int]
     /// Wall-clock seconds per stage.

@@ -11,7 +11,7 @@ struct PipelineRun {
     var seconds = StageFigures()
     var flops = StageFigures()
     /// Visual tokens to keep (the budget resolved against this image's visual tokens).
-    var keptCount = 0
+    var keptVisualTokens = 0
     /// Ascending indices of the visual tokens that reach the language model.
     var kept: [Int] = []
     /// Vision output: every view's features, the token map and the [CLS] attention rows the scorer asked for.
@@ -44,16 +44,16 @@ struct PipelineRun {
     /// and resolves the budget against the image's visual tokens.
     mutating func encode(_ image: ImageInput) throws {
         let needed = pipeline.requirements.visionAttentionLayers
-        let depth = max(configuration.resolvedVisionFeatureLayer, (needed.max() ?? -1) + 1)
+        let depth = max(configuration.visionFeatureHiddenState, (needed.max() ?? -1) + 1)
         let (encoded, encoderSeconds) = try measured { try model.encodeImage(image, classAttentionLayers: needed) }
         seconds.encoder += encoderSeconds
         self.encoded = encoded
         layout = try model.layout(tokenIds: tokenIds, imageTokenCount: encoded.tokens.count)
         kept = Array(0..<layout.imageTokenCount)
-        keptCount = try pipeline.budget.map { try $0.resolve(available: layout.imageTokenCount) } ?? layout.imageTokenCount
+        keptVisualTokens = try pipeline.budget.map { try $0.resolve(available: layout.imageTokenCount) } ?? layout.imageTokenCount
         if case .ratio = pipeline.budget {
             // A share too small for the always-kept newlines keeps them and one content token.
-            keptCount = max(keptCount, min(layout.imageTokenCount, encoded.tokens.newlineIndices.count + 1))
+            keptVisualTokens = max(keptVisualTokens, min(layout.imageTokenCount, encoded.tokens.newlineIndices.count + 1))
         }
         flops.encoder = Double(image.views.count) * FlopsModel.visionEncoder(layers: depth, configuration.vision)
     }
@@ -64,7 +64,7 @@ struct PipelineRun {
         let requirements = pipeline.requirements
         let preLLM = pipeline.scorer != nil && requirements.languageAttentionLayer == nil
         if preLLM, let scorer = pipeline.scorer, !(requirements.projectedTokens || requirements.promptEmbeddings) {
-            let (choice, scoringSeconds) = try measured { try scorer.select(context(), keep: keptCount) }
+            let (choice, scoringSeconds) = try measured { try scorer.select(context(), keep: keptVisualTokens) }
             seconds.scoring += scoringSeconds
             try PipelineRun.checkSelection(choice, count: layout.imageTokenCount, scorer: scorer)
             kept = choice
@@ -80,7 +80,7 @@ struct PipelineRun {
             embeddings = full
             if preLLM, let scorer = pipeline.scorer {
                 let (choice, scoringSeconds) = try measured {
-                    try scorer.select(context(projected: projected, prompt: full), keep: keptCount)
+                    try scorer.select(context(projected: projected, prompt: full), keep: keptVisualTokens)
                 }
                 seconds.scoring += scoringSeconds
                 try PipelineRun.checkSelection(choice, count: layout.imageTokenCount, scorer: scorer)
@@ -103,7 +103,7 @@ struct PipelineRun {
             let queries = requirements.languageAttentionQueries.rows(in: layout)
             let attention = try advance(to: scoringLayer + 1, queryRows: (scoringLayer, queries))
             let (choice, scoringSeconds) = try measured {
-                try scorer.select(context(languageAttention: attention), keep: keptCount)
+                try scorer.select(context(languageAttention: attention), keep: keptVisualTokens)
             }
             seconds.scoring += scoringSeconds
             try PipelineRun.checkSelection(choice, count: layout.imageTokenCount, scorer: scorer)

@@ -56,9 +56,9 @@ public struct PruningPipeline: Sendable {
                 positions: PositionPolicy = .keepOriginal, withdrawalLayer: Int? = nil,
                 kvBudget: PrefixKVProfile? = nil) throws {
         let c = model.configuration
-        if let kvBudget, kvBudget.evictionRatios.count != c.text.layerCount {
+        if let kvBudget, kvBudget.retainedRatios.count != c.text.layerCount {
             throw PruningError.invalidConfiguration(
-                "KV budget has \(kvBudget.evictionRatios.count) layer ratios, the model \(c.text.layerCount) layers")
+                "KV budget has \(kvBudget.retainedRatios.count) layer ratios, the model \(c.text.layerCount) layers")
         }
         self.kvBudget = kvBudget
         self.model = model
@@ -109,7 +109,7 @@ public struct PruningPipeline: Sendable {
                 ?? .greedy(maxCount: maxNewTokens, stopAt: stopAtEndOfSequence ? model.endOfSequenceIds : []),
             onToken: onToken)
         let report = PipelineReport(
-            visualTokensIn: run.layout.imageTokenCount, visualTokensKept: run.kept.count, tokensPerLayer: run.tokensPerLayer,
+            visualTokens: run.layout.imageTokenCount, keptVisualTokens: run.kept.count, tokensPerLayer: run.tokensPerLayer,
             seconds: run.seconds, flops: run.flops, kvCacheBytes: run.cache.byteCount)
         return PipelineResult(nextTokenLogits: logits, generatedTokens: generated, continuationLogits: continuation,
                               keptVisualIndices: run.kept, report: report)

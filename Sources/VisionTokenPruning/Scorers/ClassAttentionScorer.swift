@@ -15,9 +15,9 @@ public struct ClassAttentionScorer: TokenScorer {
     public enum Layers: Sendable, Equatable {
         /// The layer that produces the projector's input (FasterVLM).
         case featureLayer
-        /// Every layer from `start` up to the feature layer, summed (VTC-CLS; its CLI default start is 16).
+        /// Every encoder layer from `start` up to the feature layer, summed (VTC-CLS; its CLI default start is 16).
         case ensemble(start: Int)
-        /// Explicit 0-based encoder layer indices, summed.
+        /// Explicit 0-based encoder layers, summed.
         case explicit([Int])
     }
 
@@ -38,7 +38,7 @@ public struct ClassAttentionScorer: TokenScorer {
     /// The 0-based encoder layers this scorer reads on a model with `configuration`.
     /// - Throws: `PruningError.invalidConfiguration` for layers outside the encoder or an empty set.
     public func encoderLayers(for configuration: LlavaConfiguration) throws -> [Int] {
-        let feature = configuration.resolvedVisionFeatureLayer - 1
+        let feature = configuration.visionFeatureHiddenState - 1
         let chosen: [Int]
         switch layers {
         case .explicit(let list):

@@ -17,7 +17,7 @@ public enum ScorerCatalog {
         case "cls": return ClassAttentionScorer()
         case "cls-global": return ClassAttentionScorer(allocation: .global)
         case "cls-ensemble":
-            return ClassAttentionScorer(layers: .ensemble(start: max(0, configuration.resolvedVisionFeatureLayer - 7)))
+            return ClassAttentionScorer(layers: .ensemble(start: max(0, (configuration.visionFeatureEncoderLayer ?? 0) - 6)))
         case "text-sim": return TextSimilarityScorer()
         case "mixture": return AdaptiveMixtureScorer()
         case "fastv": return FastVScorer()
