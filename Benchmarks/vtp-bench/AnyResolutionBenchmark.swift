@@ -43,7 +43,7 @@ struct AnyResolutionBenchmark {
         for budget in [320, 160] {
             for name in scorers {
                 cases.append(("\(name)@\(budget)", try PruningPipeline(
-                    model: model, scorer: ScorerCatalog.scorer(named: name, for: config), budget: .count(budget))))
+                    model: model, pruning: ScorerCatalog.pruning(named: name, for: config, keep: .count(budget)))))
             }
         }
         // One run per method: the unpruned 7B row alone takes minutes. The encoder spread shows disturbances.

@@ -27,8 +27,9 @@ enum AskCommand {
         guard (scorer == nil) == (keep == nil) else {
             throw BenchError.usage(scorer == nil ? "--keep needs --scorer NAME" : "--scorer \(scorerName) needs --keep N|P%")
         }
-        let pruning = PruningOptions(scorer: scorer, budget: try keep.map(TokenBudget.init(parsing:)), positions: positions,
-                                     withdrawalLayer: withdrawal, kvRetainedFraction: kvShare)
+        let pruning = PruningOptions(pruning: try scorer.map { TokenPruning($0, keep: try TokenBudget(parsing: keep!)) },
+                                     positions: positions, withdrawalLayer: withdrawal,
+                                     kvBudget: kvShare.map { .calibratedPerRequest(retainedFraction: $0) })
         let answer = try assistant.answer(image: URL(fileURLWithPath: imagePath), question: question, pruning: pruning,
                                           maxNewTokens: maxTokens) { piece in
             FileHandle.standardOutput.write(Data(piece.utf8))

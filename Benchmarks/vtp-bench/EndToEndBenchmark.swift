@@ -47,7 +47,7 @@ struct EndToEndBenchmark {
         for budget in budgets {
             for name in scorers {
                 cases.append(("\(name)@\(budget)", try PruningPipeline(
-                    model: model, scorer: ScorerCatalog.scorer(named: name, for: config), budget: .count(budget))))
+                    model: model, pruning: ScorerCatalog.pruning(named: name, for: config, keep: .count(budget)))))
             }
         }
         for k in withdrawal { cases.append(("withdraw@\(k)", try PruningPipeline(model: model, withdrawalLayer: k))) }
@@ -116,7 +116,7 @@ struct EndToEndBenchmark {
             for (label, scorer) in [("full", "none"), ("cls@64", "cls"), ("mixture@64", "mixture")] {
                 Progress.say("e2e 7b \(precision): \(label)")
                 let pipeline = scorer == "none" ? try PruningPipeline(model: model)
-                    : try PruningPipeline(model: model, scorer: ScorerCatalog.scorer(named: scorer, for: config), budget: .count(64))
+                    : try PruningPipeline(model: model, pruning: ScorerCatalog.pruning(named: scorer, for: config, keep: .count(64)))
                 let r = try pipeline.run(image: ImageInput(pixels: pixels), tokenIds: prompt, maxNewTokens: label == "full" ? steps + 1 : 1)
                 row["ttft_\(label)_s"] = r.report.seconds.total - r.report.seconds.decode
                 if label == "full" {
@@ -148,7 +148,7 @@ struct EndToEndBenchmark {
         var fullRate = 0.0, fullBytes = 0
         for (label, profile) in cases {
             Progress.say("e2e: decoding \(steps) tokens with \(label)")
-            let r = try PruningPipeline(model: model, kvBudget: profile).run(image: ImageInput(pixels: pixels), tokenIds: prompt, maxNewTokens: steps + 1)
+            let r = try PruningPipeline(model: model, kvBudget: profile.map(KVCacheBudget.profile)).run(image: ImageInput(pixels: pixels), tokenIds: prompt, maxNewTokens: steps + 1)
             let rate = Double(r.generatedTokens.count - 1) / r.report.seconds.decode
             if profile == nil { fullRate = rate; fullBytes = r.report.kvCacheBytes }
             rows.append(["method": label, "kv_bytes": r.report.kvCacheBytes,

@@ -85,8 +85,9 @@ enum EvalCommand {
         }
         let scorer = try ScorerCatalog.scorer(named: scorerName, for: model.configuration)
         guard scorer == nil || keep != nil else { throw BenchError.usage("--scorer \(scorerName) needs --keep N|P%") }
-        let pipeline = try PruningPipeline(model: model, scorer: scorer, budget: try keep.map(TokenBudget.init(parsing:)),
-                                           positions: positions, withdrawalLayer: withdrawal, kvBudget: profile)
+        let pruning = try scorer.map { TokenPruning($0, keep: try TokenBudget(parsing: keep!)) }
+        let pipeline = try PruningPipeline(model: model, pruning: pruning, positions: positions, withdrawalLayer: withdrawal,
+                                           kvBudget: profile.map(KVCacheBudget.profile))
         let (summary, outputs) = try PruningEvaluation.evaluate(pipeline, set: set, reference: reference) {
             Progress.say("\(scorerName) \($0)/\($1)")
         }
@@ -119,8 +120,7 @@ enum EvalCommand {
                                          profile: PrefixKVProfile, steps: Int) throws -> [[String: Any]] {
         Progress.say("continuations: \(steps) teacher-forced steps per sample")
         let reference = try PruningEvaluation.referenceContinuations(model: model, set: set, steps: steps)
-        let unbudgeted = try PruningPipeline(model: model, scorer: pipeline.scorer, budget: pipeline.budget,
-                                             positions: pipeline.positions, withdrawalLayer: pipeline.withdrawalLayer)
+        let unbudgeted = try pipeline.with { $0.kvBudget = nil }
         return try [("full cache", unbudgeted), ("kv \(profile.retainedFraction * 100)%", pipeline)].map { label, p in
             let c = try PruningEvaluation.continuationFidelity(p, set: set, reference: reference)
             return ["kv_budget": label, "steps": c.steps, "agreement": c.agreement, "mean_kl": c.meanKL,
@@ -143,8 +143,9 @@ enum EvalCommand {
         for name in names {
             for budget in sweepBudgets {
                 clock.step(rows.count, "\(name) at \(budget * 100)%")
-                let pipeline = try PruningPipeline(model: model, scorer: ScorerCatalog.scorer(named: name, for: model.configuration),
-                                                   budget: .ratio(budget), positions: positions, withdrawalLayer: withdrawal)
+                let pipeline = try PruningPipeline(
+                    model: model, pruning: ScorerCatalog.pruning(named: name, for: model.configuration, keep: .ratio(budget)),
+                    positions: positions, withdrawalLayer: withdrawal)
                 let summary = try PruningEvaluation.evaluate(pipeline, set: set, reference: reference).summary
                 rows.append(row(name, "\(budget * 100)%", summary))
                 series[name, default: []].append((budget * 100, summary))

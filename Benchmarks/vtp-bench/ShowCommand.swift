@@ -37,7 +37,7 @@ enum ShowCommand {
         var panels: [SVG.TokenPanel] = []
         for name in names {
             Progress.say("show: \(name)")
-            let pipeline = try PruningPipeline(model: model, scorer: ScorerCatalog.scorer(named: name, for: c), budget: budget)
+            let pipeline = try PruningPipeline(model: model, pruning: ScorerCatalog.pruning(named: name, for: c, keep: budget))
             let kept = Set(try pipeline.run(image: image, tokenIds: prompt).keptVisualIndices)
             panels.append(SVG.TokenPanel(title: "\(name) (\(kept.count) of \(tokens.count))",
                                          views: regions(tokens, kept: kept, backdrop: backdrop)))

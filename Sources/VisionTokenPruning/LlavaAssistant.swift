@@ -7,7 +7,7 @@ import VLMModels
 /// ```swift
 /// let assistant = try LlavaAssistant(directory: URL(fileURLWithPath: "llava-1.5-7b-hf"))
 /// let answer = try assistant.answer(image: URL(fileURLWithPath: "cat.png"), question: "What is the cat doing?",
-///                                   pruning: .init(scorer: AdaptiveMixtureScorer(), budget: .count(64)))
+///                                   pruning: .init(pruning: TokenPruning(AdaptiveMixtureScorer(), keep: .count(64))))
 /// print(answer.text)
 /// ```
 public struct LlavaAssistant: Sendable {
@@ -77,11 +77,7 @@ public struct LlavaAssistant: Sendable {
                        onText: (String) -> Void = { _ in }) throws -> Answer {
         let ids = try promptIds(question: question)
         let input = try model.imageProcessor.preprocess(image)
-        let profile = try pruning.kvRetainedFraction.map {
-            try PrefixKVProfile.calibrate(model: model, samples: [ImagePrompt(image: input, tokenIds: ids)], retainedFraction: $0)
-        }
-        let pipeline = try PruningPipeline(model: model, scorer: pruning.scorer, budget: pruning.budget, positions: pruning.positions,
-                                           withdrawalLayer: pruning.withdrawalLayer, kvBudget: profile)
+        let pipeline = try PruningPipeline(model: model, options: pruning)
         var stream = TextStream(tokenizer: tokenizer)
         let result = try pipeline.run(image: input, tokenIds: ids, maxNewTokens: maxNewTokens) { token in
             guard !model.endOfSequenceIds.contains(token) else { return }

@@ -1,26 +1,24 @@
-/// How to prune one request: a scorer and its budget, and optionally layer withdrawal, positions and a KV
-/// budget; `.none` runs the unpruned model.
+/// How a `PruningPipeline` prunes: a scorer with its budget, positions after pruning, layer withdrawal and a KV
+/// budget, each optional; `.none` runs the unpruned model. Change one field of a pipeline's options with
+/// `PruningPipeline.with(_:)`.
 public struct PruningOptions: Sendable {
-    /// The token scorer, nil for no pre-LLM or in-LLM pruning.
-    public var scorer: (any TokenScorer)?
-    /// Visual tokens to keep (with a scorer).
-    public var budget: TokenBudget?
-    /// Positions after pre-LLM pruning.
+    /// The token scorer and its budget, nil for no pre-LLM or in-LLM pruning.
+    public var pruning: TokenPruning?
+    /// Positions of the tokens left after pre-LLM pruning (in-LLM removal always keeps positions, as its
+    /// earlier layers' caches already hold them).
     public var positions: PositionPolicy
-    /// Decoder layer at whose input visual tokens are withdrawn (VTW), if any.
+    /// Decoder layer at whose input every visual token is withdrawn (VTW), if any.
     public var withdrawalLayer: Int?
-    /// Share of the KV cache kept (PrefixKV, calibrated on the request itself), in (0, 1], if any; the same
-    /// quantity as `PrefixKVProfile.retainedFraction`.
-    public var kvRetainedFraction: Double?
+    /// The KV-cache budget (PrefixKV) applied after prefill and during decoding, if any.
+    public var kvBudget: KVCacheBudget?
 
     /// Options from their parts.
-    public init(scorer: (any TokenScorer)? = nil, budget: TokenBudget? = nil, positions: PositionPolicy = .keepOriginal,
-                withdrawalLayer: Int? = nil, kvRetainedFraction: Double? = nil) {
-        self.scorer = scorer
-        self.budget = budget
+    public init(pruning: TokenPruning? = nil, positions: PositionPolicy = .keepOriginal, withdrawalLayer: Int? = nil,
+                kvBudget: KVCacheBudget? = nil) {
+        self.pruning = pruning
         self.positions = positions
         self.withdrawalLayer = withdrawalLayer
-        self.kvRetainedFraction = kvRetainedFraction
+        self.kvBudget = kvBudget
     }
 
     /// The unpruned model.

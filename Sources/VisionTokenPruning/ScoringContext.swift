@@ -1,7 +1,8 @@
 import TensorCore
 import VLMModels
 
-/// What a scorer needs computed before it can score, so the pipeline computes only that.
+/// What a scorer needs computed before it can score, so the pipeline computes only that. An in-LLM scorer's
+/// attention rows follow from its `ScoringStage`.
 public struct ScoringRequirements: Sendable, Equatable {
     /// 0-based vision encoder layers whose [CLS] attention row is needed (see `visionFeatureEncoderLayer`).
     public var visionAttentionLayers: Set<Int> = []
@@ -9,11 +10,6 @@ public struct ScoringRequirements: Sendable, Equatable {
     public var projectedTokens = false
     /// The language model's input embeddings of the prompt.
     public var promptEmbeddings = false
-    /// In-LLM scoring: the decoder layer whose attention is needed; tokens are then removed at the input of
-    /// the next layer. nil for pre-LLM scorers.
-    public var languageAttentionLayer: Int?
-    /// Query rows of that attention, as a function of the layout (e.g. the last prompt token).
-    public var languageAttentionQueries: LanguageQueryRows = .lastToken
 
     /// Nothing needed (e.g. random or uniform selection).
     public init() {}

@@ -1,11 +1,14 @@
 import TensorCore
 import VLMModels
 
-/// A method that ranks visual tokens. Implement `scores` (higher = keep) and declare `requirements`;
+/// A method that ranks visual tokens. Implement `scores` (higher = keep), declare `stage` and `requirements`;
 /// override `select` only when the method chooses a set directly (e.g. a mixture of rankings).
 public protocol TokenScorer: Sendable {
     /// Short name used in reports (`cls`, `text-sim`, …).
     var name: String { get }
+    /// Where this scorer acts on a model with `configuration`: before the language model, or inside it.
+    /// - Throws: `PruningError` when the scorer cannot run on such a model (e.g. a layer out of range).
+    func stage(for configuration: LlavaConfiguration) throws -> ScoringStage
     /// The inputs the pipeline must compute for this scorer on a model with `configuration`.
     /// - Throws: `PruningError` when the scorer cannot run on such a model (e.g. a layer out of range).
     func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements

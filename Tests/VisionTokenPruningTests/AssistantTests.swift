@@ -27,8 +27,8 @@ final class AssistantTests: XCTestCase {
         XCTAssertEqual(answer.report.visualTokens, 4)
 
         let pruned = try assistant.answer(image: imageURL, question: question,
-                                          pruning: PruningOptions(scorer: AdaptiveMixtureScorer(), budget: .count(2), withdrawalLayer: 2,
-                                                                  kvRetainedFraction: 0.5),
+                                          pruning: PruningOptions(pruning: TokenPruning(AdaptiveMixtureScorer(), keep: .count(2)), withdrawalLayer: 2,
+                                                                  kvBudget: .calibratedPerRequest(retainedFraction: 0.5)),
                                           maxNewTokens: 4)
         XCTAssertEqual(pruned.report.keptVisualTokens, 2)
         XCTAssertLessThanOrEqual(pruned.tokens.count, 4)

@@ -10,8 +10,7 @@ final class ConcurrencyAndDeterminismTests: XCTestCase {
     private func requests(_ f: FixtureSamples) throws -> [(PruningPipeline, Int)] {
         let names = ["none", "cls", "cls-ensemble", "text-sim", "mixture", "fastv", "uniform", "random"]
         return try names.enumerated().map { i, name in
-            let scorer = try ScorerCatalog.scorer(named: name, for: f.model.configuration)
-            let pipeline = try PruningPipeline(model: f.model, scorer: scorer, budget: scorer == nil ? nil : .count(3 + i),
+            let pipeline = try PruningPipeline(model: f.model, pruning: ScorerCatalog.pruning(named: name, for: f.model.configuration, keep: .count(3 + i)),
                                                positions: i % 2 == 0 ? .keepOriginal : .renumber,
                                                withdrawalLayer: i == 3 ? 2 : nil)
             return (pipeline, i % 2)
@@ -44,7 +43,7 @@ final class ConcurrencyAndDeterminismTests: XCTestCase {
         let set = try EvaluationSet(url: dir.appendingPathComponent("eval.safetensors"))
         let batch = try set.prompts(for: f.model, limit: 6)
         XCTAssertGreaterThan(Set(batch.map(\.tokenIds.count)).count, 1, "prompts of different lengths")
-        for pipeline in [try PruningPipeline(model: f.model), try PruningPipeline(model: f.model, scorer: FastVScorer(), budget: .count(5))] {
+        for pipeline in [try PruningPipeline(model: f.model), try PruningPipeline(model: f.model, pruning: TokenPruning(FastVScorer(), keep: .count(5)))] {
             let batched = try pipeline.run(batch: batch, maxNewTokens: 2)
             for (i, request) in batch.enumerated() {
                 let alone = try pipeline.run(image: request.image, tokenIds: request.tokenIds, maxNewTokens: 2)
@@ -69,7 +68,7 @@ final class ConcurrencyAndDeterminismTests: XCTestCase {
         let model = try LlavaModel.generated(configuration: config, seed: 4)
         let image = ImageInput(pixels: randomTensor([3, 56, 56], seed: 8))
         let prompt = [1] + Array(2..<12) + [63] + Array(20..<30)
-        let pipeline = try PruningPipeline(model: model, scorer: AdaptiveMixtureScorer(), budget: .count(24))
+        let pipeline = try PruningPipeline(model: model, pruning: TokenPruning(AdaptiveMixtureScorer(), keep: .count(24)))
         func run(_ options: ComputeOptions) throws -> PipelineResult {
             try ComputeOptions.$current.withValue(options) {
                 try pipeline.run(image: image, tokenIds: prompt, maxNewTokens: 4, stopAtEndOfSequence: false)

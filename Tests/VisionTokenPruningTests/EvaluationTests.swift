@@ -20,7 +20,7 @@ final class EvaluationTests: XCTestCase {
         XCTAssertNil(summary.targetRecall)
         XCTAssertEqual(outputs.keptIndices.first, Array(0..<16))
         // Pruned: accuracy and agreement count the same argmax decisions by hand.
-        let pruned = try PruningPipeline(model: model, scorer: ClassAttentionScorer(), budget: .count(4))
+        let pruned = try PruningPipeline(model: model, pruning: TokenPruning(ClassAttentionScorer(), keep: .count(4)))
         let (p, out) = try PruningEvaluation.evaluate(pruned, set: set, reference: reference)
         let byHand = (0..<16).filter { LlamaDecoder.argmax(out.nextTokenLogits[$0]) == set.answerIds[$0] }.count
         XCTAssertEqual(p.accuracy, Double(byHand) / 16)
@@ -55,11 +55,11 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(reread.pixelValues, pixels)
         // Uniform keeps 4 of 16: patches 2, 6, 10, 14 → recall 0 for both samples.
         let reference = try PruningEvaluation.referenceLogits(model: f.model, set: reread)
-        let uniform = try PruningPipeline(model: f.model, scorer: UniformScorer(), budget: .count(4))
+        let uniform = try PruningPipeline(model: f.model, pruning: TokenPruning(UniformScorer(), keep: .count(4)))
         let (summary, outputs) = try PruningEvaluation.evaluate(uniform, set: reread, reference: reference)
         XCTAssertEqual(outputs.keptIndices[0], [2, 6, 10, 14])
         XCTAssertEqual(summary.targetRecall, 0)
-        let nine = try PruningPipeline(model: f.model, scorer: UniformScorer(), budget: .count(8))  // 1, 3, 5, ..., 15
+        let nine = try PruningPipeline(model: f.model, pruning: TokenPruning(UniformScorer(), keep: .count(8)))  // 1, 3, 5, ..., 15
         let (s9, _) = try PruningEvaluation.evaluate(nine, set: reread, reference: reference)
         XCTAssertEqual(s9.targetRecall, (0.5 + 1) / 2)  // sample 0 keeps 15 not 0; sample 1 keeps 5
         XCTAssertEqual(s9.smallTargetRecall, 1)

@@ -61,13 +61,13 @@ final class LlavaNextPruningTests: XCTestCase {
                 let global = best(budget, of: content, by: scores) + newlines
                 let shared = perView(budget, origins: origins, scores: scores) + newlines
                 for (allocation, expected) in [(ViewAllocation.global, global), (.perView, shared)] {
-                    let pipeline = try PruningPipeline(model: f.model, scorer: ClassAttentionScorer(allocation: allocation), budget: .count(k))
+                    let pipeline = try PruningPipeline(model: f.model, pruning: TokenPruning(ClassAttentionScorer(allocation: allocation), keep: .count(k)))
                     let result = try pipeline.run(image: input, tokenIds: f.prompts[i])
                     XCTAssertEqual(result.keptVisualIndices, expected.sorted(), "image \(i), k \(k), \(allocation)")
                     XCTAssertEqual(result.report.keptVisualTokens, k)
                 }
             }
-            XCTAssertThrowsError(try PruningPipeline(model: f.model, scorer: ClassAttentionScorer(), budget: .count(newlines.count))
+            XCTAssertThrowsError(try PruningPipeline(model: f.model, pruning: TokenPruning(ClassAttentionScorer(), keep: .count(newlines.count)))
                 .run(image: input, tokenIds: f.prompts[i])) {
                 guard case .impossibleBudget(let reason) = $0 as? PruningError, reason.contains("newline tokens are always kept") else {
                     return XCTFail("\($0)")
@@ -97,7 +97,7 @@ final class LlavaNextPruningTests: XCTestCase {
             let newlines = origins.indices.filter { origins[$0] == nil }, content = origins.indices.filter { origins[$0] != nil }
             let k = newlines.count + 6
             let input = try f.model.imageProcessor.preprocess(f.images[i])
-            let textSim = try PruningPipeline(model: f.model, scorer: TextSimilarityScorer(), budget: .count(k))
+            let textSim = try PruningPipeline(model: f.model, pruning: TokenPruning(TextSimilarityScorer(), keep: .count(k)))
                 .run(image: input, tokenIds: f.prompts[i])
             XCTAssertEqual(textSim.keptVisualIndices, (best(6, of: content, by: scores) + newlines).sorted(), "text-sim, image \(i)")
             // AdaV's mixture: T2I ranked over all patches, [CLS] ranked within the per-view choice, 25 % reserved
@@ -123,15 +123,15 @@ final class LlavaNextPruningTests: XCTestCase {
                     cursors[l] += 1
                 }
             }
-            let mixture = try PruningPipeline(model: f.model, scorer: AdaptiveMixtureScorer(), budget: .count(k))
+            let mixture = try PruningPipeline(model: f.model, pruning: TokenPruning(AdaptiveMixtureScorer(), keep: .count(k)))
                 .run(image: input, tokenIds: f.prompts[i])
             XCTAssertEqual(mixture.keptVisualIndices, (Array(mixed) + newlines).sorted(), "mixture, image \(i)")
-            let uniform = try PruningPipeline(model: f.model, scorer: UniformScorer(), budget: .count(k)).run(image: input, tokenIds: f.prompts[i])
+            let uniform = try PruningPipeline(model: f.model, pruning: TokenPruning(UniformScorer(), keep: .count(k))).run(image: input, tokenIds: f.prompts[i])
             XCTAssertEqual(uniform.keptVisualIndices, ((0..<6).map { content[(2 * $0 + 1) * content.count / 12] } + newlines).sorted())
             // Every catalogued method keeps exactly k tokens, newlines included, and agrees with its own logits run.
             for name in ScorerCatalog.names where name != "none" && i < 2 {
-                let scorer = try ScorerCatalog.scorer(named: name, for: f.model.configuration)
-                let r = try PruningPipeline(model: f.model, scorer: scorer, budget: .count(k)).run(image: input, tokenIds: f.prompts[i])
+                let pruning = try ScorerCatalog.pruning(named: name, for: f.model.configuration, keep: .count(k))
+                let r = try PruningPipeline(model: f.model, pruning: pruning).run(image: input, tokenIds: f.prompts[i])
                 XCTAssertEqual(r.keptVisualIndices.count, k, "\(name), image \(i)")
                 XCTAssertTrue(Set(newlines).isSubset(of: r.keptVisualIndices), "\(name) keeps the newlines")
                 XCTAssertEqual(r.report.visualTokens, origins.count)

@@ -28,7 +28,7 @@ final class PipelineFixtureTests: XCTestCase {
         let f = try FixtureSamples.load()
         let full = try PruningPipeline(model: f.model).run(image: ImageInput(pixels: f.pixels[1]), tokenIds: f.prompts[1])
         for policy in PositionPolicy.allCases {
-            let all = try PruningPipeline(model: f.model, scorer: ClassAttentionScorer(), budget: .count(16), positions: policy)
+            let all = try PruningPipeline(model: f.model, pruning: TokenPruning(ClassAttentionScorer(), keep: .count(16)), positions: policy)
                 .run(image: ImageInput(pixels: f.pixels[1]), tokenIds: f.prompts[1])
             XCTAssertEqual(all.nextTokenLogits, full.nextTokenLogits, "\(policy)")
         }
@@ -45,7 +45,7 @@ final class PipelineFixtureTests: XCTestCase {
                 scores[j - 1] + (0..<4).reduce(Float(0)) { $0 + ensembleAttention[$1, 0, j] } / 4
             }
             for (scorer, expected) in [(ClassAttentionScorer(), scores), (ClassAttentionScorer(layers: .ensemble(start: 0)), ensemble)] {
-                let result = try PruningPipeline(model: f.model, scorer: scorer, budget: .count(5))
+                let result = try PruningPipeline(model: f.model, pruning: TokenPruning(scorer, keep: .count(5)))
                     .run(image: ImageInput(pixels: f.pixels[b]), tokenIds: f.prompts[b])
                 XCTAssertEqual(result.keptVisualIndices, topKAscending(expected, 5), "\(scorer.name) sample \(b)")
                 XCTAssertEqual(result.report.keptVisualTokens, 5)
@@ -75,7 +75,7 @@ final class PipelineFixtureTests: XCTestCase {
                 let ex = cos.map { exp(100 * ($0 - m)) }, sum = ex.reduce(0, +)
                 for j in 0..<16 { scores[j] = max(scores[j], Float(ex[j] / sum)) }
             }
-            let result = try PruningPipeline(model: f.model, scorer: TextSimilarityScorer(), budget: .count(6))
+            let result = try PruningPipeline(model: f.model, pruning: TokenPruning(TextSimilarityScorer(), keep: .count(6)))
                 .run(image: ImageInput(pixels: f.pixels[b]), tokenIds: f.prompts[b])
             XCTAssertEqual(result.keptVisualIndices, topKAscending(scores, 6), "sample \(b)")
         }
@@ -89,7 +89,7 @@ final class PipelineFixtureTests: XCTestCase {
             let attention = try f.referenceSample("lm.attentions.1", b)  // [4, 27, 27]
             let last = f.prompts[b].count + 15 - 1
             let scores = (0..<16).map { j in (0..<4).reduce(Float(0)) { $0 + attention[$1, last, starts[b] + j] } / 4 }
-            let result = try PruningPipeline(model: f.model, scorer: FastVScorer(), budget: .ratio(0.5))
+            let result = try PruningPipeline(model: f.model, pruning: TokenPruning(FastVScorer(), keep: .ratio(0.5)))
                 .run(image: ImageInput(pixels: f.pixels[b]), tokenIds: f.prompts[b], maxNewTokens: 3)
             XCTAssertEqual(result.keptVisualIndices, topKAscending(scores, 8), "sample \(b)")
             let n = f.prompts[b].count + 15
@@ -121,20 +121,22 @@ final class PipelineFixtureTests: XCTestCase {
         XCTAssertEqual(atOne.report.tokensPerLayer, [n, n - 16, n - 16])
         XCTAssertEqual(atOne.report.kvCacheBytes, ((n + 1) + 2 * (n - 16 + 1)) * 32 * 2 * 4)
 
-        let both = try PruningPipeline(model: f.model, scorer: ClassAttentionScorer(), budget: .count(4), withdrawalLayer: 2)
+        let both = try PruningPipeline(model: f.model, pruning: TokenPruning(ClassAttentionScorer(), keep: .count(4)), withdrawalLayer: 2)
             .run(image: ImageInput(pixels: f.pixels[0]), tokenIds: prompt, maxNewTokens: 2)
         XCTAssertEqual(both.report.tokensPerLayer, [n - 12, n - 12, n - 16])
         XCTAssertEqual(both.generatedTokens.count, 2)
-        XCTAssertThrowsError(try PruningPipeline(model: f.model, scorer: FastVScorer(), budget: .count(4), withdrawalLayer: 2))
+        XCTAssertThrowsError(try PruningPipeline(model: f.model, pruning: TokenPruning(FastVScorer(), keep: .count(4)), withdrawalLayer: 2))
         XCTAssertThrowsError(try PruningPipeline(model: f.model, withdrawalLayer: 3))
     }
 
     func testRenumberedPositionsDifferFromOriginalOnlyWhenPruning() throws {
         let f = try FixtureSamples.load()
-        let keep = try PruningPipeline(model: f.model, scorer: UniformScorer(), budget: .count(4), positions: .keepOriginal)
-            .run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 3)
-        let renumber = try PruningPipeline(model: f.model, scorer: UniformScorer(), budget: .count(4), positions: .renumber)
-            .run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 3)
+        let original = try PruningPipeline(model: f.model, pruning: TokenPruning(UniformScorer(), keep: .count(4)), positions: .keepOriginal)
+        let keep = try original.run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 3)
+        // A copy with one option changed keeps the others (the scorer and its budget).
+        let renumbered = try original.with { $0.positions = .renumber }
+        XCTAssertEqual(renumbered.pruning?.budget, .count(4))
+        let renumber = try renumbered.run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 3)
         XCTAssertEqual(keep.keptVisualIndices, renumber.keptVisualIndices)
         XCTAssertNotEqual(keep.nextTokenLogits, renumber.nextTokenLogits)
         // Renumbered: the prompt is the contiguous sequence text | kept visual | text, positions 0..<n'.
@@ -180,10 +182,14 @@ final class PipelineFixtureTests: XCTestCase {
     func testBadInputsThrowDescriptiveErrors() throws {
         let f = try FixtureSamples.load()
         for budget in [TokenBudget.count(0), .count(17), .ratio(0)] {
-            XCTAssertThrowsError(try PruningPipeline(model: f.model, scorer: ClassAttentionScorer(), budget: budget))
+            XCTAssertThrowsError(try PruningPipeline(model: f.model, pruning: TokenPruning(ClassAttentionScorer(), keep: budget)))
         }
-        XCTAssertThrowsError(try PruningPipeline(model: f.model, scorer: ClassAttentionScorer()))
-        let pipeline = try PruningPipeline(model: f.model, scorer: NaNScorer(), budget: .count(3))
+        // A changed copy is validated like a new pipeline.
+        let fastV = try PruningPipeline(model: f.model, pruning: TokenPruning(FastVScorer(), keep: .count(4)))
+        XCTAssertThrowsError(try fastV.with { $0.withdrawalLayer = 2 })
+        XCTAssertThrowsError(try fastV.with { $0.pruning?.budget = .count(17) })
+        XCTAssertThrowsError(try fastV.with { $0.kvBudget = .calibratedPerRequest(retainedFraction: 0) })
+        let pipeline = try PruningPipeline(model: f.model, pruning: TokenPruning(NaNScorer(), keep: .count(3)))
         XCTAssertThrowsError(try pipeline.run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0])) {
             XCTAssertEqual($0 as? PruningError, .nonFiniteScore(scorer: "nan", index: 2))
         }
@@ -201,6 +207,7 @@ final class PipelineFixtureTests: XCTestCase {
 /// A user-written scorer that returns NaN: the pipeline must refuse it.
 private struct NaNScorer: TokenScorer {
     var name: String { "nan" }
+    func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
     func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements { ScoringRequirements() }
     func scores(_ context: ScoringContext) throws -> [Float] {
         (0..<context.visualTokenCount).map { $0 == 2 ? .nan : Float($0) }

@@ -95,19 +95,19 @@ final class PrefixKVTests: XCTestCase {
         XCTAssertThrowsError(try PrefixKVProfile(url: url))
 
         let full = try PruningPipeline(model: f.model).run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 4)
-        let budgeted = try PruningPipeline(model: f.model, kvBudget: profile).run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 4)
+        let budgeted = try PruningPipeline(model: f.model, kvBudget: .profile(profile)).run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 4)
         XCTAssertEqual(budgeted.nextTokenLogits, full.nextTokenLogits, "eviction happens after the prefill")
         XCTAssertEqual(budgeted.generatedTokens.first, full.generatedTokens.first)
         XCTAssertLessThan(budgeted.report.kvCacheBytes, full.report.kvCacheBytes)
         // Composes with pre-LLM pruning and withdrawal (layers >= 2 hold text only, then evict).
-        let composed = try PruningPipeline(model: f.model, scorer: ClassAttentionScorer(), budget: .count(8), withdrawalLayer: 2,
-                                           kvBudget: profile).run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 3)
+        let composed = try PruningPipeline(model: f.model, pruning: TokenPruning(ClassAttentionScorer(), keep: .count(8)), withdrawalLayer: 2,
+                                           kvBudget: .profile(profile)).run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 3)
         XCTAssertEqual(composed.generatedTokens.count, 3)
         // Teacher forcing feeds the given tokens and returns one distribution per fed token.
         let forced = try PruningPipeline(model: f.model).run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0],
                                                               forcedContinuation: full.generatedTokens)
         XCTAssertEqual(forced.continuationLogits.count, 4)
         XCTAssertEqual(forced.continuationLogits.prefix(3).map(LlamaDecoder.argmax), Array(full.generatedTokens.dropFirst()))
-        XCTAssertThrowsError(try PruningPipeline(model: f.model, kvBudget: PrefixKVProfile(retainedFraction: 0.5, retainedRatios: [0.5])))
+        XCTAssertThrowsError(try PruningPipeline(model: f.model, kvBudget: .profile(PrefixKVProfile(retainedFraction: 0.5, retainedRatios: [0.5]))))
     }
 }

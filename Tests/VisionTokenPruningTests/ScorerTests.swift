@@ -137,13 +137,16 @@ final class ScorerTests: XCTestCase {
                                                                0.1, 0.0, 0.1, 0.2, 0.4, 0.1, 0.1, 0.0])
         let context = ScoringContext(configuration: Self.config, layout: Self.layout, languageAttention: attention)
         let scorer = FastVScorer()
-        XCTAssertEqual(try scorer.requirements(for: Self.config).languageAttentionLayer, 1)
+        XCTAssertEqual(try scorer.stage(for: Self.config), .insideLanguageModel(attentionLayer: 1, queries: .lastToken))
+        XCTAssertEqual(try FastVScorer(pruningLayer: 3, queries: .textAfterImage).stage(for: Self.config),
+                       .insideLanguageModel(attentionLayer: 2, queries: .textAfterImage))
+        XCTAssertEqual(try ClassAttentionScorer().stage(for: Self.config), .beforeLanguageModel)
         let s = try scorer.scores(context)
         assertClose(s, [0.2, 0.1, 0.2, 0.2] as [Float], atol: 1e-6, "FastV scores")
         XCTAssertEqual(try scorer.select(context, keep: 2), [0, 2])
         XCTAssertEqual(LanguageQueryRows.textAfterImage.rows(in: Self.layout), [5, 6, 7])
-        XCTAssertThrowsError(try FastVScorer(pruningLayer: 4).requirements(for: Self.config))
-        XCTAssertThrowsError(try FastVScorer(pruningLayer: 0).requirements(for: Self.config))
+        XCTAssertThrowsError(try FastVScorer(pruningLayer: 4).stage(for: Self.config))
+        XCTAssertThrowsError(try FastVScorer(pruningLayer: 0).stage(for: Self.config))
     }
 
     func testBaselines() throws {

@@ -46,7 +46,7 @@ final class UntestedBehaviourTests: XCTestCase {
         let small = try EvaluationSet(pixelValues: try set.pixelValues!.rows(0..<3), prompts: Array(set.prompts.prefix(3)),
                                       answerIds: Array(set.answerIds.prefix(3)), imageTokenId: 299, padTokenId: 0)
         let reference = try PruningEvaluation.referenceContinuations(model: f.model, set: small, steps: 3)
-        let pruned = try PruningPipeline(model: f.model, scorer: ClassAttentionScorer(), budget: .count(3))
+        let pruned = try PruningPipeline(model: f.model, pruning: TokenPruning(ClassAttentionScorer(), keep: .count(3)))
         let fidelity = try PruningEvaluation.continuationFidelity(pruned, set: small, reference: reference)
         var agree = 0, kl = 0.0
         for i in 0..<3 {
@@ -87,7 +87,7 @@ final class UntestedBehaviourTests: XCTestCase {
         let scores = try ClassAttentionScorer(layers: .explicit([0])).scores(context)
         let row = encoded.classAttention[0]!  // [1 view, 2 heads, 5 tokens]
         assertClose(scores, (0..<5).map { t in (row[0, 0, t] + row[0, 1, t]) / 2 }, atol: 1e-6, "[CLS] scores")
-        let result = try PruningPipeline(model: model, scorer: ClassAttentionScorer(layers: .explicit([0])), budget: .count(2))
+        let result = try PruningPipeline(model: model, pruning: TokenPruning(ClassAttentionScorer(layers: .explicit([0])), keep: .count(2)))
             .run(image: image, tokenIds: [1, 22, 3])
         XCTAssertEqual(result.keptVisualIndices.count, 2)
     }

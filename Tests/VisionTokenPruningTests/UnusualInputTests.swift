@@ -24,18 +24,18 @@ final class UnusualInputTests: XCTestCase {
         XCTAssertEqual(full.generatedTokens.count, 2)
         // Every catalogued scorer that fits a one-layer model runs at 1 kept token.
         for name in ScorerCatalog.names where name != "none" && name != "fastv" {
-            let r = try PruningPipeline(model: model, scorer: ScorerCatalog.scorer(named: name, for: Self.tiny), budget: .count(1))
+            let r = try PruningPipeline(model: model, pruning: ScorerCatalog.pruning(named: name, for: Self.tiny, keep: .count(1)))
                 .run(image: image, tokenIds: [1, 11, 5])
             XCTAssertEqual(r.keptVisualIndices.count, 1, name)
         }
         // FastV needs a layer before its pruning layer: a one-layer model cannot have one.
-        XCTAssertThrowsError(try PruningPipeline(model: model, scorer: FastVScorer(), budget: .count(1))) {
+        XCTAssertThrowsError(try PruningPipeline(model: model, pruning: TokenPruning(FastVScorer(), keep: .count(1)))) {
             guard case .invalidConfiguration = $0 as? PruningError else { return XCTFail("\($0)") }
         }
         // A prompt that is only the placeholder: the unpruned model runs; text similarity has no text to read.
         let alone = try PruningPipeline(model: model).run(image: image, tokenIds: [11])
         XCTAssertEqual(alone.nextTokenLogits.count, 12)
-        XCTAssertThrowsError(try PruningPipeline(model: model, scorer: TextSimilarityScorer(), budget: .count(2)).run(image: image, tokenIds: [11])) {
+        XCTAssertThrowsError(try PruningPipeline(model: model, pruning: TokenPruning(TextSimilarityScorer(), keep: .count(2))).run(image: image, tokenIds: [11])) {
             guard case .emptyTextSpan = $0 as? PruningError else { return XCTFail("\($0)") }
         }
         // Positions beyond max_position_embeddings are refused, not extrapolated silently.

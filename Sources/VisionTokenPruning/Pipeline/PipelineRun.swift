@@ -24,6 +24,8 @@ struct PipelineRun {
     var tokensPerLayer: [Int] = []
     /// Per layer, each cached entry's attention importance (column sums), when a KV budget needs it.
     var importance: [Int: [Float]] = [:]
+    /// The KV budget's per-layer shares for this request, if the pipeline has a KV budget.
+    var kvProfile: PrefixKVProfile?
 
     private var model: LlavaModel { pipeline.model }
     private var configuration: LlavaConfiguration { pipeline.model.configuration }
@@ -50,8 +52,9 @@ struct PipelineRun {
         self.encoded = encoded
         layout = try model.layout(tokenIds: tokenIds, imageTokenCount: encoded.tokens.count)
         kept = Array(0..<layout.imageTokenCount)
-        keptVisualTokens = try pipeline.budget.map { try $0.resolve(available: layout.imageTokenCount) } ?? layout.imageTokenCount
-        if case .ratio = pipeline.budget {
+        let budget = pipeline.pruning?.budget
+        keptVisualTokens = try budget.map { try $0.resolve(available: layout.imageTokenCount) } ?? layout.imageTokenCount
+        if case .ratio = budget {
             // A share too small for the always-kept newlines keeps them and one content token.
             keptVisualTokens = max(keptVisualTokens, min(layout.imageTokenCount, encoded.tokens.newlineIndices.count + 1))
         }
@@ -62,8 +65,8 @@ struct PipelineRun {
     /// first; the others score on encoder outputs, and only the kept tokens are projected.
     mutating func selectBeforeLanguageModel() throws {
         let requirements = pipeline.requirements
-        let preLLM = pipeline.scorer != nil && requirements.languageAttentionLayer == nil
-        if preLLM, let scorer = pipeline.scorer, !(requirements.projectedTokens || requirements.promptEmbeddings) {
+        let scorer = pipeline.stage == .beforeLanguageModel ? pipeline.pruning?.scorer : nil
+        if let scorer, !(requirements.projectedTokens || requirements.promptEmbeddings) {
             let (choice, scoringSeconds) = try measured { try scorer.select(context(), keep: keptVisualTokens) }
             seconds.scoring += scoringSeconds
             try PipelineRun.checkSelection(choice, count: layout.imageTokenCount, scorer: scorer)
@@ -78,7 +81,7 @@ struct PipelineRun {
             flops.projector = FlopsModel.projector(tokens: encoded.featureRows(of: kept).count, configuration)
             let full = try model.inputEmbeddings(layout: layout, visual: projected)
             embeddings = full
-            if preLLM, let scorer = pipeline.scorer {
+            if let scorer {
                 let (choice, scoringSeconds) = try measured {
                     try scorer.select(context(projected: projected, prompt: full), keep: keptVisualTokens)
                 }
@@ -94,13 +97,12 @@ struct PipelineRun {
 
     /// Prefill through every layer, dropping tokens at the in-LLM pruning layer and at the withdrawal layer.
     mutating func prefill() throws {
-        let requirements = pipeline.requirements
-        let renumber = pipeline.scorer != nil && requirements.languageAttentionLayer == nil && pipeline.positions == .renumber
+        let renumber = pipeline.stage == .beforeLanguageModel && pipeline.options.positions == .renumber
         state = try model.language.beginPrefill(
             embeddings: embeddings, positions: renumber ? Array(originalPositions.indices) : originalPositions)
-        if let scorer = pipeline.scorer, let scoringLayer = requirements.languageAttentionLayer {
+        if let scorer = pipeline.pruning?.scorer, case .insideLanguageModel(let scoringLayer, let queryRows) = pipeline.stage {
             // No pre-LLM pruning happened, so rows are still the expanded prompt's rows.
-            let queries = requirements.languageAttentionQueries.rows(in: layout)
+            let queries = queryRows.rows(in: layout)
             let attention = try advance(to: scoringLayer + 1, queryRows: (scoringLayer, queries))
             let (choice, scoringSeconds) = try measured {
                 try scorer.select(context(languageAttention: attention), keep: keptVisualTokens)
@@ -112,7 +114,7 @@ struct PipelineRun {
             let rows = state.positions.indices.filter { !layout.imageSpan.contains($0) || keptRows.contains($0) }
             try state.keepRows(rows)
         }
-        if let k = pipeline.withdrawalLayer {
+        if let k = pipeline.options.withdrawalLayer {
             _ = try advance(to: k)
             let textRows = state.positions.indices.filter {
                 !layout.imageSpan.contains(originalPositions[state.sourceRows[$0]])
@@ -139,7 +141,7 @@ struct PipelineRun {
     /// attention rows of `queryRows` (returned) for in-LLM scoring.
     private mutating func advance(to layer: Int, queryRows: (layer: Int, rows: [Int])? = nil) throws -> Tensor? {
         let n = state.positions.count, start = state.nextLayer
-        let budgeted = pipeline.kvBudget != nil
+        let budgeted = pipeline.options.kvBudget != nil
         var requests: [Int: AttentionProbabilityRequest] = [:]
         if budgeted { for l in start..<layer { requests[l] = .columnSums } }
         if let q = queryRows { requests[q.layer] = budgeted ? .all : .rows(q.rows) }
@@ -173,7 +175,7 @@ struct PipelineRun {
         from logits: [Float], choosing: LlamaDecoder.TokenChoice, onToken: (Int) throws -> Void
     ) throws -> (tokens: [Int], logits: [[Float]]) {
         let text = configuration.text, language = model.language
-        var eviction = pipeline.kvBudget.map(PrefixKVEviction.init)
+        var eviction = kvProfile.map(PrefixKVEviction.init)
         if eviction != nil {
             try eviction!.evictAfterPrefill(cache: &cache, scores: (0..<text.layerCount).map { importance[$0]! })
         }

@@ -18,69 +18,73 @@ public struct PipelineResult: Sendable {
 }
 
 /// Applies a token scorer between a LLaVA model's vision encoder and its language model, optionally with
-/// layer withdrawal (VTW), and runs prefill and greedy decoding.
+/// layer withdrawal (VTW) and a KV budget (PrefixKV), and runs prefill and greedy decoding.
 ///
-/// Pre-LLM scorers (CLS attention, text similarity, mixtures, baselines) choose the visual tokens that enter
-/// the language model; in-LLM scorers (FastV) drop tokens at the input of their layer. Withdrawal removes all
-/// remaining visual tokens at the input of `withdrawalLayer`. Removed tokens are absent from the KV cache of
-/// every later layer; decoding continues at consistent positions.
+/// Each scorer declares where it acts (`ScoringStage`). Before the language model (CLS attention, text
+/// similarity, mixtures, baselines) it chooses the visual tokens that enter it; inside it (FastV) it drops tokens
+/// at the input of the layer after the one it reads. Withdrawal removes all remaining visual tokens at the input
+/// of `withdrawalLayer`. Removed tokens are absent from the KV cache of every later layer; decoding continues at
+/// consistent positions.
 ///
 /// ```swift
 /// let model = try LlavaModel(directory: URL(fileURLWithPath: "llava-1.5-7b-hf"))
-/// let pipeline = try PruningPipeline(model: model, scorer: ClassAttentionScorer(), budget: .count(64))
+/// let pipeline = try PruningPipeline(model: model, pruning: TokenPruning(ClassAttentionScorer(), keep: .count(64)))
 /// let image = try model.imageProcessor.preprocess(try PortablePixmap.read(url))
 /// let result = try pipeline.run(image: image, tokenIds: prompt, maxNewTokens: 16)
 /// print(result.generatedTokens, result.report.flops.prefill)
+/// let renumbered = try pipeline.with { $0.positions = .renumber }
 /// ```
 public struct PruningPipeline: Sendable {
     /// The model.
     public let model: LlavaModel
-    /// The token scorer, or nil for the unpruned model.
-    public let scorer: (any TokenScorer)?
-    /// Visual tokens to keep (required with a scorer).
-    public let budget: TokenBudget?
-    /// Positions of the tokens left after pre-LLM pruning (in-LLM removal always keeps positions, as its
-    /// earlier layers' caches already hold them).
-    public let positions: PositionPolicy
-    /// Decoder layer at whose input every visual token is withdrawn (VTW), or nil.
-    public let withdrawalLayer: Int?
-    /// What the scorer needs computed.
+    /// How this pipeline prunes.
+    public let options: PruningOptions
+    /// What the scorer needs computed (empty without a scorer).
     public let requirements: ScoringRequirements
-    /// Per-layer KV-cache budget (PrefixKV) applied after prefill and during decoding, or nil.
-    public let kvBudget: PrefixKVProfile?
+    /// Where the scorer acts, nil without a scorer.
+    public let stage: ScoringStage?
 
-    /// Validates and builds a pipeline.
-    /// - Throws: `PruningError` for a scorer without budget, an impossible budget, a withdrawal layer outside
-    ///   `0..<layers`, or withdrawal at or before an in-LLM pruning layer.
-    public init(model: LlavaModel, scorer: (any TokenScorer)? = nil, budget: TokenBudget? = nil,
-                positions: PositionPolicy = .keepOriginal, withdrawalLayer: Int? = nil,
-                kvBudget: PrefixKVProfile? = nil) throws {
+    /// The scorer and its budget, if any (`options.pruning`).
+    public var pruning: TokenPruning? { options.pruning }
+
+    /// Validates `options` against `model` and builds a pipeline.
+    /// - Throws: `PruningError` for an impossible budget, a scorer that cannot run on the model, a withdrawal
+    ///   layer outside `0..<layers` or at or before the layer after an in-LLM scorer's, or a KV budget that
+    ///   does not fit the model.
+    public init(model: LlavaModel, options: PruningOptions = .none) throws {
         let c = model.configuration
-        if let kvBudget, kvBudget.retainedRatios.count != c.text.layerCount {
-            throw PruningError.invalidConfiguration(
-                "KV budget has \(kvBudget.retainedRatios.count) layer ratios, the model \(c.text.layerCount) layers")
-        }
-        self.kvBudget = kvBudget
+        try options.kvBudget?.validate(layers: c.text.layerCount)
         self.model = model
-        self.scorer = scorer
-        self.budget = budget
-        self.positions = positions
-        self.withdrawalLayer = withdrawalLayer
-        requirements = try scorer?.requirements(for: c) ?? ScoringRequirements()
-        if scorer != nil {
-            guard let budget else { throw PruningError.impossibleBudget("a scorer needs a budget") }
-            // LLaVA-NeXT's visual-token count depends on each image; its budget is resolved per run.
-            if !c.isAnyResolution { _ = try budget.resolve(available: c.visualTokenCount) }
-        }
-        if let k = withdrawalLayer {
+        self.options = options
+        requirements = try options.pruning?.scorer.requirements(for: c) ?? ScoringRequirements()
+        stage = try options.pruning?.scorer.stage(for: c)
+        // LLaVA-NeXT's visual-token count depends on each image; its budget is resolved per run.
+        if let pruning = options.pruning, !c.isAnyResolution { _ = try pruning.budget.resolve(available: c.visualTokenCount) }
+        if let k = options.withdrawalLayer {
             guard (0..<c.text.layerCount).contains(k) else {
                 throw PruningError.invalidConfiguration("withdrawal layer \(k) must be in 0..<\(c.text.layerCount)")
             }
-            if let scoring = requirements.languageAttentionLayer, k <= scoring + 1 {
+            if let scoring = stage?.attentionLayer, k <= scoring + 1 {
                 throw PruningError.invalidConfiguration(
                     "withdrawal at layer \(k) leaves no visual token for in-LLM pruning at layer \(scoring + 1)")
             }
         }
+    }
+
+    /// A pipeline from the parts of `PruningOptions`.
+    /// - Throws: as `init(model:options:)`.
+    public init(model: LlavaModel, pruning: TokenPruning? = nil, positions: PositionPolicy = .keepOriginal,
+                withdrawalLayer: Int? = nil, kvBudget: KVCacheBudget? = nil) throws {
+        try self.init(model: model, options: PruningOptions(
+            pruning: pruning, positions: positions, withdrawalLayer: withdrawalLayer, kvBudget: kvBudget))
+    }
+
+    /// This pipeline with its options changed by `change`, validated again.
+    /// - Throws: as `init(model:options:)`.
+    public func with(_ change: (inout PruningOptions) -> Void) throws -> PruningPipeline {
+        var changed = options
+        change(&changed)
+        return try PruningPipeline(model: model, options: changed)
     }
 
     /// Runs the model on one image and prompt.
@@ -100,6 +104,7 @@ public struct PruningPipeline: Sendable {
     ) throws -> PipelineResult {
         guard maxNewTokens >= 0 else { throw ModelError.invalidInput("maxNewTokens must be >= 0") }
         var run = PipelineRun(pipeline: self, tokenIds: tokenIds)
+        run.kvProfile = try options.kvBudget?.profile(model: model, image: image, tokenIds: tokenIds)
         try run.encode(image)
         try run.selectBeforeLanguageModel()
         try run.prefill()

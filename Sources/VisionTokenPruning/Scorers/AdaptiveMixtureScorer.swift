@@ -28,6 +28,8 @@ public struct AdaptiveMixtureScorer: TokenScorer {
         self.reservedShare = reservedShare
     }
 
+    public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
+
     public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements {
         var r = try similarity.requirements(for: configuration)
         r.visionAttentionLayers = try saliency.requirements(for: configuration).visionAttentionLayers
@@ -118,6 +120,8 @@ public struct WeightedMixtureScorer: TokenScorer {
         self.saliency = saliency
         self.similarity = similarity
     }
+
+    public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
 
     public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements {
         guard (0...1).contains(alpha) else { throw PruningError.invalidConfiguration("alpha \(alpha) is outside [0, 1]") }

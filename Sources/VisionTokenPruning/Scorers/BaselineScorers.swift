@@ -11,6 +11,8 @@ public struct RandomScorer: TokenScorer {
     /// Random scores from `seed`.
     public init(seed: UInt64 = 0) { self.seed = seed }
 
+    public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
+
     public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements { ScoringRequirements() }
 
     public func scores(_ context: ScoringContext) throws -> [Float] {
@@ -27,6 +29,8 @@ public struct UniformScorer: TokenScorer {
 
     /// The uniform baseline.
     public init() {}
+
+    public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
 
     public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements { ScoringRequirements() }
 

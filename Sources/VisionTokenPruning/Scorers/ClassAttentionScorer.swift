@@ -60,6 +60,8 @@ public struct ClassAttentionScorer: TokenScorer {
         return chosen
     }
 
+    public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
+
     public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements {
         var r = ScoringRequirements()
         r.visionAttentionLayers = Set(try encoderLayers(for: configuration))

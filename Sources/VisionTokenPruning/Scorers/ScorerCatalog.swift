@@ -25,4 +25,12 @@ public enum ScorerCatalog {
             throw PruningError.invalidConfiguration("unknown scorer '\(name)'; known: \(names.joined(separator: ", "))")
         }
     }
+
+    /// The scorer called `name` keeping `budget`, nil for `none` (the unpruned model).
+    /// - Throws: `PruningError.invalidConfiguration` for an unknown name.
+    public static func pruning(named name: String, for configuration: LlavaConfiguration, keep budget: TokenBudget) throws
+        -> TokenPruning?
+    {
+        try scorer(named: name, for: configuration).map { TokenPruning($0, keep: budget) }
+    }
 }

@@ -39,6 +39,8 @@ public struct TextSimilarityScorer: TokenScorer {
         self.softmaxScale = softmaxScale
     }
 
+    public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
+
     public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements {
         var r = ScoringRequirements()
         r.promptEmbeddings = true
