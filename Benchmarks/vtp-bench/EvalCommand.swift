@@ -88,10 +88,11 @@ enum EvalCommand {
         let pruning = try scorer.map { TokenPruning($0, keep: try TokenBudget(parsing: keep!)) }
         let pipeline = try PruningPipeline(model: model, pruning: pruning, positions: positions, withdrawalLayer: withdrawal,
                                            kvBudget: profile.map(KVCacheBudget.profile))
-        let (summary, outputs) = try PruningEvaluation.evaluate(pipeline, set: set, reference: reference) {
+        let evaluation = try PruningEvaluation.evaluate(pipeline, set: set, reference: reference) {
             Progress.say("\(scorerName) \($0)/\($1)")
         }
-        if let dumpFile { try dumpFile.write(try PruningEvaluation.dump(outputs)) }
+        let summary = evaluation.summary
+        if let dumpFile { try dumpFile.write(try PruningEvaluation.dump(evaluation.outputs)) }
         Progress.say(String(format: "eval: peak resident memory %.2f GB", Double(MemoryUsage.peakResidentBytes()) / 1e9))
         let kvRows = try profile.map {
             try continuationRows(model: model, set: set, pipeline: pipeline, profile: $0, steps: steps)

@@ -54,8 +54,9 @@ enum ShowCommand {
         for (i, origin) in tokens.origins.enumerated() {
             guard case let .patch(view, row, column) = origin else { continue }
             let region = tokens.anyResolution.map { $0.imageRegion(view: view, row: row, column: column) }
-                ?? (Double(column) * Double(backdrop.width) / side...Double(column + 1) * Double(backdrop.width) / side,
-                    Double(row) * Double(backdrop.height) / side...Double(row + 1) * Double(backdrop.height) / side)
+                ?? AnyResolutionLayout.ImageRegion(
+                    x: Double(column) * Double(backdrop.width) / side...Double(column + 1) * Double(backdrop.width) / side,
+                    y: Double(row) * Double(backdrop.height) / side...Double(row + 1) * Double(backdrop.height) / side)
             guard let region else { continue }
             let cell = SVG.Cell(x: region.x, y: region.y, kept: kept.contains(i))
             if view == 0 { base.append(cell) } else { crops.append(cell) }

@@ -9,6 +9,20 @@ extension LlamaDecoder {
         case forced([Int])
     }
 
+    /// What `continuation` returns.
+    public struct Continuation: Sendable {
+        /// The chosen tokens, in order.
+        public var tokens: [Int]
+        /// The logits (`[vocab]` each) after each fed token.
+        public var logits: [[Float]]
+
+        /// A continuation from its parts.
+        public init(tokens: [Int], logits: [[Float]]) {
+            self.tokens = tokens
+            self.logits = logits
+        }
+    }
+
     /// Decoding after a prefill: chooses tokens as `choosing` says, feeds them at consecutive positions from
     /// `nextPosition`, calls `onToken` with each token as soon as it is chosen (to stream it), and `afterStep`
     /// with the cache after each fed token (one entry longer per layer), e.g. to count costs or evict entries.
@@ -16,7 +30,7 @@ extension LlamaDecoder {
     public func continuation(
         from logits: [Float], nextPosition: Int, choosing: TokenChoice, cache: inout KVCache,
         onToken: (Int) throws -> Void = { _ in }, afterStep: (inout KVCache) throws -> Void = { _ in }
-    ) throws -> (tokens: [Int], logits: [[Float]]) {
+    ) throws -> Continuation {
         var tokens: [Int] = [], fedLogits: [[Float]] = []
         var current = logits, position = nextPosition
         let steps: Int, forced: [Int]?, stop: Set<Int>
@@ -34,7 +48,7 @@ extension LlamaDecoder {
             position += 1
             try afterStep(&cache)
         }
-        return (tokens, fedLogits)
+        return Continuation(tokens: tokens, logits: fedLogits)
     }
 
     /// Index of the largest value (the lowest index among ties).

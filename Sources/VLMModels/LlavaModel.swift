@@ -167,14 +167,29 @@ public struct LlavaModel: Sendable {
         }
     }
 
-    /// The unpruned model's prefill of one image and prompt, ready for `language.advance`: the prompt layout and
-    /// the decoder state before layer 0, every expanded row at its position 0, 1, 2, ….
-    public func beginPrefill(image: ImageInput, tokenIds: [Int]) throws -> (layout: PromptLayout, state: DecoderState) {
+    /// What `beginPrefill(image:tokenIds:)` returns.
+    public struct Prefill: Sendable {
+        /// The prompt with its placeholder expanded to the image's visual tokens.
+        public var layout: PromptLayout
+        /// The decoder state before layer 0: every expanded row at its position 0, 1, 2, ….
+        public var state: DecoderState
+    }
+
+    /// What `generate` returns.
+    public struct Generation: Sendable {
+        /// The generated tokens.
+        public var tokens: [Int]
+        /// The next-token logits after the prompt (`[vocab]`), which chose the first token.
+        public var firstLogits: [Float]
+    }
+
+    /// The unpruned model's prefill of one image and prompt, ready for `language.advance`.
+    public func beginPrefill(image: ImageInput, tokenIds: [Int]) throws -> Prefill {
         let encoded = try encodeImage(image)
         let layout = try layout(tokenIds: tokenIds, imageTokenCount: encoded.tokens.count)
         let state = try language.beginPrefill(embeddings: try inputEmbeddings(layout: layout, visual: try visualEmbeddings(encoded)),
                                               positions: Array(0..<layout.expandedLength))
-        return (layout, state)
+        return Prefill(layout: layout, state: state)
     }
 
     /// Next-token logits of the unpruned model after `tokenIds` (one placeholder) with `image`.
@@ -187,14 +202,15 @@ public struct LlavaModel: Sendable {
     /// logits that chose the first one.
     public func generate(
         image: ImageInput, tokenIds: [Int], maxNewTokens: Int, stopAtEndOfSequence: Bool = true
-    ) throws -> (tokens: [Int], firstLogits: [Float]) {
-        var (layout, state) = try beginPrefill(image: image, tokenIds: tokenIds)
+    ) throws -> Generation {
+        let prefill = try beginPrefill(image: image, tokenIds: tokenIds)
+        var state = prefill.state
         var cache = language.makeCache()
         try language.advance(&state, to: configuration.text.layerCount, cache: &cache)
         let first = try language.logits(state.hidden, rows: [state.hidden.shape[0] - 1]).scalars
-        let tokens = try language.continuation(from: first, nextPosition: layout.expandedLength,
+        let tokens = try language.continuation(from: first, nextPosition: prefill.layout.expandedLength,
                                                choosing: .greedy(maxCount: maxNewTokens, stopAt: stopAtEndOfSequence ? endOfSequenceIds : []),
                                                cache: &cache).tokens
-        return (tokens, first)
+        return Generation(tokens: tokens, firstLogits: first)
     }
 }

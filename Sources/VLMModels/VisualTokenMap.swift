@@ -66,12 +66,19 @@ public struct VisualTokenMap: Sendable, Equatable {
         anyResolution = layout
     }
 
-    /// The encoder token behind `origin`: its view and its index among the view's tokens ([CLS] = 0), nil for
-    /// a newline.
-    public func encoderToken(_ origin: VisualTokenOrigin) -> (view: Int, token: Int)? {
+    /// One token of the vision encoder's output.
+    public struct EncoderToken: Sendable, Equatable {
+        /// The view it belongs to (0 = base view).
+        public var view: Int
+        /// Its index among the view's encoder tokens ([CLS] = 0, then the patches row by row).
+        public var token: Int
+    }
+
+    /// The encoder token behind `origin`, nil for a newline.
+    public func encoderToken(_ origin: VisualTokenOrigin) -> EncoderToken? {
         switch origin {
-        case let .patch(view, row, column): return (view, 1 + row * patchesPerSide + column)
-        case let .classToken(view): return (view, 0)
+        case let .patch(view, row, column): return EncoderToken(view: view, token: 1 + row * patchesPerSide + column)
+        case let .classToken(view): return EncoderToken(view: view, token: 0)
         case .newline: return nil
         }
     }

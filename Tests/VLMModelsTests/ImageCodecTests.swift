@@ -20,7 +20,8 @@ final class ImageCodecTests: XCTestCase {
         let expected = try JSONValue.parse(Data(contentsOf: folder.appendingPathComponent("expected.json")))
         let entries = try XCTUnwrap(expected.members)
         XCTAssertEqual(entries.count, 32)
-        for (key, size) in entries {
+        for member in entries {
+            let key = member.key, size = member.value
             let name = String(decoding: key, as: UTF8.self)
             let image = try ImageFile.read(folder.appendingPathComponent(name))
             let reference = try Data(contentsOf: folder.appendingPathComponent(name.replacingOccurrences(of: ".png", with: ".rgb")

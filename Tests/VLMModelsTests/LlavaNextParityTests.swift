@@ -61,11 +61,13 @@ final class LlavaNextParityTests: XCTestCase {
         let f = try NextFixtureSamples.load()
         for i in 0..<4 {
             let input = try f.model.imageProcessor.preprocess(f.images[i])
-            let (layout, state) = try f.model.beginPrefill(image: input, tokenIds: f.prompts[i])
+            let prefill = try f.model.beginPrefill(image: input, tokenIds: f.prompts[i])
+            let layout = prefill.layout, state = prefill.state
             XCTAssertEqual((0..<layout.expandedLength).map(layout.expandedTokenId), try f.integers("input_ids_expanded", i))
             assertClose(state.hidden.scalars, try f.floats("inputs_embeds", i), atol: 5e-5, "inputs_embeds \(i)")
-            let (tokens, logits) = try f.model.generate(image: input, tokenIds: f.prompts[i], maxNewTokens: 5,
-                                                        stopAtEndOfSequence: false)
+            let generation = try f.model.generate(image: input, tokenIds: f.prompts[i], maxNewTokens: 5,
+                                                  stopAtEndOfSequence: false)
+            let tokens = generation.tokens, logits = generation.firstLogits
             assertClose(logits, try f.floats("logits", i), atol: 5e-5, "logits \(i)")
             if i == 1 { assertClose(logits, try f.floats("spec64.logits", 1), atol: 5e-5, "float64 logits") }
             XCTAssertEqual(tokens, try f.integers("generated_ids", i), "greedy tokens \(i)")

@@ -12,7 +12,8 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(set.imageTokenId, 299)
         let model = try LlavaModel(directory: dir)
         let reference = try PruningEvaluation.referenceLogits(model: model, set: set)
-        let (summary, outputs) = try PruningEvaluation.evaluate(try PruningPipeline(model: model), set: set, reference: reference)
+        let unpruned = try PruningEvaluation.evaluate(try PruningPipeline(model: model), set: set, reference: reference)
+        let summary = unpruned.summary, outputs = unpruned.outputs
         XCTAssertEqual(summary.accuracy, 1)
         XCTAssertEqual(summary.agreement, 1)
         XCTAssertEqual(summary.meanKL, 0)
@@ -21,7 +22,8 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(outputs.keptIndices.first, Array(0..<16))
         // Pruned: accuracy and agreement count the same argmax decisions by hand.
         let pruned = try PruningPipeline(model: model, pruning: TokenPruning(ClassAttentionScorer(), keep: .count(4)))
-        let (p, out) = try PruningEvaluation.evaluate(pruned, set: set, reference: reference)
+        let evaluation = try PruningEvaluation.evaluate(pruned, set: set, reference: reference)
+        let p = evaluation.summary, out = evaluation.outputs
         let byHand = (0..<16).filter { LlamaDecoder.argmax(out.nextTokenLogits[$0]) == set.answerIds[$0] }.count
         XCTAssertEqual(p.accuracy, Double(byHand) / 16)
         XCTAssertEqual(p.keptVisualTokens, 4)
@@ -56,11 +58,12 @@ final class EvaluationTests: XCTestCase {
         // Uniform keeps 4 of 16: patches 2, 6, 10, 14 → recall 0 for both samples.
         let reference = try PruningEvaluation.referenceLogits(model: f.model, set: reread)
         let uniform = try PruningPipeline(model: f.model, pruning: TokenPruning(UniformScorer(), keep: .count(4)))
-        let (summary, outputs) = try PruningEvaluation.evaluate(uniform, set: reread, reference: reference)
+        let evaluation = try PruningEvaluation.evaluate(uniform, set: reread, reference: reference)
+        let summary = evaluation.summary, outputs = evaluation.outputs
         XCTAssertEqual(outputs.keptIndices[0], [2, 6, 10, 14])
         XCTAssertEqual(summary.targetRecall, 0)
         let nine = try PruningPipeline(model: f.model, pruning: TokenPruning(UniformScorer(), keep: .count(8)))  // 1, 3, 5, ..., 15
-        let (s9, _) = try PruningEvaluation.evaluate(nine, set: reread, reference: reference)
+        let s9 = try PruningEvaluation.evaluate(nine, set: reread, reference: reference).summary
         XCTAssertEqual(s9.targetRecall, (0.5 + 1) / 2)  // sample 0 keeps 15 not 0; sample 1 keeps 5
         XCTAssertEqual(s9.smallTargetRecall, 1)
         // JSON keys, with nulls.

@@ -147,7 +147,7 @@ final class LlavaNextPruningTests: XCTestCase {
         let set = try EvaluationSet(url: dir.appendingPathComponent("eval.safetensors"))
         XCTAssertEqual(set.count, 12)
         let reference = try PruningEvaluation.referenceLogits(model: f.model, set: set)
-        let (summary, _) = try PruningEvaluation.evaluate(try PruningPipeline(model: f.model), set: set, reference: reference)
+        let summary = try PruningEvaluation.evaluate(try PruningPipeline(model: f.model), set: set, reference: reference).summary
         XCTAssertEqual(summary.accuracy, 1, "the unpruned model reproduces all 12 answers")
         // The README's per-sample image-token counts.
         let counts = [39, 51, 24, 39, 33, 19, 45, 51, 37, 24, 37, 33]

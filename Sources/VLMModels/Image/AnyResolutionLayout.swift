@@ -47,8 +47,10 @@ public struct AnyResolutionLayout: Sendable, Equatable {
         resizedSize = AnyResolutionLayout.fittedSize(of: imageSize, into: bestResolution)
         padTop = (bestResolution.height - resizedSize.height) / 2
         padLeft = (bestResolution.width - resizedSize.width) / 2
-        (keptRows, keptColumns) = AnyResolutionLayout.unpaddedRanges(
+        let unpadded = AnyResolutionLayout.unpaddedRanges(
             rows: gridRows * patchesPerSide, columns: gridColumns * patchesPerSide, imageSize: imageSize)
+        keptRows = unpadded.rows
+        keptColumns = unpadded.columns
     }
 
     /// Views the image becomes: the base view and the grid crops.
@@ -62,10 +64,11 @@ public struct AnyResolutionLayout: Sendable, Equatable {
     /// The part of the original image (in its pixels, x to the right, y down, clipped to the image) that patch
     /// (`row`, `column`) of view `view` covers: the whole image squashed for the base view 0, the fitted and
     /// padded canvas mapped back for the crops. nil when the patch covers only padding.
-    public func imageRegion(view: Int, row: Int, column: Int) -> (x: ClosedRange<Double>, y: ClosedRange<Double>)? {
+    public func imageRegion(view: Int, row: Int, column: Int) -> ImageRegion? {
         let w = Double(imageSize.width), h = Double(imageSize.height), side = Double(patchesPerSide)
         if view == 0 {
-            return (Double(column) * w / side...Double(column + 1) * w / side, Double(row) * h / side...Double(row + 1) * h / side)
+            return ImageRegion(x: Double(column) * w / side...Double(column + 1) * w / side,
+                               y: Double(row) * h / side...Double(row + 1) * h / side)
         }
         let patch = Double(viewSize) / side
         let cropRow = (view - 1) / gridColumns, cropColumn = (view - 1) % gridColumns
@@ -74,7 +77,29 @@ public struct AnyResolutionLayout: Sendable, Equatable {
         let sx = w / Double(resizedSize.width), sy = h / Double(resizedSize.height)
         let x = (max(0, x0 * sx), min(w, (x0 + patch) * sx)), y = (max(0, y0 * sy), min(h, (y0 + patch) * sy))
         guard x.0 < x.1, y.0 < y.1 else { return nil }
-        return (x.0...x.1, y.0...y.1)
+        return ImageRegion(x: x.0...x.1, y: y.0...y.1)
+    }
+
+    /// A rectangle of the original image, in its pixels (x to the right, y down).
+    public struct ImageRegion: Sendable, Equatable {
+        /// Horizontal extent.
+        public var x: ClosedRange<Double>
+        /// Vertical extent.
+        public var y: ClosedRange<Double>
+
+        /// A region from its extents.
+        public init(x: ClosedRange<Double>, y: ClosedRange<Double>) {
+            self.x = x
+            self.y = y
+        }
+    }
+
+    /// The rows and columns of a crop feature map that survive unpadding.
+    public struct UnpaddedGrid: Sendable, Equatable {
+        /// Kept rows.
+        public var rows: Range<Int>
+        /// Kept columns.
+        public var columns: Range<Int>
     }
 
     /// transformers' `select_best_resolution`: the pinpoint that keeps the most of the image's pixels after an
@@ -113,14 +138,14 @@ public struct AnyResolutionLayout: Sendable, Equatable {
     /// or columns (otherwise) that cover only padding are cut, the same count `p` from both ends, with the
     /// unpadded length `int(round(side · scale, 7))` = floor of the exact quotient unless it lies within
     /// 5e-8 below an integer.
-    public static func unpaddedRanges(rows: Int, columns: Int, imageSize: PixelSize) -> (rows: Range<Int>, columns: Range<Int>) {
+    public static func unpaddedRanges(rows: Int, columns: Int, imageSize: PixelSize) -> UnpaddedGrid {
         let h = imageSize.height, w = imageSize.width
         if w * rows > columns * h {
             let kept = roundedQuotient(h * columns, w), p = (rows - kept) / 2
-            return (p..<(rows - p), 0..<columns)
+            return UnpaddedGrid(rows: p..<(rows - p), columns: 0..<columns)
         }
         let kept = roundedQuotient(w * rows, h), p = (columns - kept) / 2
-        return (0..<rows, p..<(columns - p))
+        return UnpaddedGrid(rows: 0..<rows, columns: p..<(columns - p))
     }
 
     /// `int(round(n / d, 7))` for positive integers, in exact arithmetic.

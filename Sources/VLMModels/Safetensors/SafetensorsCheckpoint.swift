@@ -55,7 +55,8 @@ public struct SafetensorsCheckpoint: Sendable {
             throw ModelError.invalidConfiguration(path: path, reason: "weight_map: expected an object of tensor name to file name")
         }
         var map: [String: String] = [:]
-        for (key, value) in members {
+        for member in members {
+            let key = member.key, value = member.value
             guard let file = value.string, !file.isEmpty else {
                 throw ModelError.invalidConfiguration(path: path, reason: "weight_map.\(String(decoding: key, as: UTF8.self)): expected a file name")
             }

@@ -91,9 +91,17 @@ public final class SafetensorsFile: Sendable {
         }
     }
 
+    /// An integer tensor read whole.
+    public struct IntegerTensor: Sendable, Equatable {
+        /// The values in row-major order.
+        public var values: [Int]
+        /// The dimensions.
+        public var shape: [Int]
+    }
+
     /// Tensor `name` as integers with its shape (I64, I32, I16, I8, U8, U16, U32, BOOL).
     /// - Throws: `ModelError.missingTensor`, or `.unsupportedDType` for floating-point data or a U64 value above Int.max.
-    public func integerTensor(_ name: String) throws -> (values: [Int], shape: [Int]) {
+    public func integerTensor(_ name: String) throws -> IntegerTensor {
         let info = try self.info(name)
         let source = bytes.base + dataStart + info.dataRange.lowerBound
         let n = info.elementCount
@@ -117,6 +125,6 @@ public final class SafetensorsFile: Sendable {
         default:
             throw ModelError.unsupportedDType(name: name, dtype: info.dtype.rawValue)
         }
-        return (values, info.shape)
+        return IntegerTensor(values: values, shape: info.shape)
     }
 }

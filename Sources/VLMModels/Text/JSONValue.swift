@@ -14,8 +14,16 @@ public indirect enum JSONValue: Sendable, Equatable {
     case string([UInt8])
     /// An array.
     case array([JSONValue])
-    /// An object's members in file order (keys as UTF-8 bytes; duplicates kept as written).
-    case object([(key: [UInt8], value: JSONValue)])
+    /// An object's members in file order (duplicates kept as written).
+    case object([Member])
+
+    /// One member of an object.
+    public struct Member: Sendable, Equatable {
+        /// The key's UTF-8 bytes, escapes resolved.
+        public var key: [UInt8]
+        /// The value.
+        public var value: JSONValue
+    }
 
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
@@ -24,7 +32,7 @@ public indirect enum JSONValue: Sendable, Equatable {
         case let (.number(x, _), .number(y, _)): return x == y
         case let (.string(x), .string(y)): return x == y
         case let (.array(x), .array(y)): return x == y
-        case let (.object(x), .object(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        case let (.object(x), .object(y)): return x == y
         default: return false
         }
     }
@@ -41,7 +49,7 @@ public indirect enum JSONValue: Sendable, Equatable {
     /// The array's elements, nil for other kinds.
     public var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
     /// The object's members, nil for other kinds.
-    public var members: [(key: [UInt8], value: JSONValue)]? { if case .object(let m) = self { m } else { nil } }
+    public var members: [Member]? { if case .object(let m) = self { m } else { nil } }
     /// The first member called `key` (compared byte for byte), nil when absent or not an object.
     public subscript(key: String) -> JSONValue? {
         let bytes = Array(key.utf8)
@@ -56,7 +64,8 @@ public indirect enum JSONValue: Sendable, Equatable {
         switch self {
         case .object(let members):
             var seen = Set<[UInt8]>()
-            for (key, value) in members {
+            for member in members {
+                let key = member.key, value = member.value
                 let name = String(decoding: key, as: UTF8.self)
                 if !seen.insert(key).inserted { return name }
                 if let inner = value.firstDuplicateKey { return name + "." + inner }
@@ -129,7 +138,7 @@ private struct JSONParser {
         switch bytes[index] {
         case UInt8(ascii: "{"):
             index += 1
-            var members: [(key: [UInt8], value: JSONValue)] = []
+            var members: [JSONValue.Member] = []
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
             while true {
@@ -139,7 +148,7 @@ private struct JSONParser {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 index += 1
-                members.append((key, try value(depth: depth + 1)))
+                members.append(JSONValue.Member(key: key, value: try value(depth: depth + 1)))
                 skipWhitespace()
                 guard index < bytes.count else { throw fail("unterminated object") }
                 if bytes[index] == UInt8(ascii: ",") { index += 1; continue }

@@ -76,7 +76,8 @@ public struct Tokenizer: Sendable {
         }
         if model["ignore_merges"]?.bool == true { throw unsupported("BPE ignore_merges true") }
         var ids: [[UInt8]: Int] = [:], tokenBytes: [Int: [UInt8]] = [:]
-        for (key, value) in model["vocab"]!.members! {
+        for member in model["vocab"]!.members! {
+            let key = member.key, value = member.value
             guard let id = value.integer, id >= 0 else { throw malformed("vocabulary entry with a non-integer id") }
             guard ids.updateValue(id, forKey: key) == nil else { throw malformed("vocabulary lists '\(String(decoding: key, as: UTF8.self))' twice") }
             tokenBytes[id] = key

@@ -80,7 +80,7 @@ public enum PruningEvaluation {
     /// The unpruned model's greedy continuation (`steps + 1` tokens) and its distributions after each of
     /// the first `steps` tokens, per sample.
     public static func referenceContinuations(model: LlavaModel, set: EvaluationSet, steps: Int) throws
-        -> [(tokens: [Int], logits: [[Float]])]
+        -> [LlamaDecoder.Continuation]
     {
         guard steps >= 1 else { throw PruningError.invalidConfiguration("continuation steps must be >= 1") }
         try set.validate(for: model.configuration)
@@ -88,13 +88,13 @@ public enum PruningEvaluation {
         return try (0..<set.count).map { i in
             let r = try pipeline.run(image: set.image(i, for: model), tokenIds: set.prompts[i], maxNewTokens: steps + 1,
                                      stopAtEndOfSequence: false)
-            return (r.generatedTokens, r.continuationLogits)
+            return LlamaDecoder.Continuation(tokens: r.generatedTokens, logits: r.continuationLogits)
         }
     }
 
     /// Feeds each sample's unpruned continuation to `pipeline` and compares the distributions step by step.
     public static func continuationFidelity(
-        _ pipeline: PruningPipeline, set: EvaluationSet, reference: [(tokens: [Int], logits: [[Float]])]
+        _ pipeline: PruningPipeline, set: EvaluationSet, reference: [LlamaDecoder.Continuation]
     ) throws -> ContinuationFidelity {
         guard reference.count == set.count, let steps = reference.first?.logits.count, steps > 0 else {
             throw PruningError.invalidConfiguration("reference continuations do not match the set")
@@ -125,10 +125,18 @@ public enum PruningEvaluation {
         }
     }
 
+    /// What `evaluate` returns.
+    public struct Result: Sendable {
+        /// The scores over the set.
+        public var summary: EvaluationSummary
+        /// Each sample's logits and kept tokens.
+        public var outputs: EvaluationOutputs
+    }
+
     /// Evaluates `pipeline` on `set` against `reference` logits (from `referenceLogits`).
     public static func evaluate(
         _ pipeline: PruningPipeline, set: EvaluationSet, reference: [[Float]], progress: ((Int, Int) -> Void)? = nil
-    ) throws -> (summary: EvaluationSummary, outputs: EvaluationOutputs) {
+    ) throws -> Result {
         try set.validate(for: pipeline.model.configuration)
         guard reference.count == set.count else {
             throw PruningError.invalidConfiguration("\(reference.count) reference logits for \(set.count) samples")
@@ -162,7 +170,7 @@ public enum PruningEvaluation {
             samples: set.count, accuracy: Double(correct) / n, agreement: Double(agree) / n, meanKL: kl / n,
             targetRecall: mean(recalls), smallTargetRecall: mean(smallRecalls), keptVisualTokens: kept / n,
             seconds: seconds, flops: flops / n)
-        return (summary, outputs)
+        return Result(summary: summary, outputs: outputs)
     }
 
     /// The `--dump` file: `next_token_logits` F32 [n, vocab] and `kept_indices` I64 [n, k] (−1 where fewer).

@@ -173,7 +173,7 @@ struct PipelineRun {
     /// Greedy (or forced) decoding after the prefill, with KV-budget eviction when configured.
     mutating func decode(
         from logits: [Float], choosing: LlamaDecoder.TokenChoice, onToken: (Int) throws -> Void
-    ) throws -> (tokens: [Int], logits: [[Float]]) {
+    ) throws -> LlamaDecoder.Continuation {
         let text = configuration.text, language = model.language
         var eviction = kvProfile.map(PrefixKVEviction.init)
         if eviction != nil {

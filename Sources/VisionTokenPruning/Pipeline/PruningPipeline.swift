@@ -109,14 +109,14 @@ public struct PruningPipeline: Sendable {
         try run.selectBeforeLanguageModel()
         try run.prefill()
         let logits = try run.promptLogits()
-        let (generated, continuation) = try run.decode(
+        let continuation = try run.decode(
             from: logits, choosing: forcedContinuation.map { .forced($0) }
                 ?? .greedy(maxCount: maxNewTokens, stopAt: stopAtEndOfSequence ? model.endOfSequenceIds : []),
             onToken: onToken)
         let report = PipelineReport(
             visualTokens: run.layout.imageTokenCount, keptVisualTokens: run.kept.count, tokensPerLayer: run.tokensPerLayer,
             seconds: run.seconds, flops: run.flops, kvCacheBytes: run.cache.byteCount)
-        return PipelineResult(nextTokenLogits: logits, generatedTokens: generated, continuationLogits: continuation,
+        return PipelineResult(nextTokenLogits: logits, generatedTokens: continuation.tokens, continuationLogits: continuation.logits,
                               keptVisualIndices: run.kept, report: report)
     }
 }

@@ -59,14 +59,23 @@ public struct AdaptiveMixtureScorer: TokenScorer {
         return (kept + tokens.newlineIndices).sorted()
     }
 
-    /// The two rankings over all tokens (best first, top k each) and how many each contributes before
-    /// de-duplication.
-    public func split(textScores t: [Float], clsScores c: [Float], k: Int) throws
-        -> (textRanking: [Int], clsRanking: [Int], textCount: Int, clsCount: Int)
-    {
+    /// How AdaV shares a budget between its two sources.
+    public struct Split: Sendable, Equatable {
+        /// Token indices by text similarity, best first (top k).
+        public var textRanking: [Int]
+        /// Token indices by [CLS] attention, best first (top k).
+        public var clsRanking: [Int]
+        /// Tokens taken from the text ranking before de-duplication.
+        public var textCount: Int
+        /// Tokens taken from the [CLS] ranking before de-duplication.
+        public var clsCount: Int
+    }
+
+    /// The two rankings over all tokens and how many of `k` each contributes before de-duplication.
+    public func split(textScores t: [Float], clsScores c: [Float], k: Int) throws -> Split {
         let textRanking = try TopK.indices(of: t, k: k), clsRanking = try TopK.indices(of: c, k: k)
         let (textCount, clsCount) = split(textRanked: textRanking.map { t[$0] }, clsRanked: clsRanking.map { c[$0] }, k: k)
-        return (textRanking, clsRanking, textCount, clsCount)
+        return Split(textRanking: textRanking, clsRanking: clsRanking, textCount: textCount, clsCount: clsCount)
     }
 
     /// AdaV's shares of `k` given each source's scores in ranking order (best first): ⌊k·reservedShare⌋ each,

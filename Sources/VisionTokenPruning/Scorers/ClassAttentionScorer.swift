@@ -82,9 +82,9 @@ public struct ClassAttentionScorer: TokenScorer {
             let heads = rows.shape[1]
             rows.withUnsafeBufferPointer { p in
                 for (i, origin) in tokens.origins.enumerated() {
-                    guard let (view, token) = tokens.encoderToken(origin) else { continue }
+                    guard let source = tokens.encoderToken(origin) else { continue }
                     var sum: Float = 0
-                    for h in 0..<heads { sum += p[(view * heads + h) * perView + token] }
+                    for h in 0..<heads { sum += p[(source.view * heads + h) * perView + source.token] }
                     total[i] += sum / Float(heads)
                 }
             }

@@ -55,7 +55,9 @@ public enum WithdrawalCalibrator {
     /// KL(P_j ‖ P_full) of one sample for each candidate layer j.
     static func klCurve(model: LlavaModel, sample: ImagePrompt, candidates: [Int]) throws -> [Double] {
         let language = model.language
-        var (layout, state) = try model.beginPrefill(image: sample.image, tokenIds: sample.tokenIds)
+        let prefill = try model.beginPrefill(image: sample.image, tokenIds: sample.tokenIds)
+        let layout = prefill.layout
+        var state = prefill.state
         var cache = language.makeCache()
         var inputs: [Int: DecoderState] = [:]
         for j in candidates {
