@@ -46,20 +46,19 @@ struct AnyResolutionBenchmark {
                     model: model, pruning: ScorerCatalog.pruning(named: name, for: config, keep: .count(budget)))))
             }
         }
-        // One run per method: the unpruned 7B row alone takes minutes. The encoder spread shows disturbances.
-        let clock = ProgressClock(total: cases.count, label: "e2e next")
-        var reports: [PipelineReport] = []
-        for (i, c) in cases.enumerated() {
-            clock.step(i, c.label)
-            reports.append(try c.pipeline.run(image: image, tokenIds: prompt).report)
+        // Best of 3, alternating (one run with --quick): the unpruned row alone takes minutes, so a full run
+        // takes most of an hour on 2 cores. The encoder spread shows disturbances.
+        let runs = try EndToEndRows.bestOfAlternating(cases, repetitions: quick ? 1 : 3, progressLabel: "e2e next") {
+            try $0.run(image: image, tokenIds: prompt).report
         }
+        let reports = runs.reports
         let rows = zip(cases, reports).map { EndToEndRows.row($0.label, $1, full: reports[0]) }
         let layout = image.anyResolution!
         return ["model": "LLaVA-NeXT-7B shape: CLIP-L/336 x\(config.vision.layerCount) + decoder \(config.text.hiddenSize)x\(config.text.layerCount), \(precision) weights",
                 "image": "672x672 -> \(layout.viewCount) views, \(reports[0].visualTokens) visual tokens (\(layout.newlineCount) newlines)",
                 "prompt_tokens": prompt.count - 1 + reports[0].visualTokens, "rows": rows,
                 "headline": EndToEndRows.headline(cases.map(\.label), reports),
-                "spread": EndToEndRows.spread(reports.map(\.seconds.encoder)),
+                "spread": EndToEndRows.spread(runs.encoderSeconds),
                 "peak_rss_bytes": MemoryUsage.peakResidentBytes()]
     }
 }

@@ -53,21 +53,10 @@ struct EndToEndBenchmark {
         for k in withdrawal { cases.append(("withdraw@\(k)", try PruningPipeline(model: model, withdrawalLayer: k))) }
 
         if !quick { _ = try cases[0].pipeline.run(image: ImageInput(pixels: pixels), tokenIds: prompt) }  // warm-up
-        // Every case once per repetition, alternating, best of 3: a disturbance on the shared machine then hits
-        // one repetition of a case, not a whole row.
-        let repetitions = quick ? 1 : 3
-        var best = [PipelineReport?](repeating: nil, count: cases.count)
-        var encoderSeconds: [Double] = []
-        let clock = ProgressClock(total: repetitions * cases.count, label: "e2e")
-        for rep in 0..<repetitions {
-            for (i, c) in cases.enumerated() {
-                clock.step(rep * cases.count + i, "\(c.label), repetition \(rep + 1) of \(repetitions)")
-                let r = try c.pipeline.run(image: ImageInput(pixels: pixels), tokenIds: prompt, maxNewTokens: 1).report
-                encoderSeconds.append(r.seconds.encoder)
-                if best[i] == nil || r.seconds.total < best[i]!.seconds.total { best[i] = r }
-            }
+        let runs = try EndToEndRows.bestOfAlternating(cases, repetitions: quick ? 1 : 3, progressLabel: "e2e") {
+            try $0.run(image: ImageInput(pixels: pixels), tokenIds: prompt, maxNewTokens: 1).report
         }
-        let reports = best.map { $0! }
+        let reports = runs.reports, encoderSeconds = runs.encoderSeconds
         let rows = zip(cases, reports).map { EndToEndRows.row($0.label, $1, full: reports[0]) }
         let kv = try kvRows(model: model, pixels: pixels, prompt: prompt)
         let weights = try WeightsBenchmark(decodeSteps: quick ? 4 : 16, repetitions: quick ? 1 : 3).compare(models: models)

@@ -3,6 +3,32 @@ import VisionTokenPruning
 
 /// The rows, headline and timing spread `e2e` reports, shared by the LLaVA-1.5 and LLaVA-NeXT runs.
 enum EndToEndRows {
+    /// Each case's fastest report (by time to first token) and every run's encoder seconds.
+    struct BestRuns {
+        var reports: [PipelineReport]
+        var encoderSeconds: [Double]
+    }
+
+    /// Runs every case once per repetition, alternating, and keeps each case's fastest run: a disturbance on a
+    /// shared machine then hits one repetition of a case, not a whole row.
+    static func bestOfAlternating(
+        _ cases: [(label: String, pipeline: PruningPipeline)], repetitions: Int, progressLabel: String,
+        run: (PruningPipeline) throws -> PipelineReport
+    ) throws -> BestRuns {
+        var best = [PipelineReport?](repeating: nil, count: cases.count)
+        var encoderSeconds: [Double] = []
+        let clock = ProgressClock(total: repetitions * cases.count, label: progressLabel)
+        for rep in 0..<repetitions {
+            for (i, c) in cases.enumerated() {
+                clock.step(rep * cases.count + i, "\(c.label), repetition \(rep + 1) of \(repetitions)")
+                let r = try run(c.pipeline)
+                encoderSeconds.append(r.seconds.encoder)
+                if best[i] == nil || r.seconds.total < best[i]!.seconds.total { best[i] = r }
+            }
+        }
+        return BestRuns(reports: best.map { $0! }, encoderSeconds: encoderSeconds)
+    }
+
     /// One method's row against the unpruned run `full`: kept tokens, TTFT, speed-ups, then stage details.
     static func row(_ label: String, _ r: PipelineReport, full: PipelineReport) -> [String: Any] {
         [
