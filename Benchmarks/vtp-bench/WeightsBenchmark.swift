@@ -50,7 +50,7 @@ struct WeightsBenchmark {
                 "ttft_speedup_vs_first": ttft[0] / ttft[i],
                 "decode_tokens_per_s": decodeRate[i], "decode_speedup_vs_first": decodeRate[i] / max(decodeRate[0], 1e-12),
                 "tokens_generated": best[i]!.generatedTokens.count,
-                "lm_weight_bytes": bytes, "weight_gb_per_s_decode": read, "copy_gb_per_s": copy,
+                "lm_weight_bytes": bytes, "decode_weight_gb_per_s": read, "copy_gb_per_s": copy,
                 "weight_read_over_copy": read / copy,
             ]
         }

@@ -16,11 +16,11 @@ public struct EvaluationSummary: Sendable, Codable, Equatable {
     public var targetRecall: Double?
     /// The same over small-target samples, nil when none is marked.
     public var smallTargetRecall: Double?
-    /// Mean visual tokens entering the language model.
+    /// Mean kept visual tokens per sample (`PipelineReport.keptVisualTokens`).
     public var keptVisualTokens: Double
     /// Total wall-clock seconds of the pruned runs.
     public var seconds: Double
-    /// Mean FLOPs per sample of the pruned runs (FastV/SparseVLM model).
+    /// Mean FLOPs per sample of the pruned runs, all stages (`FlopsModel`: 2 per multiply-add).
     public var flops: Double
 
     enum CodingKeys: String, CodingKey {
