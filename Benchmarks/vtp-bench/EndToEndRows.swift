@@ -17,7 +17,7 @@ enum EndToEndRows {
     ) throws -> BestRuns {
         var best = [PipelineReport?](repeating: nil, count: cases.count)
         var encoderSeconds: [Double] = []
-        let clock = ProgressClock(total: repetitions * cases.count, label: progressLabel)
+        var clock = ProgressClock(total: repetitions * cases.count, label: progressLabel, period: cases.count)
         for rep in 0..<repetitions {
             for (i, c) in cases.enumerated() {
                 clock.step(rep * cases.count + i, "\(c.label), repetition \(rep + 1) of \(repetitions)")

@@ -140,7 +140,7 @@ enum EvalCommand {
         var rows: [[String: Any]] = []
         var series: [String: [(budget: Double, summary: EvaluationSummary)]] = [:]
         let names = ScorerCatalog.names.filter { $0 != "none" }
-        let clock = ProgressClock(total: names.count * sweepBudgets.count, label: "sweep")
+        var clock = ProgressClock(total: names.count * sweepBudgets.count, label: "sweep")
         for name in names {
             for budget in sweepBudgets {
                 clock.step(rows.count, "\(name) at \(budget * 100)%")

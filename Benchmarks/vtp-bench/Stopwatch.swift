@@ -48,21 +48,40 @@ enum Progress {
 }
 
 /// Progress over a known number of steps, with an estimate of the time left from the steps done so far.
+/// When the same cases repeat every `period` steps (alternated repetitions), a step that already ran is
+/// expected to take as long as it did last time; other steps take the mean so far.
 struct ProgressClock {
     let total: Int
     let label: String
-    private let start = Stopwatch.wallNow()
+    let period: Int?
+    /// Wall-clock start of each announced step.
+    private var starts: [Double] = []
 
-    init(total: Int, label: String) {
+    init(total: Int, label: String, period: Int? = nil) {
         self.total = total
         self.label = label
+        self.period = period
     }
 
-    /// Announces step `done + 1` of `total` (`what` names it) with the estimated time left.
-    func step(_ done: Int, _ what: String) {
-        let elapsed = Stopwatch.wallNow() - start
-        let left = done > 0 ? elapsed / Double(done) * Double(total - done) : nil
+    /// Announces step `done + 1` of `total` (`what` names it; steps are announced in order) with the
+    /// estimated time left.
+    mutating func step(_ done: Int, _ what: String) {
+        starts.append(Stopwatch.wallNow())
+        let left = Self.secondsLeft(durations: zip(starts, starts.dropFirst()).map { $1 - $0 }, total: total, period: period)
         Progress.say("\(label) [\(done + 1)/\(total)] \(what)" + (left.map { String(format: " (about %.0f s left)", $0) } ?? ""))
+    }
+
+    /// Seconds the steps after the `durations.count` finished ones will take, nil before any finished.
+    static func secondsLeft(durations: [Double], total: Int, period: Int?) -> Double? {
+        guard !durations.isEmpty else { return nil }
+        let mean = durations.reduce(0, +) / Double(durations.count)
+        return (durations.count..<max(durations.count, total)).reduce(0.0) { sum, step in
+            guard let period else { return sum + mean }
+            // The latest finished run of the same case, if any.
+            var same = step - period
+            while same >= durations.count { same -= period }
+            return sum + (same >= 0 ? durations[same] : mean)
+        }
     }
 }
 
