@@ -39,26 +39,17 @@ struct AnyResolutionBenchmark {
         let image = try model.imageProcessor.preprocess(try Self.picture(side: 672))
         let prompt = BenchModels.prompt(imageToken: config.imageTokenId)
         let scorers = quick ? ["cls", "text-sim", "fastv"] : ["cls", "cls-global", "cls-ensemble", "text-sim", "mixture", "fastv", "uniform", "random"]
-        var cases: [(label: String, pipeline: PruningPipeline)] = [("full", try PruningPipeline(model: model))]
-        for budget in [320, 160] {
-            for name in scorers {
-                cases.append(("\(name)@\(budget)", try PruningPipeline(
-                    model: model, pruning: ScorerCatalog.pruning(named: name, for: config, keep: .count(budget)))))
-            }
-        }
+        let cases = try EndToEndRows.scorerCases(model: model, scorers: scorers, budgets: [320, 160])
         // Best of 3, alternating (one run with --quick): the unpruned row alone takes minutes, so a full run
         // takes most of an hour on 2 cores. The encoder spread shows disturbances.
         let runs = try EndToEndRows.bestOfAlternating(cases, repetitions: quick ? 1 : 3, progressLabel: "e2e next") {
             try $0.run(image: image, tokenIds: prompt).report
         }
-        let reports = runs.reports
-        let rows = zip(cases, reports).map { EndToEndRows.row($0.label, $1, full: reports[0]) }
-        let layout = image.anyResolution!
-        return ["model": "LLaVA-NeXT-7B shape: CLIP-L/336 x\(config.vision.layerCount) + decoder \(config.text.hiddenSize)x\(config.text.layerCount), \(precision) weights",
-                "image": "672x672 -> \(layout.viewCount) views, \(reports[0].visualTokens) visual tokens (\(layout.newlineCount) newlines)",
-                "prompt_tokens": prompt.count - 1 + reports[0].visualTokens, "rows": rows,
-                "headline": EndToEndRows.headline(cases.map(\.label), reports),
-                "spread": EndToEndRows.spread(runs.encoderSeconds),
-                "peak_rss_bytes": MemoryUsage.peakResidentBytes()]
+        let layout = image.anyResolution!, visualTokens = runs.reports[0].visualTokens
+        let report: [String: Any] = [
+            "model": "LLaVA-NeXT-7B shape: CLIP-L/336 x\(config.vision.layerCount) + decoder \(config.text.hiddenSize)x\(config.text.layerCount), \(precision) weights",
+            "image": "672x672 -> \(layout.viewCount) views, \(visualTokens) visual tokens (\(layout.newlineCount) newlines)",
+            "prompt_tokens": prompt.count - 1 + visualTokens, "peak_rss_bytes": MemoryUsage.peakResidentBytes()]
+        return report.merging(runs.sections(labels: cases.map(\.label))) { own, _ in own }
     }
 }

@@ -43,27 +43,20 @@ struct EndToEndBenchmark {
         let scorers = quick ? ["cls", "text-sim", "fastv"] : ["cls", "cls-ensemble", "text-sim", "mixture", "fastv", "random", "uniform"]
         let withdrawal = quick ? [2] : [4, 8, 12, 16]
 
-        var cases: [(label: String, pipeline: PruningPipeline)] = [("full", try PruningPipeline(model: model))]
-        for budget in budgets {
-            for name in scorers {
-                cases.append(("\(name)@\(budget)", try PruningPipeline(
-                    model: model, pruning: ScorerCatalog.pruning(named: name, for: config, keep: .count(budget)))))
-            }
-        }
+        var cases = try EndToEndRows.scorerCases(model: model, scorers: scorers, budgets: budgets)
         for k in withdrawal { cases.append(("withdraw@\(k)", try PruningPipeline(model: model, withdrawalLayer: k))) }
 
         if !quick { _ = try cases[0].pipeline.run(image: ImageInput(pixels: pixels), tokenIds: prompt) }  // warm-up
         let runs = try EndToEndRows.bestOfAlternating(cases, repetitions: quick ? 1 : 3, progressLabel: "e2e") {
             try $0.run(image: ImageInput(pixels: pixels), tokenIds: prompt, maxNewTokens: 1).report
         }
-        let reports = runs.reports, encoderSeconds = runs.encoderSeconds
-        let rows = zip(cases, reports).map { EndToEndRows.row($0.label, $1, full: reports[0]) }
         let kv = try kvRows(model: model, pixels: pixels, prompt: prompt)
         let weights = try WeightsBenchmark(decodeSteps: quick ? 4 : 16, repetitions: quick ? 1 : 3).compare(models: models)
-        return ["kv_budget": kv, "model": "CLIP-L/336 x\(config.vision.layerCount) + decoder \(config.text.hiddenSize)x\(config.text.layerCount)",
-                "prompt_tokens": prompt.count - 1 + config.visualTokenCount, "rows": rows, "weights": weights,
-                "headline": EndToEndRows.headline(cases.map(\.label), reports), "spread": EndToEndRows.spread(encoderSeconds),
-                "peak_rss_bytes": MemoryUsage.peakResidentBytes()]
+        let report: [String: Any] = [
+            "kv_budget": kv, "model": "CLIP-L/336 x\(config.vision.layerCount) + decoder \(config.text.hiddenSize)x\(config.text.layerCount)",
+            "prompt_tokens": prompt.count - 1 + config.visualTokenCount, "weights": weights,
+            "peak_rss_bytes": MemoryUsage.peakResidentBytes()]
+        return report.merging(runs.sections(labels: cases.map(\.label))) { own, _ in own }
     }
 
     /// The 7B-shaped run: checkpoint on disk (written once), then per precision a load through

@@ -3,16 +3,37 @@ import VisionTokenPruning
 
 /// The rows, headline and timing spread `e2e` reports, shared by the LLaVA-1.5 and LLaVA-NeXT runs.
 enum EndToEndRows {
+    /// A labelled pipeline to time.
+    typealias Case = (label: String, pipeline: PruningPipeline)
+
     /// Each case's fastest report (by time to first token) and every run's encoder seconds.
     struct BestRuns {
         var reports: [PipelineReport]
         var encoderSeconds: [Double]
+
+        /// The report's `rows` (each case against the first, unpruned one), `headline` and `spread`.
+        func sections(labels: [String]) -> [String: Any] {
+            ["rows": zip(labels, reports).map { EndToEndRows.row($0, $1, full: reports[0]) },
+             "headline": EndToEndRows.headline(labels, reports), "spread": EndToEndRows.spread(encoderSeconds)]
+        }
+    }
+
+    /// The unpruned pipeline, then each catalogued scorer at each budget, labelled `name@budget`.
+    static func scorerCases(model: LlavaModel, scorers: [String], budgets: [Int]) throws -> [Case] {
+        var cases: [Case] = [("full", try PruningPipeline(model: model))]
+        for budget in budgets {
+            for name in scorers {
+                cases.append(("\(name)@\(budget)", try PruningPipeline(
+                    model: model, pruning: ScorerCatalog.pruning(named: name, for: model.configuration, keep: .count(budget)))))
+            }
+        }
+        return cases
     }
 
     /// Runs every case once per repetition, alternating, and keeps each case's fastest run: a disturbance on a
     /// shared machine then hits one repetition of a case, not a whole row.
     static func bestOfAlternating(
-        _ cases: [(label: String, pipeline: PruningPipeline)], repetitions: Int, progressLabel: String,
+        _ cases: [Case], repetitions: Int, progressLabel: String,
         run: (PruningPipeline) throws -> PipelineReport
     ) throws -> BestRuns {
         var best = [PipelineReport?](repeating: nil, count: cases.count)
