@@ -38,20 +38,21 @@ public struct ClassAttentionScorer: TokenScorer {
     /// The 0-based encoder layers this scorer reads on a model with `configuration`.
     /// - Throws: `PruningError.invalidConfiguration` for layers outside the encoder or an empty set.
     public func encoderLayers(for configuration: LlavaConfiguration) throws -> [Int] {
-        let feature = configuration.visionFeatureHiddenState - 1
+        func featureLayer() throws -> Int {
+            guard let feature = configuration.visionFeatureEncoderLayer else {
+                throw PruningError.invalidConfiguration("the projector reads the embeddings (vision_feature_layer 0): no attention layer precedes it")
+            }
+            return feature
+        }
         let chosen: [Int]
         switch layers {
         case .explicit(let list):
             chosen = list
-        case .featureLayer, .ensemble:
-            guard feature >= 0 else {
-                throw PruningError.invalidConfiguration("the projector reads the embeddings (vision_feature_layer 0): no attention layer precedes it")
-            }
-            if case .ensemble(let start) = layers {
-                chosen = start <= feature ? Array(max(0, start)...feature) : []
-            } else {
-                chosen = [feature]
-            }
+        case .featureLayer:
+            chosen = [try featureLayer()]
+        case .ensemble(let start):
+            let feature = try featureLayer()
+            chosen = start <= feature ? Array(max(0, start)...feature) : []
         }
         guard !chosen.isEmpty, chosen.allSatisfy({ (0..<configuration.vision.layerCount).contains($0) }) else {
             throw PruningError.invalidConfiguration(
