@@ -6,7 +6,7 @@ enum BenchModels {
     /// LLaVA-1.5's vision side (CLIP ViT-L/14-336, 576 patches) with a 1B-class decoder; `visionLayers` and
     /// `textLayers` shrink it for quick runs.
     static func llava15Shaped(visionLayers: Int = 24, textLayers: Int = 22) -> LlavaConfiguration {
-        var vision = CLIPVisionConfiguration.clipViTLarge336
+        var vision = VisionTowerConfiguration.clipViTLarge336
         vision.layerCount = visionLayers
         var text = LlamaConfiguration.oneBillionClass
         text.layerCount = textLayers

@@ -8,8 +8,8 @@ struct ModelBenchmark {
         let options = ComputeOptions.current
         Progress.say("generating CLIP ViT-L/14-336 weights")
         var weights = GeneratedWeights(seed: 1)
-        let visionConfig = CLIPVisionConfiguration.clipViTLarge336
-        let encoder = try CLIPVisionEncoder(configuration: visionConfig, weights: &weights, prefix: "vision")
+        let visionConfig = VisionTowerConfiguration.clipViTLarge336
+        let encoder = try VisionTower(configuration: visionConfig, weights: &weights, prefix: "vision")
         let pixels = BenchModels.pixels(size: visionConfig.imageSize)
         Progress.say("timing the encoder")
         let encoderTime = try Stopwatch.best(repetitions: 2) {

@@ -1,9 +1,12 @@
 import Foundation
 
-/// Pointwise activation functions used by CLIP, the LLaVA projector and LLaMA.
+/// Pointwise activation functions used by CLIP, SigLIP, the LLaVA projector and LLaMA/Qwen2.
 public enum Activation: String, Sendable, CaseIterable, Codable {
     /// GELU, exact erf form: 0.5 x (1 + erf(x / √2)) (PyTorch `gelu` default).
     case gelu
+    /// GELU, tanh approximation: 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))) (PyTorch `gelu(approximate="tanh")`,
+    /// Hugging Face `gelu_pytorch_tanh`; SigLIP).
+    case geluTanh = "gelu_pytorch_tanh"
     /// quick_gelu: x · sigmoid(1.702 x) (CLIP).
     case quickGelu = "quick_gelu"
     /// SiLU (swish): x · sigmoid(x) (LLaMA's gate).
@@ -17,6 +20,12 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
                 let v = x[i]
                 y[i] = 0.5 * v * (1 + erf(v * 0.707_106_77))
             }
+        case .geluTanh:
+            let beta: Float = 0.797_884_56  // √(2/π)
+            for i in 0..<count {
+                let v = x[i]
+                y[i] = 0.5 * v * (1 + tanh(beta * (v + 0.044_715 * v * v * v)))
+            }
         case .quickGelu:
             VectorMath.map(x, y, count: count) { v in v / (1 + VectorMath.exp(-1.702 * v)) }
         case .silu:
@@ -24,11 +33,12 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// Parses a Hugging Face activation name (`gelu`, `quick_gelu`, `silu`, `swish`).
+    /// Parses a Hugging Face activation name (`gelu`, `gelu_pytorch_tanh`, `quick_gelu`, `silu`, `swish`).
     /// - Throws: `TensorError.invalidArgument` for names this library does not implement.
     public init(huggingFaceName name: String) throws {
         switch name {
         case "gelu": self = .gelu
+        case "gelu_pytorch_tanh": self = .geluTanh
         case "quick_gelu": self = .quickGelu
         case "silu", "swish": self = .silu
         default:

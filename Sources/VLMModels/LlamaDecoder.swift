@@ -1,9 +1,10 @@
 import TensorCore
 
-// A port of transformers' LlamaModel + lm_head (modeling_llama.py), with a KV cache and explicit positions.
+// A port of transformers' LlamaModel + lm_head (modeling_llama.py; Qwen2Model is the same with q/k/v biases),
+// with a KV cache and explicit positions.
 
-/// The LLaMA decoder: token embeddings, RMSNorm, rotate-half RoPE, grouped-query attention, SwiGLU MLP,
-/// final norm and `lm_head`. Immutable and `Sendable`; per-sequence state lives in `KVCache` and `DecoderState`.
+/// The LLaMA/Mistral/Qwen2 decoder: token embeddings, RMSNorm, rotate-half RoPE, grouped-query attention (q/k/v
+/// biases for Qwen2), SwiGLU MLP, final norm and `lm_head`. Immutable and `Sendable`; per-sequence state lives in `KVCache` and `DecoderState`.
 public struct LlamaDecoder: Sendable {
     struct Layer: Sendable {
         var inputNorm: RMSNorm
@@ -34,7 +35,7 @@ public struct LlamaDecoder: Sendable {
             let l = "\(p).layers.\(i)"
             let qkv = try weights.linear(
                 stacking: ["q_proj", "k_proj", "v_proj"].map { "\(l).self_attn.\($0)" }, inputs: h,
-                outputs: [c.headCount * d, c.kvHeadCount * d, c.kvHeadCount * d], bias: false)
+                outputs: [c.headCount * d, c.kvHeadCount * d, c.kvHeadCount * d], bias: c.queryKeyValueBias)
             let gateUp = try weights.linear(stacking: ["\(l).mlp.gate_proj", "\(l).mlp.up_proj"], inputs: h,
                                             outputs: [c.intermediateSize, c.intermediateSize], bias: false)
             return Layer(

@@ -1,20 +1,21 @@
 import Foundation
 import TensorCore
 
-/// A LLaVA model: CLIP vision tower → projector → LLaMA/Mistral decoder, for LLaVA-1.5 (one view per image)
-/// and LLaVA-NeXT (any-resolution views, a learned newline token after each feature row). Loaded from a
-/// Hugging Face folder (`config.json`, `preprocessor_config.json`, `.safetensors` in F32/F16/BF16, classic or
+/// A LLaVA-style model: vision tower → projector → decoder, for LLaVA-1.5 (CLIP, LLaMA; one view per image),
+/// LLaVA-NeXT (any-resolution views, a learned newline token after each feature row) and LLaVA-OneVision
+/// (SigLIP without [CLS], Qwen2, NeXT's packing with anyres_max_N downsampling). Loaded from a Hugging Face
+/// folder (`config.json`, `preprocessor_config.json`, `.safetensors` in F32/F16/BF16, classic or
 /// transformers-5 key layout) or built from generated weights. Immutable and `Sendable`: share one instance.
 public struct LlavaModel: Sendable {
     /// The model's configuration.
     public let configuration: LlavaConfiguration
     /// The vision tower.
-    public let vision: CLIPVisionEncoder
+    public let vision: VisionTower
     /// The vision-to-language projector.
     public let projector: MultiModalProjector
     /// The language model.
     public let language: LlamaDecoder
-    /// LLaVA-NeXT's learned newline token `[textHidden]` (`image_newline`), nil for LLaVA-1.5.
+    /// The any-resolution learned newline token `[textHidden]` (`image_newline`), nil for LLaVA-1.5.
     public let imageNewline: Tensor?
     /// How raw images become the vision tower's input (from `preprocessor_config.json` when loaded).
     public let imageProcessor: LlavaImageProcessor
@@ -50,7 +51,7 @@ public struct LlavaModel: Sendable {
         self.imageProcessor = try imageProcessor ?? LlavaImageProcessor(configuration: configuration)
         imageNewline = configuration.isAnyResolution
             ? try weights.tensor("image_newline", shape: [configuration.text.hiddenSize]) : nil
-        vision = try CLIPVisionEncoder(configuration: configuration.vision, weights: &weights,
+        vision = try VisionTower(configuration: configuration.vision, weights: &weights,
                                        prefix: "vision_tower.vision_model")
         projector = try MultiModalProjector(configuration: configuration, weights: &weights)
         language = try LlamaDecoder(configuration: configuration.text, weights: &weights)
@@ -74,67 +75,124 @@ public struct LlavaModel: Sendable {
                                 imageTokenCount: imageTokenCount)
     }
 
-    /// Runs the vision tower on every view, as deep as the feature layer and the requested [CLS] attention rows
-    /// need, and maps the visual tokens the image becomes.
-    /// - Parameter classAttentionLayers: 0-based encoder layers whose [CLS] attention row to record per view.
-    /// - Throws: `ModelError.invalidInput` when the input does not suit the model (a single view given to
-    ///   LLaVA-NeXT, any-resolution views to LLaVA-1.5, wrong pixel shapes, NaN pixels).
-    public func encodeImage(_ image: ImageInput, classAttentionLayers: Set<Int> = []) throws -> EncodedImage {
+    /// Runs the vision tower on every view, as deep as the feature layer and the requested attention needs,
+    /// and maps the visual tokens the image becomes.
+    /// - Parameters:
+    ///   - classAttentionLayers: 0-based encoder layers whose [CLS] attention row to record per view.
+    ///   - attentionReceivedLayers: 0-based encoder layers whose attention received per token to record per view
+    ///     (column means, computed while the layer runs; no attention map is stored).
+    /// - Throws: `ModelError.invalidInput` when the input does not suit the model (a single view given to an
+    ///   any-resolution model, any-resolution views to LLaVA-1.5, wrong pixel shapes, NaN pixels), or [CLS]
+    ///   attention is asked of a tower without [CLS].
+    public func encodeImage(
+        _ image: ImageInput, classAttentionLayers: Set<Int> = [], attentionReceivedLayers: Set<Int> = []
+    ) throws -> EncodedImage {
         let c = configuration
-        let tokens: VisualTokenMap
-        switch (image.anyResolution, c.imageGridPinpoints) {
-        case (nil, nil):
-            guard image.views.count == 1 else { throw ModelError.invalidInput("LLaVA-1.5 takes one view, got \(image.views.count)") }
-            tokens = VisualTokenMap(singleViewOf: c)
-        case let (layout?, pinpoints?):
-            guard layout.viewSize == c.vision.imageSize, layout.patchesPerSide == c.vision.patchesPerSide,
-                  layout == (try AnyResolutionLayout(imageSize: layout.imageSize, pinpoints: pinpoints,
-                                                     viewSize: c.vision.imageSize, patchSize: c.vision.patchSize)) else {
-                throw ModelError.invalidInput("the image was cut for other grid pinpoints or view size than this model's")
-            }
-            tokens = VisualTokenMap(anyResolution: layout)
-        case (nil, _?):
-            throw ModelError.invalidInput("LLaVA-NeXT needs an any-resolution image (LlavaNextImageProcessor), not a single view")
-        case (_?, nil):
-            throw ModelError.invalidInput("LLaVA-1.5 takes a single view, not an any-resolution image")
+        guard c.vision.hasClassToken || classAttentionLayers.isEmpty else {
+            throw ModelError.invalidInput("the \(c.vision.family.rawValue) vision tower has no [CLS] token, so it has no [CLS] attention")
         }
+        let tokens = try tokenMap(for: image)
         let layer = c.visionFeatureHiddenState
-        let requests = Dictionary(uniqueKeysWithValues: classAttentionLayers.map { ($0, AttentionProbabilityRequest.rows([0])) })
-        var hidden: [Tensor] = [], attention: [Int: [Tensor]] = [:]
+        var requests: [Int: AttentionProbabilityRequest] = [:]
+        for l in classAttentionLayers { requests[l] = attentionReceivedLayers.contains(l) ? .all : .rows([0]) }
+        for l in attentionReceivedLayers where requests[l] == nil { requests[l] = .columnSums }
+        let perView = c.vision.tokenCount, heads = c.vision.headCount
+        var hidden: [Tensor] = [], classRows: [Int: [Tensor]] = [:], received: [Int: [Tensor]] = [:]
         for view in image.views {
             let output = try vision.encode(pixels: view, hiddenStates: [layer], attentions: requests)
             hidden.append(output.hiddenStates[layer]!)
-            for (l, rows) in output.attentions { attention[l, default: []].append(rows) }
+            try wrapTensorErrors {
+                for (l, probabilities) in output.attentions {
+                    let isMap = requests[l] == .all
+                    if classAttentionLayers.contains(l) {
+                        classRows[l, default: []].append(isMap ? try Self.queryRow(0, of: probabilities) : probabilities)
+                    }
+                    if attentionReceivedLayers.contains(l) {
+                        let sums = isMap ? try Self.columnSums(probabilities) : probabilities
+                        received[l, default: []].append(sums.scaled(by: 1 / Float(perView)))
+                    }
+                }
+            }
         }
         return try wrapTensorErrors {
-            let perView = c.vision.tokenCount, heads = c.vision.headCount
-            let stacked = try attention.mapValues { rows in
+            let stacked = try classRows.mapValues { rows in
                 try Tensor.concatenateRows(rows.map { try $0.reshaped([heads, perView]) }).reshaped([rows.count, heads, perView])
             }
-            return EncodedImage(features: try Tensor.concatenateRows(hidden), tokens: tokens, classAttention: stacked)
+            let receivedPerView = try received.mapValues { rows in
+                try Tensor.concatenateRows(rows.map { try $0.reshaped([1, perView]) })
+            }
+            return EncodedImage(features: try Tensor.concatenateRows(hidden), tokens: tokens, classAttention: stacked,
+                                attentionReceived: receivedPerView)
+        }
+    }
+
+    /// The visual tokens `image` becomes on this model.
+    /// - Throws: `ModelError.invalidInput` when the image was cut for another model.
+    public func tokenMap(for image: ImageInput) throws -> VisualTokenMap {
+        let c = configuration
+        switch (image.anyResolution, c.imageGridPinpoints) {
+        case (nil, nil):
+            guard image.views.count == 1 else { throw ModelError.invalidInput("LLaVA-1.5 takes one view, got \(image.views.count)") }
+            return VisualTokenMap(singleViewOf: c)
+        case let (layout?, pinpoints?):
+            guard layout.viewSize == c.vision.imageSize, layout.patchesPerSide == c.vision.patchesPerSide,
+                  layout == (try AnyResolutionLayout(imageSize: layout.imageSize, pinpoints: pinpoints,
+                                                     viewSize: c.vision.imageSize, patchSize: c.vision.patchSize,
+                                                     maxGridViews: c.maxGridViews)) else {
+                throw ModelError.invalidInput("the image was cut for other grid pinpoints, view size or grid limit than this model's")
+            }
+            return VisualTokenMap(anyResolution: layout, encoderHasClassToken: c.vision.hasClassToken)
+        case (nil, _?):
+            throw ModelError.invalidInput("\(c.family.rawValue) needs an any-resolution image (LlavaNextImageProcessor), not a single view")
+        case (_?, nil):
+            throw ModelError.invalidInput("LLaVA-1.5 takes a single view, not an any-resolution image")
+        }
+    }
+
+    /// Query row `row` of a `[heads, queries, keys]` map: `[heads, keys]`.
+    private static func queryRow(_ row: Int, of map: Tensor) throws -> Tensor {
+        let heads = map.shape[0], queries = map.shape[1], keys = map.shape[2]
+        return try map.reshaped([heads * queries, keys]).gatherRows((0..<heads).map { $0 * queries + row })
+    }
+
+    /// Σ over queries, mean over heads of a `[heads, queries, keys]` map: `[keys]` (what `.columnSums` returns).
+    private static func columnSums(_ map: Tensor) throws -> Tensor {
+        let heads = map.shape[0], queries = map.shape[1], keys = map.shape[2]
+        return Tensor(shape: [keys]) { out in
+            map.withUnsafeBufferPointer { p in
+                for h in 0..<heads { for q in 0..<queries { for j in 0..<keys { out[j] += p[(h * queries + q) * keys + j] / Float(heads) } } }
+            }
         }
     }
 
     /// Language-model rows `[indices.count, textHidden]` for the visual tokens at `indices` (ascending; all when
-    /// nil): content tokens projected, newline tokens the learned `image_newline`.
+    /// nil): content tokens projected, newline tokens the learned `image_newline`, and OneVision's resampled
+    /// positions the bilinear downsampling of the projected crop map (the packing's order: project, then resize).
     /// - Throws: `ModelError.invalidInput` for an empty list or indices outside the image's tokens.
     public func visualEmbeddings(_ encoded: EncodedImage, keeping indices: [Int]? = nil) throws -> Tensor {
-        let chosen = indices ?? Array(0..<encoded.tokens.count)
-        guard !chosen.isEmpty, chosen.allSatisfy({ (0..<encoded.tokens.count).contains($0) }) else {
-            throw ModelError.invalidInput("visual token indices must be a non-empty list within 0..<\(encoded.tokens.count)")
+        let tokens = encoded.tokens
+        let chosen = indices ?? Array(0..<tokens.count)
+        guard !chosen.isEmpty, chosen.allSatisfy({ (0..<tokens.count).contains($0) }) else {
+            throw ModelError.invalidInput("visual token indices must be a non-empty list within 0..<\(tokens.count)")
         }
         let rows = encoded.featureRows(of: chosen)
         let projected = rows.isEmpty ? nil : try projector(try wrapTensorErrors { try encoded.features.gatherRows(rows) })
         guard rows.count < chosen.count else { return projected! }
         let width = configuration.text.hiddenSize
         let newline = imageNewline.map { $0.scalars } ?? [Float](repeating: 0, count: width)
+        let needsGrid = chosen.contains { if case .resampled = tokens.origins[$0] { true } else { false } }
+        let grid = needsGrid ? try tokens.resampledGrid(try projector(encoded.features)) : nil
         return Tensor(shape: [chosen.count, width]) { out in
             var next = 0
             for (i, index) in chosen.enumerated() {
                 let destination = out.baseAddress! + i * width
-                if case .newline = encoded.tokens.origins[index] {
+                switch tokens.origins[index] {
+                case .newline:
                     newline.withUnsafeBufferPointer { destination.update(from: $0.baseAddress!, count: width) }
-                } else {
+                case let .resampled(row, column):
+                    let source = (row * tokens.anyResolution!.outputColumns + column) * width
+                    grid!.withUnsafeBufferPointer { destination.update(from: $0.baseAddress! + source, count: width) }
+                case .patch, .classToken:
                     projected!.withUnsafeBufferPointer { destination.update(from: $0.baseAddress! + next * width, count: width) }
                     next += 1
                 }

@@ -1,3 +1,5 @@
+import TensorCore
+
 /// Where one visual token of the language model's input comes from.
 public enum VisualTokenOrigin: Sendable, Hashable {
     /// Patch (`row`, `column`) of view `view`'s patch grid (0-based). View 0 is the only view (LLaVA-1.5) or
@@ -5,12 +7,15 @@ public enum VisualTokenOrigin: Sendable, Hashable {
     case patch(view: Int, row: Int, column: Int)
     /// The vision encoder's [CLS] token of `view` (projected under the "full" feature strategy).
     case classToken(view: Int)
-    /// The learned newline after kept row `row` (0-based) of LLaVA-NeXT's unpadded crop feature map.
+    /// Position (`row`, `column`) of OneVision's bilinearly downsampled crop feature map: a weighted mix of up to
+    /// four crop patches (`FeatureMapResampler`), not one encoder token.
+    case resampled(row: Int, column: Int)
+    /// The learned newline after row `row` (0-based) of the any-resolution crop feature map.
     case newline(row: Int)
 }
 
 /// The visual tokens of one image in the order the language model sees them, each with its origin: the one
-/// description scorers, selection, drawing and evaluation share for LLaVA-1.5 and LLaVA-NeXT alike.
+/// description scorers, selection, drawing and evaluation share for LLaVA-1.5, NeXT and OneVision alike.
 public struct VisualTokenMap: Sendable, Equatable {
     /// Origin of each visual token, in sequence order.
     public let origins: [VisualTokenOrigin]
@@ -18,10 +23,15 @@ public struct VisualTokenMap: Sendable, Equatable {
     public let viewCount: Int
     /// Patches per view side.
     public let patchesPerSide: Int
-    /// Encoder tokens per view: [CLS] then the patches row-major.
-    public var encoderTokensPerView: Int { 1 + patchesPerSide * patchesPerSide }
-    /// How the views were cut (LLaVA-NeXT), nil for a single view.
+    /// Whether the vision encoder puts a [CLS] token before each view's patches (CLIP, not SigLIP).
+    public let encoderHasClassToken: Bool
+    /// Encoder tokens per view: [CLS] (when the encoder has one) then the patches row-major.
+    public var encoderTokensPerView: Int { classTokenOffset + patchesPerSide * patchesPerSide }
+    /// How the views were cut (LLaVA-NeXT, OneVision), nil for a single view.
     public let anyResolution: AnyResolutionLayout?
+
+    /// Encoder tokens before a view's first patch.
+    private var classTokenOffset: Int { encoderHasClassToken ? 1 : 0 }
 
     /// Visual tokens in the sequence.
     public var count: Int { origins.count }
@@ -30,13 +40,15 @@ public struct VisualTokenMap: Sendable, Equatable {
     /// Indices of the tokens that carry image content (patches and [CLS]), ascending.
     public var contentIndices: [Int] { origins.indices.filter { if case .newline = origins[$0] { false } else { true } } }
 
-    /// The tokens of a single view: its patches row-major, after its [CLS] when `includesClassToken`.
-    public init(singleViewWithPatchesPerSide side: Int, includesClassToken: Bool) {
-        var origins: [VisualTokenOrigin] = includesClassToken ? [.classToken(view: 0)] : []
+    /// The tokens of a single view: its patches row-major, after its [CLS] when `includesClassToken` (which
+    /// needs an encoder with one).
+    public init(singleViewWithPatchesPerSide side: Int, includesClassToken: Bool, encoderHasClassToken: Bool = true) {
+        var origins: [VisualTokenOrigin] = includesClassToken && encoderHasClassToken ? [.classToken(view: 0)] : []
         for row in 0..<side { for column in 0..<side { origins.append(.patch(view: 0, row: row, column: column)) } }
         self.origins = origins
         viewCount = 1
         patchesPerSide = side
+        self.encoderHasClassToken = encoderHasClassToken
         anyResolution = nil
     }
 
@@ -44,25 +56,34 @@ public struct VisualTokenMap: Sendable, Equatable {
     /// "full" feature strategy.
     public init(singleViewOf configuration: LlavaConfiguration) {
         self.init(singleViewWithPatchesPerSide: configuration.vision.patchesPerSide,
-                  includesClassToken: configuration.visionFeatureSelection == .all)
+                  includesClassToken: configuration.projectsClassToken,
+                  encoderHasClassToken: configuration.vision.hasClassToken)
     }
 
-    /// LLaVA-NeXT's packing (`pack_image_features`): the base view's patches, then each kept row of the crop
-    /// feature map with a newline after it.
-    public init(anyResolution layout: AnyResolutionLayout) {
+    /// The any-resolution packing (`pack_image_features`): the base view's patches, then each row of the
+    /// unpadded crop feature map (downsampled on OneVision when the layout says so) with a newline after it.
+    public init(anyResolution layout: AnyResolutionLayout, encoderHasClassToken: Bool = true) {
         let side = layout.patchesPerSide
         var origins: [VisualTokenOrigin] = []
         origins.reserveCapacity(layout.imageTokenCount)
         for row in 0..<side { for column in 0..<side { origins.append(.patch(view: 0, row: row, column: column)) } }
-        for (keptRow, r) in layout.keptRows.enumerated() {
-            for c in layout.keptColumns {
-                origins.append(.patch(view: 1 + (r / side) * layout.gridColumns + c / side, row: r % side, column: c % side))
+        if layout.isDownsampled {
+            for row in 0..<layout.outputRows {
+                for column in 0..<layout.outputColumns { origins.append(.resampled(row: row, column: column)) }
+                origins.append(.newline(row: row))
             }
-            origins.append(.newline(row: keptRow))
+        } else {
+            for (keptRow, r) in layout.keptRows.enumerated() {
+                for c in layout.keptColumns {
+                    origins.append(.patch(view: 1 + (r / side) * layout.gridColumns + c / side, row: r % side, column: c % side))
+                }
+                origins.append(.newline(row: keptRow))
+            }
         }
         self.origins = origins
         viewCount = layout.viewCount
         patchesPerSide = side
+        self.encoderHasClassToken = encoderHasClassToken
         anyResolution = layout
     }
 
@@ -70,16 +91,53 @@ public struct VisualTokenMap: Sendable, Equatable {
     public struct EncoderToken: Sendable, Equatable {
         /// The view it belongs to (0 = base view).
         public var view: Int
-        /// Its index among the view's encoder tokens ([CLS] = 0, then the patches row by row).
+        /// Its index among the view's encoder tokens ([CLS] = 0 when the encoder has one, then the patches row by row).
         public var token: Int
     }
 
-    /// The encoder token behind `origin`, nil for a newline.
+    /// The encoder token behind `origin`, nil for a newline or a resampled position (a mix of several).
     public func encoderToken(_ origin: VisualTokenOrigin) -> EncoderToken? {
         switch origin {
-        case let .patch(view, row, column): return EncoderToken(view: view, token: 1 + row * patchesPerSide + column)
+        case let .patch(view, row, column): return EncoderToken(view: view, token: classTokenOffset + row * patchesPerSide + column)
         case let .classToken(view): return EncoderToken(view: view, token: 0)
-        case .newline: return nil
+        case .newline, .resampled: return nil
         }
+    }
+
+    /// The view a content token is scored with for per-view budgets: its encoder token's view, or `viewCount`
+    /// (one group for the whole grid) for a resampled position; nil for a newline.
+    public func allocationGroup(_ origin: VisualTokenOrigin) -> Int? {
+        switch origin {
+        case .resampled: return viewCount
+        default: return encoderToken(origin)?.view
+        }
+    }
+
+    /// Indices of the resampled tokens (OneVision's downsampled grid), ascending; empty elsewhere.
+    public var resampledIndices: [Int] { origins.indices.filter { if case .resampled = origins[$0] { true } else { false } } }
+
+    /// Per-encoder-token values `[viewCount · encoderTokensPerView, channels]` carried onto the downsampled crop
+    /// map as the packing computes it: the unpadded crop map assembled from the grid views, then
+    /// `FeatureMapResampler` to `outputRows x outputColumns`. Row r · outputColumns + c is `.resampled(r, c)`.
+    /// - Throws: `ModelError.invalidInput` when the map is not downsampled or `values` has the wrong row count.
+    public func resampledGrid(_ values: Tensor) throws -> Tensor {
+        guard let layout = anyResolution, layout.isDownsampled else {
+            throw ModelError.invalidInput("this image's crop feature map is not downsampled")
+        }
+        guard values.shape.rank == 2, values.shape[0] == viewCount * encoderTokensPerView else {
+            throw ModelError.invalidInput("values \(values.shape) do not hold \(viewCount) views of \(encoderTokensPerView) encoder tokens")
+        }
+        let side = patchesPerSide
+        var rows: [Int] = []
+        rows.reserveCapacity(layout.keptRows.count * layout.keptColumns.count)
+        for r in layout.keptRows {
+            for c in layout.keptColumns {
+                let view = 1 + (r / side) * layout.gridColumns + c / side
+                rows.append(view * encoderTokensPerView + classTokenOffset + (r % side) * side + c % side)
+            }
+        }
+        let unpadded = try wrapTensorErrors { try values.gatherRows(rows) }
+        return try FeatureMapResampler.resize(unpadded, rows: layout.keptRows.count, columns: layout.keptColumns.count,
+                                              outputRows: layout.outputRows, outputColumns: layout.outputColumns)
     }
 }

@@ -15,7 +15,7 @@ public enum AssistantFixture {
             throw XCTSkip("../shared/fixtures/tokenizers/llama-sp is absent")
         }
         var config = minimalLlavaConfiguration
-        config.vision = CLIPVisionConfiguration(hiddenSize: 16, intermediateSize: 32, layerCount: 2, headCount: 2, imageSize: 28, patchSize: 14)
+        config.vision = VisionTowerConfiguration(hiddenSize: 16, intermediateSize: 32, layerCount: 2, headCount: 2, imageSize: 28, patchSize: 14)
         config.text = LlamaConfiguration(vocabularySize: 3000, hiddenSize: 16, intermediateSize: 24, layerCount: 3, headCount: 2,
                                          padTokenId: 2999, bosTokenId: 1, eosTokenIds: [2])
         config.imageTokenId = 2998

@@ -3,7 +3,8 @@ import XCTest
 import TensorCore
 import VLMModels
 
-/// The tiny-llava-next fixture: the model and its four reference samples (raw image, unexpanded prompt).
+/// An any-resolution fixture (tiny-llava-next, tiny-llava-onevision): the model and its reference samples (raw
+/// image, unexpanded prompt).
 public struct NextFixtureSamples: Sendable {
     /// The fixture model.
     public let model: LlavaModel
@@ -14,16 +15,25 @@ public struct NextFixtureSamples: Sendable {
     /// Per sample: the prompt with one placeholder (`input_ids.i`).
     public let prompts: [[Int]]
 
-    /// Loads the fixture, or throws `XCTSkip` when it is absent.
+    /// Loads the tiny-llava-next fixture, or throws `XCTSkip` when it is absent.
     public static func load() throws -> NextFixtureSamples {
-        let dir = try requireTinyLlavaNextFixture()
+        try load(directory: try requireTinyLlavaNextFixture(), samples: 4)
+    }
+
+    /// Loads the tiny-llava-onevision fixture, or throws `XCTSkip` when it is absent.
+    public static func loadOneVision() throws -> NextFixtureSamples {
+        try load(directory: try requireFixture("tiny-llava-onevision"), samples: 5)
+    }
+
+    /// Loads the fixture in `dir` with `samples` reference images.
+    static func load(directory dir: URL, samples: Int) throws -> NextFixtureSamples {
         let reference = try SafetensorsFile(url: dir.appendingPathComponent("reference.safetensors"))
-        let images = try (0..<4).map { i -> RGBImage in
+        let images = try (0..<samples).map { i -> RGBImage in
             let raw = try reference.integerTensor("image.\(i)")
             return try RGBImage(width: raw.shape[1], height: raw.shape[0], pixels: raw.values.map(UInt8.init))
         }
         return NextFixtureSamples(model: try LlavaModel(directory: dir), reference: reference, images: images,
-                                  prompts: try (0..<4).map { try reference.integerTensor("input_ids.\($0)").values })
+                                  prompts: try (0..<samples).map { try reference.integerTensor("input_ids.\($0)").values })
     }
 
     /// Integer reference tensor `name.i`.

@@ -59,6 +59,17 @@ public func requireTinyLlavaNextFixture() throws -> URL {
     return url
 }
 
+/// The shared fixture folder `../shared/fixtures/NAME`, or an `XCTSkip` naming it when it is absent.
+public func requireFixture(_ name: String) throws -> URL {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    let url = root.appendingPathComponent("shared/fixtures/\(name)")
+    guard FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path) else {
+        throw XCTSkip("../shared/fixtures/\(name) is absent: its tests need the shared folder beside the package")
+    }
+    return url
+}
+
 /// Asserts two float arrays agree within `atol` (for fixture comparisons).
 public func assertClose(
     _ actual: [Float], _ expected: [Float], atol: Double, _ message: String = "",
@@ -70,7 +81,7 @@ public func assertClose(
 /// A minimal LLaVA configuration (1 vision layer of width 8 on 8x8 images, 2 decoder layers, vocabulary 23,
 /// image token 22) for tests that write and load whole checkpoints.
 public let minimalLlavaConfiguration = LlavaConfiguration(
-    vision: CLIPVisionConfiguration(hiddenSize: 8, intermediateSize: 16, layerCount: 1, headCount: 2,
+    vision: VisionTowerConfiguration(hiddenSize: 8, intermediateSize: 16, layerCount: 1, headCount: 2,
                                     imageSize: 8, patchSize: 4),
     text: LlamaConfiguration(vocabularySize: 23, hiddenSize: 8, intermediateSize: 12, layerCount: 2, headCount: 2),
     imageTokenId: 22)

@@ -39,7 +39,7 @@ final class NonFiniteActivationTests: XCTestCase {
 
     func testOverflowNamesTheVisionLayer() throws {
         var weights = OverflowingWeights(culprit: "encoder.layers.0.self_attn")
-        let vision = try CLIPVisionEncoder(configuration: minimalLlavaConfiguration.vision, weights: &weights, prefix: "v")
+        let vision = try VisionTower(configuration: minimalLlavaConfiguration.vision, weights: &weights, prefix: "v")
         XCTAssertThrowsError(try vision.encode(pixels: randomTensor([3, 8, 8], seed: 1), hiddenStates: [1])) {
             guard case .invalidInput(let reason) = $0 as? ModelError, reason.hasPrefix("vision layer 0 produced") else {
                 return XCTFail("\($0)")

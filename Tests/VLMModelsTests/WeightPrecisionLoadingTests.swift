@@ -8,7 +8,7 @@ import XCTest
 final class WeightPrecisionLoadingTests: XCTestCase {
     /// A small LLaVA whose sizes are not multiples of 16 (so panels are padded).
     private let configuration = LlavaConfiguration(
-        vision: CLIPVisionConfiguration(hiddenSize: 24, intermediateSize: 40, layerCount: 2, headCount: 2,
+        vision: VisionTowerConfiguration(hiddenSize: 24, intermediateSize: 40, layerCount: 2, headCount: 2,
                                         imageSize: 8, patchSize: 4),
         text: LlamaConfiguration(vocabularySize: 37, hiddenSize: 20, intermediateSize: 36, layerCount: 2,
                                  headCount: 2, kvHeadCount: 1),

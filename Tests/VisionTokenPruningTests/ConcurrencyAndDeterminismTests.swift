@@ -61,7 +61,7 @@ final class ConcurrencyAndDeterminismTests: XCTestCase {
     func testResultsDoNotDependOnThreadsOrBackend() throws {
         // The fixture's products are below the GEMM's threading cutoff (2 M FLOPs), so threads would change
         // nothing there. This model's are above it: the vision MLP alone is 2 · 65 · 256 · 128 = 4.3 M.
-        let vision = CLIPVisionConfiguration(hiddenSize: 128, intermediateSize: 256, layerCount: 2, headCount: 4, imageSize: 56, patchSize: 7)
+        let vision = VisionTowerConfiguration(hiddenSize: 128, intermediateSize: 256, layerCount: 2, headCount: 4, imageSize: 56, patchSize: 7)
         let text = LlamaConfiguration(vocabularySize: 64, hiddenSize: 128, intermediateSize: 256, layerCount: 3, headCount: 4, kvHeadCount: 2)
         let config = LlavaConfiguration(vision: vision, text: text, imageTokenId: 63)
         XCTAssertGreaterThan(2 * vision.tokenCount * vision.intermediateSize * vision.hiddenSize, 2_000_000)

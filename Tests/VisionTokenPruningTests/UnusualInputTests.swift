@@ -9,7 +9,7 @@ import XCTest
 /// the image placeholder.
 final class UnusualInputTests: XCTestCase {
     private static let tiny: LlavaConfiguration = {
-        let vision = CLIPVisionConfiguration(hiddenSize: 4, intermediateSize: 8, layerCount: 1, headCount: 1, imageSize: 4, patchSize: 2)
+        let vision = VisionTowerConfiguration(hiddenSize: 4, intermediateSize: 8, layerCount: 1, headCount: 1, imageSize: 4, patchSize: 2)
         let text = LlamaConfiguration(vocabularySize: 12, hiddenSize: 4, intermediateSize: 6, layerCount: 1, headCount: 1,
                                       padTokenId: 0, bosTokenId: 1, eosTokenIds: [2])
         return LlavaConfiguration(vision: vision, text: text, imageTokenId: 11, visionFeatureLayer: -1)

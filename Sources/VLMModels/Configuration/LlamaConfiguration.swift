@@ -1,7 +1,8 @@
 import TensorCore
 
-/// The LLaMA language model of a LLaVA checkpoint (`text_config` in `config.json`).
-/// Absent keys take `transformers.LlamaConfig`'s defaults.
+/// The decoder-only language model of a LLaVA-style checkpoint (`text_config` in `config.json`): LLaMA, Mistral
+/// (the same architecture) or Qwen2 (LLaMA with biases on the q/k/v projections). Absent keys take
+/// `transformers.LlamaConfig`'s defaults.
 public struct LlamaConfiguration: Codable, Sendable, Equatable {
     /// Vocabulary size (`vocab_size`).
     public var vocabularySize: Int
@@ -37,8 +38,10 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
     /// Mistral's attention window in positions (`sliding_window`), nil for full attention. Prompts reaching
     /// position `slidingWindow` are refused rather than attended differently.
     public var slidingWindow: Int?
-    /// `model_type`: "llama" or "mistral" (the same architecture here).
+    /// `model_type`: "llama", "mistral" or "qwen2".
     public var modelType: String = "llama"
+    /// Whether the q, k and v projections have biases (Qwen2; o_proj and the MLP never do).
+    public var queryKeyValueBias: Bool { modelType == "qwen2" }
 
     /// A configuration with every size given; the rest take LLaMA defaults.
     public init(vocabularySize: Int, hiddenSize: Int, intermediateSize: Int, layerCount: Int, headCount: Int,
@@ -74,7 +77,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         case maxPositionEmbeddings = "max_position_embeddings"
         case tieWordEmbeddings = "tie_word_embeddings", padTokenId = "pad_token_id", bosTokenId = "bos_token_id"
         case eosTokenId = "eos_token_id", attentionBias = "attention_bias", mlpBias = "mlp_bias"
-        case slidingWindow = "sliding_window", modelType = "model_type"
+        case slidingWindow = "sliding_window", useSlidingWindow = "use_sliding_window", modelType = "model_type"
     }
 
     private struct RopeParameters: Codable {
@@ -85,11 +88,13 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "llama"
-        guard ["llama", "mistral"].contains(modelType) else {
+        guard ["llama", "mistral", "qwen2"].contains(modelType) else {
             throw DecodingError.dataCorruptedError(
-                forKey: .modelType, in: c, debugDescription: "text model_type '\(modelType)' is not 'llama' or 'mistral'")
+                forKey: .modelType, in: c, debugDescription: "text model_type '\(modelType)' is not 'llama', 'mistral' or 'qwen2'")
         }
-        slidingWindow = try c.decodeIntegerIfPresent(forKey: .slidingWindow)
+        // Qwen2 writes a window size but attends fully unless `use_sliding_window` is true.
+        let windowed = try modelType != "qwen2" || (c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow) ?? false)
+        slidingWindow = windowed ? try c.decodeIntegerIfPresent(forKey: .slidingWindow) : nil
         vocabularySize = try c.decodeIntegerIfPresent(forKey: .vocabularySize) ?? 32000
         hiddenSize = try c.decodeIntegerIfPresent(forKey: .hiddenSize) ?? 4096
         intermediateSize = try c.decodeIntegerIfPresent(forKey: .intermediateSize) ?? 11008
@@ -162,6 +167,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         try c.encode(eosTokenIds, forKey: .eosTokenId)
         try c.encode(modelType, forKey: .modelType)
         try c.encodeIfPresent(slidingWindow, forKey: .slidingWindow)
+        if modelType == "qwen2" { try c.encode(slidingWindow != nil, forKey: .useSlidingWindow) }
     }
 
     /// Every inconsistency found, as readable sentences (empty when the configuration is usable).

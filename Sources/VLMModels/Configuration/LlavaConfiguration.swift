@@ -9,37 +9,57 @@ public enum VisionFeatureSelection: String, Codable, Sendable {
     case all = "full"
 }
 
-/// A LLaVA checkpoint's `config.json`: vision tower, projector and language model, for LLaVA-1.5
-/// (`model_type` "llava": one view per image) and LLaVA-NeXT ("llava_next": any-resolution views and a
-/// learned newline token). Absent keys take `transformers.LlavaConfig`'s / `LlavaNextConfig`'s defaults.
+/// The LLaVA-style families: a vision tower, a two-linear projector and a decoder, differing in how an image
+/// becomes visual tokens (`model_type` in `config.json`).
+public enum LlavaFamily: String, Sendable, Equatable, CaseIterable {
+    /// LLaVA-1.5 (`llava`): one view per image.
+    case llava
+    /// LLaVA-NeXT (`llava_next`): any-resolution views and a learned newline token after each feature row.
+    case llavaNext = "llava_next"
+    /// LLaVA-OneVision (`llava_onevision`): NeXT's packing with a SigLIP tower, a Qwen2 decoder and grids larger
+    /// than `anyres_max_N` crops' worth of tokens downsampled bilinearly.
+    case llavaOneVision = "llava_onevision"
+}
+
+/// A LLaVA-style checkpoint's `config.json`: vision tower, projector and language model, for LLaVA-1.5
+/// (`model_type` "llava"), LLaVA-NeXT ("llava_next") and LLaVA-OneVision ("llava_onevision"). Absent keys take
+/// `transformers.LlavaConfig`'s / `LlavaNextConfig`'s / `LlavaOnevisionConfig`'s defaults.
 public struct LlavaConfiguration: Codable, Sendable, Equatable {
-    /// The CLIP vision tower.
-    public var vision: CLIPVisionConfiguration
-    /// The LLaMA language model.
+    /// The vision tower (CLIP or SigLIP).
+    public var vision: VisionTowerConfiguration
+    /// The language model (LLaMA, Mistral or Qwen2).
     public var text: LlamaConfiguration
     /// Token id of the image placeholder (`image_token_index`).
     public var imageTokenId: Int
     /// Projector activation between its two linears (`projector_hidden_act`).
     public var projectorActivation: Activation
-    /// Which hidden state of the vision tower feeds the projector, Python-style (`vision_feature_layer`, −2).
+    /// Which hidden state of the vision tower feeds the projector, Python-style (`vision_feature_layer`, −2;
+    /// −1 for OneVision).
     public var visionFeatureLayer: Int
     /// Which tokens of that hidden state are projected (`vision_feature_select_strategy`).
     public var visionFeatureSelection: VisionFeatureSelection
     /// Whether the projector linears have biases (`multimodal_projector_bias`).
     public var projectorBias: Bool
-    /// LLaVA-NeXT's candidate canvas sizes (`image_grid_pinpoints`, each (height, width) in pixels, a multiple
+    /// Any-resolution candidate canvas sizes (`image_grid_pinpoints`, each (height, width) in pixels, a multiple
     /// of the view size); nil for LLaVA-1.5, whose images are one view.
     public var imageGridPinpoints: [PixelSize]?
+    /// OneVision's `anyres_max_N` (`vision_aspect_ratio`): a crop feature map of more than 1.1² · N views'
+    /// patches is downsampled to about N views' worth; nil for no limit (NeXT).
+    public var maxGridViews: Int?
 
     /// transformers' `LlavaNextConfig` default pinpoints for 336-pixel views.
     public static let defaultPinpoints336 = [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]
         .map { PixelSize(height: $0[0], width: $0[1]) }
 
-    /// A configuration with every part given.
-    public init(vision: CLIPVisionConfiguration, text: LlamaConfiguration, imageTokenId: Int,
+    /// transformers' `LlavaOnevisionConfig` default pinpoints for 384-pixel views: every (384a, 384b), a, b in 1...6.
+    public static let defaultPinpoints384 = (1...6).flatMap { a in (1...6).map { b in PixelSize(height: 384 * a, width: 384 * b) } }
+
+    /// A configuration with every part given (the family follows from the pinpoints and `maxGridViews`).
+    public init(vision: VisionTowerConfiguration, text: LlamaConfiguration, imageTokenId: Int,
                 projectorActivation: Activation = .gelu, visionFeatureLayer: Int = -2,
                 visionFeatureSelection: VisionFeatureSelection = .patchesOnly, projectorBias: Bool = true,
-                imageGridPinpoints: [PixelSize]? = nil) {
+                imageGridPinpoints: [PixelSize]? = nil, maxGridViews: Int? = nil) {
+        self.maxGridViews = maxGridViews
         self.vision = vision
         self.text = text
         self.imageTokenId = imageTokenId
@@ -50,7 +70,11 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
         self.imageGridPinpoints = imageGridPinpoints
     }
 
-    /// Whether images are cut into any-resolution views (LLaVA-NeXT).
+    /// Which LLaVA-style family (`model_type`): OneVision when grids are limited (`maxGridViews`), NeXT when
+    /// images are cut into any-resolution views, else LLaVA-1.5.
+    public var family: LlavaFamily { maxGridViews != nil ? .llavaOneVision : imageGridPinpoints != nil ? .llavaNext : .llava }
+
+    /// Whether images are cut into any-resolution views (LLaVA-NeXT, OneVision).
     public var isAnyResolution: Bool { imageGridPinpoints != nil }
 
     /// The vision tower's hidden state that feeds the projector, as an index into its `layerCount + 1` hidden
@@ -66,11 +90,14 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
         visionFeatureHiddenState >= 1 ? visionFeatureHiddenState - 1 : nil
     }
 
-    /// Visual tokens per view after feature selection (per image for LLaVA-1.5; a LLaVA-NeXT image's count
+    /// Visual tokens per view after feature selection (per image for LLaVA-1.5; an any-resolution image's count
     /// depends on its size, see `AnyResolutionLayout.imageTokenCount`).
     public var visualTokenCount: Int {
         visionFeatureSelection == .patchesOnly ? vision.patchCount : vision.tokenCount
     }
+
+    /// Whether the projected tokens include the vision tower's [CLS] token (the "full" strategy on CLIP).
+    public var projectsClassToken: Bool { visionFeatureSelection == .all && vision.hasClassToken }
 
     enum CodingKeys: String, CodingKey {
         case vision = "vision_config", text = "text_config", imageTokenId = "image_token_index"
@@ -78,20 +105,28 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
         case projectorActivation = "projector_hidden_act", visionFeatureLayer = "vision_feature_layer"
         case visionFeatureSelection = "vision_feature_select_strategy", projectorBias = "multimodal_projector_bias"
         case modelType = "model_type", imageGridPinpoints = "image_grid_pinpoints"
+        case visionAspectRatio = "vision_aspect_ratio"
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let type = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "llava"
-        guard type == "llava" || type == "llava_next" else {
+        guard let family = LlavaFamily(rawValue: type) else {
             throw DecodingError.dataCorruptedError(
-                forKey: .modelType, in: c, debugDescription: "model_type '\(type)' is not 'llava' or 'llava_next'")
+                forKey: .modelType, in: c,
+                debugDescription: "model_type '\(type)' is not one of \(LlavaFamily.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "))")
         }
-        vision = try c.decodeIfPresent(CLIPVisionConfiguration.self, forKey: .vision) ?? .clipViTLarge336
-        text = try c.decodeIfPresent(LlamaConfiguration.self, forKey: .text)
-            ?? LlamaConfiguration(vocabularySize: 32000, hiddenSize: 4096, intermediateSize: 11008, layerCount: 32, headCount: 32)
+        let oneVision = family == .llavaOneVision
+        vision = try c.decodeIfPresent(VisionTowerConfiguration.self, forKey: .vision)
+            ?? (oneVision ? .siglipSo400m384 : .clipViTLarge336)
+        guard let text = try c.decodeIfPresent(LlamaConfiguration.self, forKey: .text)
+            ?? (oneVision ? nil : LlamaConfiguration(vocabularySize: 32000, hiddenSize: 4096, intermediateSize: 11008, layerCount: 32, headCount: 32))
+        else {
+            throw DecodingError.keyNotFound(CodingKeys.text, .init(codingPath: c.codingPath, debugDescription: "llava_onevision needs a text_config"))
+        }
+        self.text = text
         imageTokenId = try c.decodeIntegerIfPresent(forKey: .imageTokenId)
-            ?? c.decodeIntegerIfPresent(forKey: .legacyImageTokenIndex) ?? 32000
+            ?? c.decodeIntegerIfPresent(forKey: .legacyImageTokenIndex) ?? (oneVision ? 151_646 : 32000)
         let act = try c.decodeIfPresent(String.self, forKey: .projectorActivation) ?? "gelu"
         do { projectorActivation = try Activation(huggingFaceName: act) } catch {
             throw DecodingError.dataCorruptedError(
@@ -101,26 +136,37 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
             throw DecodingError.dataCorruptedError(
                 forKey: .visionFeatureLayer, in: c, debugDescription: "a list of vision feature layers is not supported")
         }
-        visionFeatureLayer = try c.decodeIntegerIfPresent(forKey: .visionFeatureLayer) ?? -2
+        visionFeatureLayer = try c.decodeIntegerIfPresent(forKey: .visionFeatureLayer) ?? (oneVision ? -1 : -2)
         visionFeatureSelection = try c.decodeIfPresent(VisionFeatureSelection.self, forKey: .visionFeatureSelection)
-            ?? .patchesOnly
+            ?? (oneVision ? .all : .patchesOnly)
         projectorBias = try c.decodeIfPresent(Bool.self, forKey: .projectorBias) ?? true
-        if type == "llava_next" {
+        if family == .llava {
+            imageGridPinpoints = nil
+        } else {
             let pairs = try c.decodeIfPresent([[Int]].self, forKey: .imageGridPinpoints)
             if let pairs, !pairs.allSatisfy({ $0.count == 2 }) {
                 throw DecodingError.dataCorruptedError(
                     forKey: .imageGridPinpoints, in: c, debugDescription: "every pinpoint must be [height, width]")
             }
-            imageGridPinpoints = pairs?.map { PixelSize(height: $0[0], width: $0[1]) } ?? Self.defaultPinpoints336
-        } else {
-            imageGridPinpoints = nil
+            imageGridPinpoints = pairs?.map { PixelSize(height: $0[0], width: $0[1]) }
+                ?? (oneVision ? Self.defaultPinpoints384 : Self.defaultPinpoints336)
+        }
+        maxGridViews = nil
+        if oneVision {
+            let aspect = try c.decodeIfPresent(String.self, forKey: .visionAspectRatio) ?? "anyres_max_9"
+            guard aspect.hasPrefix("anyres_max_"), let n = Int(aspect.dropFirst("anyres_max_".count)), (1...64).contains(n) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .visionAspectRatio, in: c, debugDescription: "'\(aspect)' is not anyres_max_N with N in 1...64")
+            }
+            maxGridViews = n
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(isAnyResolution ? "llava_next" : "llava", forKey: .modelType)
+        try c.encode(family.rawValue, forKey: .modelType)
         try c.encodeIfPresent(imageGridPinpoints?.map { [$0.height, $0.width] }, forKey: .imageGridPinpoints)
+        try c.encodeIfPresent(maxGridViews.map { "anyres_max_\($0)" }, forKey: .visionAspectRatio)
         try c.encode(vision, forKey: .vision)
         try c.encode(text, forKey: .text)
         try c.encode(imageTokenId, forKey: .imageTokenId)
@@ -175,10 +221,14 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
             } catch ModelError.invalidConfiguration(_, let reason) {
                 p.append(reason)
             }
-            if visionFeatureSelection != .patchesOnly {
-                p.append("LLaVA-NeXT packs patch grids: vision_feature_select_strategy must be 'default', not 'full'")
+            if projectsClassToken {
+                p.append("any-resolution models pack patch grids: vision_feature_select_strategy must be 'default', not 'full', on a tower with [CLS]")
             }
         }
+        if !vision.hasClassToken && visionFeatureSelection == .patchesOnly {
+            p.append("vision_feature_select_strategy 'default' drops a [CLS] token, but the \(vision.family.rawValue) tower has none: use 'full'")
+        }
+        if maxGridViews != nil && imageGridPinpoints == nil { p.append("vision_aspect_ratio anyres_max_N needs image_grid_pinpoints") }
         guard p.isEmpty else { throw ModelError.invalidConfiguration(path: path, reason: p.joined(separator: "; ")) }
     }
 

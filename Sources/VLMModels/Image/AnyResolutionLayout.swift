@@ -1,11 +1,15 @@
-/// How LLaVA-NeXT ("anyres") cuts one image into views and which of their patch features reach the language
-/// model, exactly as transformers' `LlavaNextImageProcessor` and `pack_image_features` compute it.
+import Foundation
+
+/// How LLaVA-NeXT and LLaVA-OneVision ("anyres") cut one image into views and which of their patch features
+/// reach the language model, exactly as transformers' `LlavaNextImageProcessor` / `LlavaOnevisionImageProcessor`
+/// and `pack_image_features` compute it.
 ///
 /// The image is fitted (aspect kept) into the best of the grid pinpoints, padded to it and cut into
 /// `gridRows x gridColumns` square views of `viewSize` pixels; a base view (the whole image squashed to
 /// `viewSize`) comes first. The crops' patches form one feature map of `gridRows · p x gridColumns · p`
 /// positions (p = patches per view side), from which the rows or columns that only cover padding are
-/// removed (`keptRows`, `keptColumns`); a newline token follows each kept row.
+/// removed (`keptRows`, `keptColumns`). OneVision (`maxGridViews`, anyres_max_N) then downsamples a map of more
+/// than 1.1² · N views' patches bilinearly to `outputRows x outputColumns`. A newline token follows each row.
 public struct AnyResolutionLayout: Sendable, Equatable {
     /// The original image size.
     public let imageSize: PixelSize
@@ -29,11 +33,21 @@ public struct AnyResolutionLayout: Sendable, Equatable {
     public let keptRows: Range<Int>
     /// Columns of the crop feature map that survive unpadding.
     public let keptColumns: Range<Int>
+    /// OneVision's anyres_max_N limit (nil: none, as on NeXT).
+    public let maxGridViews: Int?
+    /// Rows of the crop feature map the language model sees: `keptRows.count`, or fewer when downsampled.
+    public let outputRows: Int
+    /// Columns of the crop feature map the language model sees: `keptColumns.count`, or fewer when downsampled.
+    public let outputColumns: Int
 
-    /// The layout of an image of `imageSize` under `pinpoints` (each a multiple of `viewSize` on both sides).
+    /// Whether the unpadded map is bilinearly downsampled (OneVision grids above the anyres_max_N limit).
+    public var isDownsampled: Bool { outputRows != keptRows.count || outputColumns != keptColumns.count }
+
+    /// The layout of an image of `imageSize` under `pinpoints` (each a multiple of `viewSize` on both sides),
+    /// with OneVision's anyres_max_N downsampling when `maxGridViews` is N.
     /// - Throws: `ModelError.invalidInput` for an empty image, `.invalidConfiguration` for bad pinpoints or a
-    ///   view size that is not a multiple of `patchSize`.
-    public init(imageSize: PixelSize, pinpoints: [PixelSize], viewSize: Int, patchSize: Int) throws {
+    ///   view smaller than a patch.
+    public init(imageSize: PixelSize, pinpoints: [PixelSize], viewSize: Int, patchSize: Int, maxGridViews: Int? = nil) throws {
         try AnyResolutionLayout.validate(pinpoints: pinpoints, viewSize: viewSize, patchSize: patchSize)
         guard imageSize.height >= 1, imageSize.width >= 1 else {
             throw ModelError.invalidInput("image of \(imageSize.width)x\(imageSize.height) pixels: both sides must be at least 1")
@@ -51,15 +65,49 @@ public struct AnyResolutionLayout: Sendable, Equatable {
             rows: gridRows * patchesPerSide, columns: gridColumns * patchesPerSide, imageSize: imageSize)
         keptRows = unpadded.rows
         keptColumns = unpadded.columns
+        self.maxGridViews = maxGridViews
+        let output = AnyResolutionLayout.downsampledSize(
+            rows: keptRows.count, columns: keptColumns.count, patchesPerView: patchesPerSide * patchesPerSide,
+            maxGridViews: maxGridViews)
+        outputRows = output.rows
+        outputColumns = output.columns
     }
 
     /// Views the image becomes: the base view and the grid crops.
     public var viewCount: Int { 1 + gridRows * gridColumns }
-    /// Newline tokens: one per kept feature-map row.
-    public var newlineCount: Int { keptRows.count }
-    /// Visual tokens the image puts in the prompt: the base view's patches, then each kept row's patches and
+    /// Newline tokens: one per output feature-map row.
+    public var newlineCount: Int { outputRows }
+    /// Visual tokens the image puts in the prompt: the base view's patches, then each output row's patches and
     /// its newline (the count the processor expands the placeholder to).
-    public var imageTokenCount: Int { patchesPerSide * patchesPerSide + keptRows.count * (keptColumns.count + 1) }
+    public var imageTokenCount: Int { patchesPerSide * patchesPerSide + outputRows * (outputColumns + 1) }
+
+    /// OneVision's anyres_max_N size rule: with ratio = √(rows · columns / (N · patchesPerView)), a map with
+    /// ratio > 1.1 becomes `(rows // ratio, columns // ratio)` (Python's float floor division, which rounds
+    /// `(a − fmod(a, b)) / b` to the nearest integer); otherwise, or without a limit, it is kept.
+    public static func downsampledSize(rows: Int, columns: Int, patchesPerView: Int, maxGridViews: Int?) -> (rows: Int, columns: Int) {
+        guard let n = maxGridViews else { return (rows, columns) }
+        let ratio = (Double(rows * columns) / Double(n * patchesPerView)).squareRoot()
+        guard ratio > 1.1 else { return (rows, columns) }
+        return (Int(pythonFloorDivision(Double(rows), ratio)), Int(pythonFloorDivision(Double(columns), ratio)))
+    }
+
+    /// CPython's `a // b` for positive doubles: not `floor(a / b)`, which differs when the quotient rounds up
+    /// to an integer (15 // 1.6667 is 8.0 while floor(15 / 1.6667) is 9).
+    static func pythonFloorDivision(_ a: Double, _ b: Double) -> Double {
+        let mod = fmod(a, b), quotient = (a - mod) / b
+        let floored = quotient.rounded(.down)
+        return quotient - floored > 0.5 ? floored + 1 : floored
+    }
+
+    /// The part of the original image that position (`row`, `column`) of the downsampled crop feature map
+    /// covers (OneVision), or nil when it covers only padding.
+    public func imageRegion(outputRow row: Int, column: Int) -> ImageRegion? {
+        let rowScale = Double(keptRows.count) / Double(outputRows), columnScale = Double(keptColumns.count) / Double(outputColumns)
+        let patch = Double(viewSize) / Double(patchesPerSide)
+        let y0 = (Double(keptRows.lowerBound) + Double(row) * rowScale) * patch - Double(padTop)
+        let x0 = (Double(keptColumns.lowerBound) + Double(column) * columnScale) * patch - Double(padLeft)
+        return clippedRegion(x: x0, y: y0, width: columnScale * patch, height: rowScale * patch)
+    }
 
     /// The part of the original image (in its pixels, x to the right, y down, clipped to the image) that patch
     /// (`row`, `column`) of view `view` covers: the whole image squashed for the base view 0, the fitted and
@@ -74,8 +122,14 @@ public struct AnyResolutionLayout: Sendable, Equatable {
         let cropRow = (view - 1) / gridColumns, cropColumn = (view - 1) % gridColumns
         let x0 = Double(cropColumn * viewSize - padLeft) + Double(column) * patch
         let y0 = Double(cropRow * viewSize - padTop) + Double(row) * patch
+        return clippedRegion(x: x0, y: y0, width: patch, height: patch)
+    }
+
+    /// A rectangle of the padded canvas (pixels) mapped back to the original image and clipped to it.
+    private func clippedRegion(x x0: Double, y y0: Double, width: Double, height: Double) -> ImageRegion? {
+        let w = Double(imageSize.width), h = Double(imageSize.height)
         let sx = w / Double(resizedSize.width), sy = h / Double(resizedSize.height)
-        let x = (max(0, x0 * sx), min(w, (x0 + patch) * sx)), y = (max(0, y0 * sy), min(h, (y0 + patch) * sy))
+        let x = (max(0, x0 * sx), min(w, (x0 + width) * sx)), y = (max(0, y0 * sy), min(h, (y0 + height) * sy))
         guard x.0 < x.1, y.0 < y.1 else { return nil }
         return ImageRegion(x: x.0...x.1, y: y.0...y.1)
     }
@@ -156,12 +210,12 @@ public struct AnyResolutionLayout: Sendable, Equatable {
     }
 
     /// Checks that every pinpoint is a positive multiple of `viewSize` on both sides, makes at most 64 crops
-    /// and fits `ConfigurationBounds.imageSide`, that there are 1 ... 64 pinpoints, and that views cut into
-    /// whole patches.
+    /// and fits `ConfigurationBounds.imageSide`, that there are 1 ... 64 pinpoints, and that a view holds at
+    /// least one patch (SigLIP views need not be whole multiples of the patch).
     /// - Throws: `ModelError.invalidConfiguration` naming the first bad value.
     public static func validate(pinpoints: [PixelSize], viewSize: Int, patchSize: Int, path: String = "image_grid_pinpoints") throws {
-        guard viewSize >= 1, patchSize >= 1, viewSize % patchSize == 0 else {
-            throw ModelError.invalidConfiguration(path: path, reason: "view size \(viewSize) is not a positive multiple of the patch size \(patchSize)")
+        guard viewSize >= 1, patchSize >= 1, viewSize >= patchSize else {
+            throw ModelError.invalidConfiguration(path: path, reason: "view size \(viewSize) is smaller than the patch size \(patchSize)")
         }
         guard !pinpoints.isEmpty else { throw ModelError.invalidConfiguration(path: path, reason: "image_grid_pinpoints is empty") }
         guard pinpoints.count <= 64 else {

@@ -1,11 +1,11 @@
 import Foundation
 
-/// The image preprocessing a LLaVA model expects: one CLIP view (LLaVA-1.5) or any-resolution views
-/// (LLaVA-NeXT).
+/// The image preprocessing a LLaVA-style model expects: one CLIP view (LLaVA-1.5) or any-resolution views
+/// (LLaVA-NeXT, OneVision).
 public enum LlavaImageProcessor: Sendable, Equatable {
     /// transformers' `CLIPImageProcessor`: shortest edge resize, centre crop, normalisation.
     case singleView(CLIPImageProcessor)
-    /// transformers' `LlavaNextImageProcessor`.
+    /// transformers' `LlavaNextImageProcessor` (and `LlavaOnevisionImageProcessor`, with its grid limit).
     case anyResolution(LlavaNextImageProcessor)
 
     /// The defaults for a model with `configuration` (CLIP statistics, the vision tower's image size).
@@ -13,7 +13,7 @@ public enum LlavaImageProcessor: Sendable, Equatable {
     public init(configuration c: LlavaConfiguration) throws {
         if let pinpoints = c.imageGridPinpoints {
             self = .anyResolution(try LlavaNextImageProcessor(pinpoints: pinpoints, viewSize: c.vision.imageSize,
-                                                              patchSize: c.vision.patchSize))
+                                                              patchSize: c.vision.patchSize, maxGridViews: c.maxGridViews))
         } else {
             self = .singleView(CLIPImageProcessor(size: c.vision.imageSize))
         }
@@ -24,7 +24,8 @@ public enum LlavaImageProcessor: Sendable, Equatable {
     public init(directory: URL, configuration c: LlavaConfiguration) throws {
         if let pinpoints = c.imageGridPinpoints {
             self = .anyResolution(try LlavaNextImageProcessor(directory: directory, pinpoints: pinpoints,
-                                                              viewSize: c.vision.imageSize, patchSize: c.vision.patchSize))
+                                                              viewSize: c.vision.imageSize, patchSize: c.vision.patchSize,
+                                                              maxGridViews: c.maxGridViews))
         } else {
             self = .singleView(try CLIPImageProcessor(directory: directory, defaultSize: c.vision.imageSize))
         }

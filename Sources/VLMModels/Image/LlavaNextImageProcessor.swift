@@ -1,9 +1,10 @@
 import Foundation
 import TensorCore
 
-/// transformers' `LlavaNextImageProcessor` (PIL backend), bit for bit: the image is resized into its best
-/// grid pinpoint (aspect kept, Pillow bicubic), padded with black to it, cut into square crops, preceded by
-/// the whole image squashed to one view, and each view goes through the CLIP steps and normalisation.
+/// transformers' `LlavaNextImageProcessor` and `LlavaOnevisionImageProcessor` (PIL backend), bit for bit: the
+/// image is resized into its best grid pinpoint (aspect kept, Pillow bicubic), padded with black to it, cut into
+/// square crops, preceded by the whole image squashed to one view, and each view goes through the CLIP steps
+/// and normalisation (OneVision checkpoints give SigLIP's mean and std of 0.5).
 public struct LlavaNextImageProcessor: Sendable, Equatable {
     /// The per-view CLIP steps (resize, centre crop; no-ops on square views of the crop size) and normalisation.
     public var clip: CLIPImageProcessor
@@ -13,26 +14,38 @@ public struct LlavaNextImageProcessor: Sendable, Equatable {
     public var viewSize: Int
     /// The vision tower's patch size.
     public var patchSize: Int
+    /// OneVision's anyres_max_N limit on the crop feature map (nil for NeXT).
+    public var maxGridViews: Int?
 
     /// A processor with CLIP defaults at `viewSize`.
     /// - Throws: `ModelError.invalidConfiguration` for pinpoints that are not multiples of `viewSize`.
-    public init(pinpoints: [PixelSize], viewSize: Int, patchSize: Int) throws {
+    public init(pinpoints: [PixelSize], viewSize: Int, patchSize: Int, maxGridViews: Int? = nil) throws {
         try AnyResolutionLayout.validate(pinpoints: pinpoints, viewSize: viewSize, patchSize: patchSize)
         clip = CLIPImageProcessor(size: viewSize)
         self.pinpoints = pinpoints
         self.viewSize = viewSize
         self.patchSize = patchSize
+        self.maxGridViews = maxGridViews
     }
 
-    /// Reads `preprocessor_config.json` in `directory` (CLIP keys as `CLIPImageProcessor`), checking that its
-    /// `image_grid_pinpoints` equal the model's and that it resamples bicubically.
+    /// Reads `preprocessor_config.json` in `directory` (CLIP keys as `CLIPImageProcessor`; OneVision's
+    /// `size {"height": S, "width": S}` must name the view size), checking that its `image_grid_pinpoints`
+    /// equal the model's and that it resamples bicubically.
     /// - Throws: `ModelError.invalidConfiguration` for a malformed file or one that disagrees with the model.
-    public init(directory: URL, pinpoints: [PixelSize], viewSize: Int, patchSize: Int) throws {
-        try self.init(pinpoints: pinpoints, viewSize: viewSize, patchSize: patchSize)
+    public init(directory: URL, pinpoints: [PixelSize], viewSize: Int, patchSize: Int, maxGridViews: Int? = nil) throws {
+        try self.init(pinpoints: pinpoints, viewSize: viewSize, patchSize: patchSize, maxGridViews: maxGridViews)
         let url = directory.appendingPathComponent("preprocessor_config.json")
         guard RegularFile.isPresent(url) else { return }
         // Read and parsed once: the CLIP keys and the anyres keys come from the same document.
-        let json = try JSONValue.parseStrict(try RegularFile.read(url), path: url.path)
+        var json = try JSONValue.parseStrict(try RegularFile.read(url), path: url.path)
+        if let size = json["size"], let height = size["height"], let width = size["width"] {
+            // Views are already `viewSize` squares: resizing one to exactly height x width is the identity.
+            guard height.integer == viewSize, width.integer == viewSize, size.members?.count == 2 else {
+                throw ModelError.invalidConfiguration(
+                    path: url.path, reason: "size must be {\"height\": \(viewSize), \"width\": \(viewSize)}, the vision tower's image_size")
+            }
+            json = .object(json.members!.filter { $0.key != Array("size".utf8) })
+        }
         clip = try CLIPImageProcessor(preprocessorConfig: json, path: url.path, defaultSize: viewSize)
         if let resample = json["resample"], resample.integer != 3 {
             throw ModelError.invalidConfiguration(path: url.path, reason: "resample is not 3 (BICUBIC), the only filter implemented")
@@ -51,7 +64,8 @@ public struct LlavaNextImageProcessor: Sendable, Equatable {
     /// The layout an image of `size` gets.
     /// - Throws: `ModelError.invalidInput` for an empty image.
     public func layout(for size: PixelSize) throws -> AnyResolutionLayout {
-        try AnyResolutionLayout(imageSize: size, pinpoints: pinpoints, viewSize: viewSize, patchSize: patchSize)
+        try AnyResolutionLayout(imageSize: size, pinpoints: pinpoints, viewSize: viewSize, patchSize: patchSize,
+                                maxGridViews: maxGridViews)
     }
 
     /// The base view and the grid crops of `image`, normalised.

@@ -35,7 +35,7 @@ public enum FlopsModel {
 
     /// The patch embedding and `layers` CLIP encoder layers over one view's n tokens ([CLS] included):
     /// 2·P·(channels·p²)·d for P patches of side p, then 8·n·d² + 4·n²·d + 4·n·d·m per layer.
-    public static func visionEncoder(layers: Int, _ c: CLIPVisionConfiguration) -> Double {
+    public static func visionEncoder(layers: Int, _ c: VisionTowerConfiguration) -> Double {
         let n = Double(c.tokenCount), d = Double(c.hiddenSize), m = Double(c.intermediateSize)
         let patchInput = Double(c.channelCount * c.patchSize * c.patchSize)
         return 2 * Double(c.patchCount) * patchInput * d + Double(layers) * (8 * n * d * d + 4 * n * n * d + 4 * n * d * m)

@@ -1,21 +1,24 @@
 import TensorCore
 
-// A port of transformers' CLIPVisionModel (modeling_clip.py) as LLaVA uses it.
+// A port of transformers' CLIPVisionModel (modeling_clip.py) and SiglipVisionModel (modeling_siglip.py) as
+// LLaVA-style models use them.
 
-/// What `CLIPVisionEncoder.encode` returns.
-public struct CLIPVisionOutput: Sendable {
-    /// Patch embeddings + [CLS] + position embeddings, before `pre_layrnorm`: `[tokens, hidden]`.
+/// What `VisionTower.encode` returns.
+public struct VisionTowerOutput: Sendable {
+    /// Patch embeddings (+ [CLS] for CLIP) + position embeddings, before any pre-norm: `[tokens, hidden]`.
     public var embeddings: Tensor
-    /// Requested hidden states by transformers' index (0 = after `pre_layrnorm`, i = output of layer i−1),
-    /// each `[tokens, hidden]`; token 0 is [CLS].
+    /// Requested hidden states by transformers' index (0 = the embeddings, after `pre_layrnorm` for CLIP;
+    /// i = output of layer i−1), each `[tokens, hidden]`; token 0 is [CLS] when the tower has one.
     public var hiddenStates: [Int: Tensor]
-    /// Requested attention probabilities by layer, `[heads, rows, tokens]` (rows as requested).
+    /// Requested attention probabilities by layer, `[heads, rows, tokens]` (rows as requested), or `[tokens]`
+    /// for `.columnSums`.
     public var attentions: [Int: Tensor]
 }
 
-/// The CLIP ViT vision tower: patch embedding, [CLS], position embeddings, `pre_layrnorm`, pre-norm layers
-/// with quick_gelu MLPs. Immutable and `Sendable`: one instance serves any number of concurrent callers.
-public struct CLIPVisionEncoder: Sendable {
+/// A ViT vision tower, CLIP or SigLIP (`VisionTowerFamily`): patch embedding, [CLS] (CLIP), learned position
+/// embeddings, `pre_layrnorm` (CLIP), pre-norm layers with biased attention and a two-linear MLP.
+/// Immutable and `Sendable`: one instance serves any number of concurrent callers.
+public struct VisionTower: Sendable {
     struct Layer: Sendable {
         var norm1: LayerNorm
         var qkv: Linear
@@ -26,17 +29,18 @@ public struct CLIPVisionEncoder: Sendable {
     }
 
     /// The tower's configuration.
-    public let configuration: CLIPVisionConfiguration
+    public let configuration: VisionTowerConfiguration
     let patchWeight: Tensor  // [hidden, channels·patch·patch]
-    let classEmbedding: Tensor  // [hidden]
+    let patchBias: Tensor?  // [hidden], SigLIP
+    let classEmbedding: Tensor?  // [hidden], CLIP
     let positionEmbedding: Tensor  // [tokens, hidden]
-    let preLayerNorm: LayerNorm
+    let preLayerNorm: LayerNorm?  // CLIP
     let layers: [Layer]
-    /// Loaded so that no checkpoint tensor is left unused; LLaVA never applies it.
+    /// Loaded so that no checkpoint tensor is left unused; LLaVA-style models never apply it.
     let postLayerNorm: LayerNorm
 
     /// Builds the tower from `weights` under `prefix` (e.g. `vision_tower.vision_model`).
-    public init(configuration c: CLIPVisionConfiguration, weights: inout some WeightSource, prefix: String) throws {
+    public init(configuration c: VisionTowerConfiguration, weights: inout some WeightSource, prefix: String) throws {
         configuration = c
         let h = c.hiddenSize
         patchWeight = try wrapTensorErrors {
@@ -44,9 +48,11 @@ public struct CLIPVisionEncoder: Sendable {
                                shape: [h, c.channelCount, c.patchSize, c.patchSize])
                 .reshaped([h, c.channelCount * c.patchSize * c.patchSize])
         }
-        classEmbedding = try weights.tensor("\(prefix).embeddings.class_embedding", shape: [h])
+        let family = c.family
+        patchBias = family.hasPatchBias ? try weights.tensor("\(prefix).embeddings.patch_embedding.bias", shape: [h]) : nil
+        classEmbedding = family.hasClassToken ? try weights.tensor("\(prefix).embeddings.class_embedding", shape: [h]) : nil
         positionEmbedding = try weights.tensor("\(prefix).embeddings.position_embedding.weight", shape: [c.tokenCount, h])
-        preLayerNorm = try weights.layerNorm("\(prefix).pre_layrnorm", width: h, eps: c.layerNormEps)
+        preLayerNorm = family.hasPreLayerNorm ? try weights.layerNorm("\(prefix).pre_layrnorm", width: h, eps: c.layerNormEps) : nil
         layers = try (0..<c.layerCount).map { i in
             let p = "\(prefix).encoder.layers.\(i)"
             let qkv = try weights.linear(stacking: ["q_proj", "k_proj", "v_proj"].map { "\(p).self_attn.\($0)" },
@@ -67,12 +73,12 @@ public struct CLIPVisionEncoder: Sendable {
     /// - Parameters:
     ///   - pixels: normalised image `[channels, imageSize, imageSize]`.
     ///   - hiddenStates: transformers hidden-state indices to return (0 ... layerCount).
-    ///   - attentions: per layer index, which attention probability rows to return (`.rows([0])` = the [CLS]
-    ///     query row only).
+    ///   - attentions: per layer index, which attention probabilities to return (`.rows([0])` = the [CLS]
+    ///     query row only; `.columnSums` = the attention each token receives, summed over queries).
     /// - Throws: `ModelError.invalidInput` for a wrong pixel shape, NaN/infinite pixels or indices out of range.
     public func encode(
         pixels: Tensor, hiddenStates: Set<Int>, attentions: [Int: AttentionProbabilityRequest] = [:]
-    ) throws -> CLIPVisionOutput {
+    ) throws -> VisionTowerOutput {
         let c = configuration
         guard pixels.shape == [c.channelCount, c.imageSize, c.imageSize] else {
             throw ModelError.invalidInput("pixel values have shape \(pixels.shape), expected [\(c.channelCount), \(c.imageSize), \(c.imageSize)]")
@@ -89,8 +95,8 @@ public struct CLIPVisionEncoder: Sendable {
             throw ModelError.invalidInput("vision attention layer \(bad) is outside 0..<\(c.layerCount)")
         }
         let embeddings = try embed(pixels)
-        var x = try preLayerNorm(embeddings)
-        var output = CLIPVisionOutput(embeddings: embeddings, hiddenStates: [:], attentions: [:])
+        var x = try preLayerNorm.map { try $0(embeddings) } ?? embeddings
+        var output = VisionTowerOutput(embeddings: embeddings, hiddenStates: [:], attentions: [:])
         if hiddenStates.contains(0) { output.hiddenStates[0] = x }
         let depth = max(hiddenStates.max() ?? 0, (attentions.keys.max() ?? -1) + 1)
         for i in 0..<depth {
@@ -105,7 +111,8 @@ public struct CLIPVisionEncoder: Sendable {
         return output
     }
 
-    /// Patchify (row-major grid, each patch ordered channel, y, x), project, prepend [CLS], add positions.
+    /// Patchify (row-major grid, each patch ordered channel, y, x; pixels past the last whole patch ignored),
+    /// project (+ bias), prepend [CLS] when the tower has one, add positions.
     private func embed(_ pixels: Tensor) throws -> Tensor {
         let c = configuration
         let p = c.patchSize, side = c.patchesPerSide, size = c.imageSize
@@ -126,8 +133,8 @@ public struct CLIPVisionEncoder: Sendable {
             }
         }
         return try wrapTensorErrors {
-            let projected = try patches.matmul(patchWeight, transposeOther: true)
-            var tokens = try Tensor.concatenateRows([classEmbedding.reshaped([1, c.hiddenSize]), projected])
+            var tokens = try patches.matmul(patchWeight, transposeOther: true, bias: patchBias)
+            if let classEmbedding { tokens = try Tensor.concatenateRows([classEmbedding.reshaped([1, c.hiddenSize]), tokens]) }
             try tokens.add(positionEmbedding)
             return tokens
         }

@@ -1,0 +1,151 @@
+import TensorCore
+
+/// The two vision transformers LLaVA-style models use. They share one implementation (`VisionTower`) and differ
+/// only in these points.
+public enum VisionTowerFamily: String, Sendable, Equatable, Codable {
+    /// CLIP ViT (`clip_vision_model`): a learned [CLS] token before the patches, `pre_layrnorm` after the
+    /// embeddings, a patch convolution without bias, quick_gelu MLPs.
+    case clip = "clip_vision_model"
+    /// SigLIP ViT (`siglip_vision_model`): no [CLS] token, no pre-norm, a patch convolution with bias,
+    /// tanh-approximated GELU MLPs; the attention-pooling head is not used by VLMs and never loaded.
+    case siglip = "siglip_vision_model"
+
+    /// Whether the tower prepends a [CLS] token to the patches.
+    public var hasClassToken: Bool { self == .clip }
+    /// Whether a LayerNorm runs on the embeddings before the first layer (CLIP's `pre_layrnorm`).
+    public var hasPreLayerNorm: Bool { self == .clip }
+    /// Whether the patch convolution has a bias.
+    public var hasPatchBias: Bool { self == .siglip }
+}
+
+/// The vision tower of a LLaVA-style checkpoint (`vision_config` in `config.json`): a CLIP or a SigLIP ViT.
+/// Absent keys take `transformers.CLIPVisionConfig`'s or `SiglipVisionConfig`'s defaults.
+public struct VisionTowerConfiguration: Codable, Sendable, Equatable {
+    /// CLIP or SigLIP (`model_type`).
+    public var family: VisionTowerFamily
+    /// Width of the residual stream (`hidden_size`).
+    public var hiddenSize: Int
+    /// Width of the MLP (`intermediate_size`).
+    public var intermediateSize: Int
+    /// Number of encoder layers (`num_hidden_layers`).
+    public var layerCount: Int
+    /// Attention heads per layer (`num_attention_heads`).
+    public var headCount: Int
+    /// Input channels (`num_channels`, 3 for RGB).
+    public var channelCount: Int
+    /// Input side length in pixels (`image_size`). SigLIP's need not be a multiple of the patch size: the
+    /// stride-`patchSize` convolution ignores the last `imageSize % patchSize` rows and columns (384 = 27·14 + 6).
+    public var imageSize: Int
+    /// Patch side length in pixels (`patch_size`).
+    public var patchSize: Int
+    /// MLP activation (`hidden_act`).
+    public var activation: Activation
+    /// LayerNorm epsilon (`layer_norm_eps`).
+    public var layerNormEps: Float
+
+    /// Patches per image side (`image_size // patch_size`).
+    public var patchesPerSide: Int { imageSize / patchSize }
+    /// Patch tokens per image (without [CLS]).
+    public var patchCount: Int { patchesPerSide * patchesPerSide }
+    /// Whether the tower has a [CLS] token (CLIP).
+    public var hasClassToken: Bool { family.hasClassToken }
+    /// Tokens per image: the patches, after [CLS] when the tower has one.
+    public var tokenCount: Int { patchCount + (hasClassToken ? 1 : 0) }
+    /// Width of one attention head.
+    public var headDimension: Int { hiddenSize / headCount }
+
+    /// A configuration with every field given (CLIP by default).
+    public init(family: VisionTowerFamily = .clip, hiddenSize: Int, intermediateSize: Int, layerCount: Int, headCount: Int,
+                channelCount: Int = 3, imageSize: Int, patchSize: Int, activation: Activation? = nil,
+                layerNormEps: Float? = nil) {
+        self.family = family
+        self.hiddenSize = hiddenSize
+        self.intermediateSize = intermediateSize
+        self.layerCount = layerCount
+        self.headCount = headCount
+        self.channelCount = channelCount
+        self.imageSize = imageSize
+        self.patchSize = patchSize
+        self.activation = activation ?? (family == .clip ? .quickGelu : .geluTanh)
+        self.layerNormEps = layerNormEps ?? (family == .clip ? 1e-5 : 1e-6)
+    }
+
+    /// CLIP ViT-L/14 at 336 px, LLaVA-1.5's vision tower (transformers' LLaVA default when `vision_config` is absent).
+    public static let clipViTLarge336 = VisionTowerConfiguration(
+        hiddenSize: 1024, intermediateSize: 4096, layerCount: 24, headCount: 16, imageSize: 336, patchSize: 14)
+
+    /// SigLIP-so400m/14 at 384 px with its last layer removed (26 layers), LLaVA-OneVision's vision tower.
+    public static let siglipSo400m384 = VisionTowerConfiguration(
+        family: .siglip, hiddenSize: 1152, intermediateSize: 4304, layerCount: 26, headCount: 16, imageSize: 384,
+        patchSize: 14)
+
+    enum CodingKeys: String, CodingKey {
+        case family = "model_type"
+        case hiddenSize = "hidden_size", intermediateSize = "intermediate_size", layerCount = "num_hidden_layers"
+        case headCount = "num_attention_heads", channelCount = "num_channels", imageSize = "image_size"
+        case patchSize = "patch_size", activation = "hidden_act", layerNormEps = "layer_norm_eps"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let type = try c.decodeIfPresent(String.self, forKey: .family) ?? VisionTowerFamily.clip.rawValue
+        guard let family = VisionTowerFamily(rawValue: type) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .family, in: c, debugDescription: "vision model_type '\(type)' is not 'clip_vision_model' or 'siglip_vision_model'")
+        }
+        self.family = family
+        let siglip = family == .siglip
+        hiddenSize = try c.decodeIntegerIfPresent(forKey: .hiddenSize) ?? 768
+        intermediateSize = try c.decodeIntegerIfPresent(forKey: .intermediateSize) ?? 3072
+        layerCount = try c.decodeIntegerIfPresent(forKey: .layerCount) ?? 12
+        headCount = try c.decodeIntegerIfPresent(forKey: .headCount) ?? 12
+        channelCount = try c.decodeIntegerIfPresent(forKey: .channelCount) ?? 3
+        imageSize = try c.decodeIntegerIfPresent(forKey: .imageSize) ?? 224
+        patchSize = try c.decodeIntegerIfPresent(forKey: .patchSize) ?? (siglip ? 16 : 32)
+        let act = try c.decodeIfPresent(String.self, forKey: .activation) ?? (siglip ? "gelu_pytorch_tanh" : "quick_gelu")
+        do { activation = try Activation(huggingFaceName: act) } catch {
+            throw DecodingError.dataCorruptedError(forKey: .activation, in: c, debugDescription: "unsupported hidden_act '\(act)'")
+        }
+        layerNormEps = try c.decodeIfPresent(Float.self, forKey: .layerNormEps) ?? (siglip ? 1e-6 : 1e-5)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(family, forKey: .family)
+        try c.encode(hiddenSize, forKey: .hiddenSize)
+        try c.encode(intermediateSize, forKey: .intermediateSize)
+        try c.encode(layerCount, forKey: .layerCount)
+        try c.encode(headCount, forKey: .headCount)
+        try c.encode(channelCount, forKey: .channelCount)
+        try c.encode(imageSize, forKey: .imageSize)
+        try c.encode(patchSize, forKey: .patchSize)
+        try c.encode(activation.rawValue, forKey: .activation)
+        try c.encode(layerNormEps, forKey: .layerNormEps)
+    }
+
+    /// Every inconsistency found, as readable sentences (empty when the configuration is usable).
+    func problems() -> [String] {
+        var p: [String] = []
+        for (name, v) in [("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
+                          ("num_hidden_layers", layerCount), ("num_attention_heads", headCount),
+                          ("num_channels", channelCount), ("image_size", imageSize), ("patch_size", patchSize)] where v <= 0 {
+            p.append("vision_config.\(name) must be positive, got \(v)")
+        }
+        typealias B = ConfigurationBounds
+        p += B.problems("vision_config", [
+            ("hidden_size", hiddenSize, B.width), ("intermediate_size", intermediateSize, B.width),
+            ("num_hidden_layers", layerCount, B.layers), ("num_attention_heads", headCount, B.heads),
+            ("num_channels", channelCount, B.channels), ("image_size", imageSize, B.imageSide),
+            ("patch_size", patchSize, B.imageSide),
+        ])
+        if p.isEmpty {
+            if hiddenSize % headCount != 0 { p.append("vision hidden_size \(hiddenSize) is not divisible by \(headCount) heads") }
+            if family == .clip && imageSize % patchSize != 0 {
+                p.append("image_size \(imageSize) is not a multiple of patch_size \(patchSize)")
+            }
+            if patchSize > imageSize { p.append("patch_size \(patchSize) is larger than image_size \(imageSize)") }
+        }
+        if !(layerNormEps > 0) { p.append("vision layer_norm_eps must be positive") }
+        return p
+    }
+}
