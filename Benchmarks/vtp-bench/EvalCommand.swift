@@ -139,7 +139,7 @@ enum EvalCommand {
                                  withdrawal: Int?, json: Bool, svg svgFile: OutputFile?) throws {
         var rows: [[String: Any]] = []
         var series: [String: [(budget: Double, summary: EvaluationSummary)]] = [:]
-        let names = ScorerCatalog.names.filter { $0 != "none" }
+        let names = ScorerCatalog.names(for: model.configuration).filter { $0 != "none" }
         var clock = ProgressClock(total: names.count * sweepBudgets.count, label: "sweep")
         for name in names {
             for budget in sweepBudgets {

@@ -31,4 +31,11 @@ public struct EncodedImage: Sendable {
             tokens.encoderToken(tokens.origins[i]).map { $0.view * tokens.encoderTokensPerView + $0.token }
         }
     }
+
+    /// Rows the projector runs on to embed the visual tokens at `indices`: their own encoder rows, or every row
+    /// when one of them is a resampled position (the whole crop map is projected, then downsampled).
+    public func projectedRowCount(of indices: [Int]) -> Int {
+        let resampled = indices.contains { if case .resampled = tokens.origins[$0] { true } else { false } }
+        return resampled ? features.shape[0] : featureRows(of: indices).count
+    }
 }

@@ -14,7 +14,8 @@ public enum GeneratedCheckpoint {
         public var shape: [Int]
     }
 
-    /// Every tensor a LLaVA-1.5 checkpoint of `c` holds, in the order the model consumes them.
+    /// Every tensor a LLaVA-style checkpoint of `c` holds, in the order the model consumes them: `image_newline`
+    /// for any-resolution families, the tower's family's embeddings, Qwen2's q/k/v biases.
     public static func entries(for c: LlavaConfiguration) -> [Entry] {
         var e: [Entry] = []
         let v = c.vision, vh = v.hiddenSize, vp = "vision_tower.vision_model"
@@ -25,10 +26,12 @@ public enum GeneratedCheckpoint {
             e.append(Entry(name: prefix + ".weight", shape: [outputs, inputs]))
             if bias { e.append(Entry(name: prefix + ".bias", shape: [outputs])) }
         }
+        if c.isAnyResolution { e.append(Entry(name: "image_newline", shape: [c.text.hiddenSize])) }
         e.append(Entry(name: "\(vp).embeddings.patch_embedding.weight", shape: [vh, v.channelCount, v.patchSize, v.patchSize]))
-        e.append(Entry(name: "\(vp).embeddings.class_embedding", shape: [vh]))
+        if v.family.hasPatchBias { e.append(Entry(name: "\(vp).embeddings.patch_embedding.bias", shape: [vh])) }
+        if v.hasClassToken { e.append(Entry(name: "\(vp).embeddings.class_embedding", shape: [vh])) }
         e.append(Entry(name: "\(vp).embeddings.position_embedding.weight", shape: [v.tokenCount, vh]))
-        norm("\(vp).pre_layrnorm", vh)
+        if v.family.hasPreLayerNorm { norm("\(vp).pre_layrnorm", vh) }
         for i in 0..<v.layerCount {
             let p = "\(vp).encoder.layers.\(i)"
             norm("\(p).layer_norm1", vh)
@@ -45,9 +48,9 @@ public enum GeneratedCheckpoint {
         for i in 0..<t.layerCount {
             let p = "\(lp).layers.\(i)"
             e.append(Entry(name: "\(p).input_layernorm.weight", shape: [h]))
-            linear("\(p).self_attn.q_proj", h, t.headCount * d, bias: false)
-            linear("\(p).self_attn.k_proj", h, t.kvHeadCount * d, bias: false)
-            linear("\(p).self_attn.v_proj", h, t.kvHeadCount * d, bias: false)
+            linear("\(p).self_attn.q_proj", h, t.headCount * d, bias: t.queryKeyValueBias)
+            linear("\(p).self_attn.k_proj", h, t.kvHeadCount * d, bias: t.queryKeyValueBias)
+            linear("\(p).self_attn.v_proj", h, t.kvHeadCount * d, bias: t.queryKeyValueBias)
             linear("\(p).self_attn.o_proj", t.headCount * d, h, bias: false)
             e.append(Entry(name: "\(p).post_attention_layernorm.weight", shape: [h]))
             linear("\(p).mlp.gate_proj", h, t.intermediateSize, bias: false)

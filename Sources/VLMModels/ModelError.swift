@@ -16,6 +16,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case unusedTensors(names: [String])
     /// Two checkpoint names map to the same model weight.
     case duplicateTensor(name: String)
+    /// One checkpoint mixes two key layouts (e.g. `vision_tower.vision_model.*` beside `vision_tower.*`).
+    case mixedWeightLayouts(String)
     /// `config.json` (or another JSON file) is invalid or describes something unsupported.
     case invalidConfiguration(path: String, reason: String)
     /// A caller's input does not fit the model (token ids, image placeholder, pixel shape, layer index).
@@ -35,6 +37,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             return "checkpoint tensors not used by the model: \(names.prefix(10).joined(separator: ", "))"
                 + (names.count > 10 ? " and \(names.count - 10) more" : "")
         case let .duplicateTensor(name): return "two checkpoint tensors map to '\(name)'"
+        case let .mixedWeightLayouts(example): return "checkpoint mixes two key layouts: \(example)"
         case let .invalidConfiguration(path, reason): return "invalid configuration \(path): \(reason)"
         case let .invalidInput(reason): return "invalid input: \(reason)"
         case let .tensor(error): return error.description

@@ -12,6 +12,9 @@ public enum PruningError: Error, Equatable, Sendable, CustomStringConvertible {
     case emptyTextSpan(String)
     /// A layer index outside what the model has, or an inconsistent combination of options.
     case invalidConfiguration(String)
+    /// A scorer that cannot run on this kind of model (e.g. [CLS] attention on a tower without [CLS]); the
+    /// reason names the alternative.
+    case unsupportedModel(scorer: String, reason: String)
 
     public var description: String {
         switch self {
@@ -21,6 +24,7 @@ public enum PruningError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .invalidScores(scorer, reason): return "scorer '\(scorer)': \(reason)"
         case let .emptyTextSpan(s): return "empty text span: \(s)"
         case let .invalidConfiguration(s): return "invalid pruning configuration: \(s)"
+        case let .unsupportedModel(scorer, reason): return "scorer '\(scorer)' cannot run on this model: \(reason)"
         }
     }
 }

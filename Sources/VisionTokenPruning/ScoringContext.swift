@@ -6,6 +6,8 @@ import VLMModels
 public struct ScoringRequirements: Sendable, Equatable {
     /// 0-based vision encoder layers whose [CLS] attention row is needed (see `visionFeatureEncoderLayer`).
     public var visionAttentionLayers: Set<Int> = []
+    /// 0-based vision encoder layers whose attention received per token is needed (column means per view).
+    public var visionAttentionReceivedLayers: Set<Int> = []
     /// The projected visual tokens (all of them, before pruning).
     public var projectedTokens = false
     /// The language model's input embeddings of the prompt.
@@ -44,6 +46,9 @@ public struct ScoringContext: Sendable {
     /// Per requested vision layer: each view's [CLS] query row of the attention probabilities,
     /// `[views, heads, encoderTokensPerView]`, column 0 = [CLS] itself.
     public let visionClassAttention: [Int: Tensor]
+    /// Per requested vision layer: the attention each encoder token receives in its view, averaged over the
+    /// view's queries and the heads, `[views, encoderTokensPerView]`.
+    public let visionAttentionReceived: [Int: Tensor]
     /// Projected visual tokens `[visual, textHidden]`, if requested.
     public let projectedTokens: Tensor?
     /// LM input embeddings of the expanded prompt `[expandedLength, textHidden]` (visual rows are the
@@ -57,13 +62,14 @@ public struct ScoringContext: Sendable {
     /// A context; the pipeline builds these, tests may build them by hand. `tokens` defaults to one view of the
     /// configuration's patch grid.
     public init(configuration: LlavaConfiguration, layout: PromptLayout, tokens: VisualTokenMap? = nil,
-                visionClassAttention: [Int: Tensor] = [:],
+                visionClassAttention: [Int: Tensor] = [:], visionAttentionReceived: [Int: Tensor] = [:],
                 projectedTokens: Tensor? = nil, promptEmbeddings: Tensor? = nil, languageAttention: Tensor? = nil,
                 specialTokenIds: Set<Int>? = nil) {
         self.configuration = configuration
         self.layout = layout
         self.tokens = tokens ?? VisualTokenMap(singleViewOf: configuration)
         self.visionClassAttention = visionClassAttention
+        self.visionAttentionReceived = visionAttentionReceived
         self.projectedTokens = projectedTokens
         self.promptEmbeddings = promptEmbeddings
         self.languageAttention = languageAttention

@@ -1,12 +1,13 @@
 import TensorCore
 import VLMModels
 
-/// How a [CLS]-attention budget is shared between the views of a multi-view (LLaVA-NeXT) image.
+/// How a saliency budget is shared between the views of a multi-view (LLaVA-NeXT, OneVision) image.
 public enum ViewAllocation: String, Sendable, CaseIterable {
     /// Each view keeps its own best tokens, a share of the budget proportional to its content tokens in the
-    /// sequence (FasterVLM's per-crop top-T, made exact for the budget).
+    /// sequence (FasterVLM's per-crop top-T, made exact for the budget). OneVision's downsampled grid, whose
+    /// positions mix several crops, is one group.
     case perView = "per-view"
-    /// One top-K over every view's tokens; [CLS] rows sum to one in every view, so scores compare across views.
+    /// One top-K over every view's tokens; attention rows sum to one in every view, so scores compare across views.
     case global
 }
 
@@ -44,8 +45,8 @@ public enum TokenSelection {
         case .global:
             (groups, quotas) = ([content], [budget])
         case .perView:
-            var byView = [[Int]](repeating: [], count: tokens.viewCount)
-            for i in content { byView[tokens.encoderToken(tokens.origins[i])!.view].append(i) }
+            var byView = [[Int]](repeating: [], count: tokens.viewCount + 1)
+            for i in content { byView[tokens.allocationGroup(tokens.origins[i])!].append(i) }
             groups = byView.filter { !$0.isEmpty }
             quotas = proportionalQuotas(budget, sizes: groups.map(\.count))
         }

@@ -122,7 +122,8 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
         guard let text = try c.decodeIfPresent(LlamaConfiguration.self, forKey: .text)
             ?? (oneVision ? nil : LlamaConfiguration(vocabularySize: 32000, hiddenSize: 4096, intermediateSize: 11008, layerCount: 32, headCount: 32))
         else {
-            throw DecodingError.keyNotFound(CodingKeys.text, .init(codingPath: c.codingPath, debugDescription: "llava_onevision needs a text_config"))
+            throw DecodingError.dataCorruptedError(
+                forKey: .text, in: c, debugDescription: "llava_onevision needs a text_config (its Qwen2 language model)")
         }
         self.text = text
         imageTokenId = try c.decodeIntegerIfPresent(forKey: .imageTokenId)

@@ -19,4 +19,23 @@ public enum LlavaWeightNames {
         }
         return name
     }
+
+    /// The key layouts found among `stored` names, by the two ways they differ: whether top-level modules sit
+    /// under `model.` (transformers 5 in memory) and whether the vision tower's keys go through `vision_model.`.
+    /// - Throws: `ModelError.mixedWeightLayouts` when one checkpoint mixes both forms of either (a merge of two
+    ///   conversions, whose tensors could otherwise load under each other's names).
+    public static func checkSingleLayout(_ stored: [String]) throws {
+        let modules = stored.filter { canonicalName($0) != nil && $0 != "lm_head.weight" }
+        let underModel = modules.filter { $0.hasPrefix("model.") }
+        if !underModel.isEmpty && underModel.count < modules.count {
+            let other = modules.first { !$0.hasPrefix("model.") }!
+            throw ModelError.mixedWeightLayouts("'\(underModel[0])' is under 'model.' but '\(other)' is not")
+        }
+        let vision = modules.filter { $0.contains("vision_tower.") }
+        let throughVisionModel = vision.filter { $0.contains("vision_tower.vision_model.") }
+        if !throughVisionModel.isEmpty && throughVisionModel.count < vision.count {
+            let other = vision.first { !$0.contains("vision_tower.vision_model.") }!
+            throw ModelError.mixedWeightLayouts("'\(throughVisionModel[0])' goes through 'vision_model.' but '\(other)' does not")
+        }
+    }
 }

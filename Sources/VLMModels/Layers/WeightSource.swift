@@ -51,9 +51,11 @@ public struct CheckpointWeights: WeightSource {
     public let precision: LoadPrecision
 
     /// Indexes `checkpoint` under canonical names (see `LlavaWeightNames.canonicalName`).
-    /// - Throws: `ModelError.duplicateTensor` when two stored names map to one canonical name.
+    /// - Throws: `ModelError.mixedWeightLayouts` when the names mix key layouts, `.duplicateTensor` when two
+    ///   stored names map to one canonical name.
     public init(checkpoint: SafetensorsCheckpoint, precision: LoadPrecision = .checkpoint) throws {
         self.precision = precision
+        try LlavaWeightNames.checkSingleLayout(checkpoint.tensorNames)
         var map: [String: String] = [:]
         for name in checkpoint.tensorNames {
             guard let canonical = LlavaWeightNames.canonicalName(name) else { continue }

@@ -38,16 +38,20 @@ struct PipelineRun {
 
     private func context(projected: Tensor? = nil, prompt: Tensor? = nil, languageAttention: Tensor? = nil) -> ScoringContext {
         ScoringContext(configuration: configuration, layout: layout, tokens: encoded.tokens,
-                       visionClassAttention: encoded.classAttention, projectedTokens: projected, promptEmbeddings: prompt,
+                       visionClassAttention: encoded.classAttention, visionAttentionReceived: encoded.attentionReceived,
+                       projectedTokens: projected, promptEmbeddings: prompt,
                        languageAttention: languageAttention)
     }
 
     /// Runs the vision tower on every view as deep as the projector and the scorer need, lays out the prompt
     /// and resolves the budget against the image's visual tokens.
     mutating func encode(_ image: ImageInput) throws {
-        let needed = pipeline.requirements.visionAttentionLayers
-        let depth = max(configuration.visionFeatureHiddenState, (needed.max() ?? -1) + 1)
-        let (encoded, encoderSeconds) = try measured { try model.encodeImage(image, classAttentionLayers: needed) }
+        let classRows = pipeline.requirements.visionAttentionLayers
+        let received = pipeline.requirements.visionAttentionReceivedLayers
+        let depth = max(configuration.visionFeatureHiddenState, (classRows.union(received).max() ?? -1) + 1)
+        let (encoded, encoderSeconds) = try measured {
+            try model.encodeImage(image, classAttentionLayers: classRows, attentionReceivedLayers: received)
+        }
         seconds.encoder += encoderSeconds
         self.encoded = encoded
         layout = try model.layout(tokenIds: tokenIds, imageTokenCount: encoded.tokens.count)
@@ -73,12 +77,12 @@ struct PipelineRun {
             kept = choice
             let (projected, projectorSeconds) = try measured { try model.visualEmbeddings(encoded, keeping: choice) }
             seconds.projector += projectorSeconds
-            flops.projector = FlopsModel.projector(tokens: encoded.featureRows(of: kept).count, configuration)
+            flops.projector = FlopsModel.projector(tokens: encoded.projectedRowCount(of: kept), configuration)
             embeddings = try model.embeddings(layout: layout, splicing: projected)
         } else {
             let (projected, projectorSeconds) = try measured { try model.visualEmbeddings(encoded) }
             seconds.projector += projectorSeconds
-            flops.projector = FlopsModel.projector(tokens: encoded.featureRows(of: kept).count, configuration)
+            flops.projector = FlopsModel.projector(tokens: encoded.projectedRowCount(of: kept), configuration)
             let full = try model.inputEmbeddings(layout: layout, visual: projected)
             embeddings = full
             if let scorer {

@@ -6,13 +6,14 @@ import VLMModels
 /// k₁ = argmax over 0...R of S_T(k₁)·S_C(R − k₁), S being prefix sums of each source's next-ranked scores,
 /// so a flatter source gets more tokens. Unlike the published code, the union is de-duplicated and refilled
 /// to exactly K (walking further down both rankings, the larger share first).
-/// If the context has no [CLS] attention (an encoder without [CLS]), it falls back to text similarity alone.
+/// The saliency is [CLS] attention, or attention received on a tower without [CLS] (`SaliencyScorer`); if the
+/// context lacks it, the mixture falls back to text similarity alone.
 /// On multi-view (LLaVA-NeXT) images the text ranking runs over every content token and the [CLS] ranking is
 /// the saliency scorer's own choice (per view by default, as AdaV takes its [CLS] top per crop) ranked by
 /// score; newline tokens are always kept and count toward K.
 public struct AdaptiveMixtureScorer: TokenScorer {
-    /// The saliency source (default: FasterVLM's feature-layer [CLS] attention).
-    public var saliency: ClassAttentionScorer
+    /// The saliency source (default: FasterVLM's feature-layer [CLS] attention, attention received without [CLS]).
+    public var saliency: SaliencyScorer
     /// The relevance source (default: AdaV's T2I).
     public var similarity: TextSimilarityScorer
     /// Minimum share of the budget reserved for each source (0.25 in AdaV).
@@ -21,7 +22,7 @@ public struct AdaptiveMixtureScorer: TokenScorer {
     public var name: String { "mixture" }
 
     /// AdaV's mixture unless overridden.
-    public init(saliency: ClassAttentionScorer = .init(), similarity: TextSimilarityScorer = .init(),
+    public init(saliency: SaliencyScorer = .init(), similarity: TextSimilarityScorer = .init(),
                 reservedShare: Double = 0.25) {
         self.saliency = saliency
         self.similarity = similarity
@@ -31,8 +32,14 @@ public struct AdaptiveMixtureScorer: TokenScorer {
     public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
 
     public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements {
-        var r = try similarity.requirements(for: configuration)
-        r.visionAttentionLayers = try saliency.requirements(for: configuration).visionAttentionLayers
+        try Self.merged(similarity.requirements(for: configuration), saliency.requirements(for: configuration))
+    }
+
+    /// The text requirements with the saliency's vision attention layers added.
+    static func merged(_ text: ScoringRequirements, _ saliency: ScoringRequirements) -> ScoringRequirements {
+        var r = text
+        r.visionAttentionLayers.formUnion(saliency.visionAttentionLayers)
+        r.visionAttentionReceivedLayers.formUnion(saliency.visionAttentionReceivedLayers)
         return r
     }
 
@@ -98,10 +105,7 @@ public struct AdaptiveMixtureScorer: TokenScorer {
         return (base + best, base + rest - best)
     }
 
-    private func hasSaliency(_ context: ScoringContext) -> Bool {
-        guard let layers = try? saliency.encoderLayers(for: context.configuration) else { return false }
-        return layers.allSatisfy { context.visionClassAttention[$0] != nil }
-    }
+    private func hasSaliency(_ context: ScoringContext) -> Bool { saliency.isAvailable(in: context) }
 
     /// Rank of each value as a fraction in [0, 1] (1 = best; ties share the lower index's order).
     static func percentileRanks(_ s: [Float]) -> [Float] {
@@ -112,19 +116,20 @@ public struct AdaptiveMixtureScorer: TokenScorer {
     }
 }
 
-/// A fixed-weight mixture for comparison: α·z(CLS) + (1 − α)·z(T2I), z = standardised scores.
+/// A fixed-weight mixture for comparison: α·z(saliency) + (1 − α)·z(T2I), z = standardised scores, saliency
+/// being [CLS] attention (attention received without [CLS]).
 public struct WeightedMixtureScorer: TokenScorer {
     /// Saliency source.
-    public var saliency: ClassAttentionScorer
+    public var saliency: SaliencyScorer
     /// Relevance source.
     public var similarity: TextSimilarityScorer
-    /// Weight of the [CLS] scores, in [0, 1].
+    /// Weight of the saliency scores, in [0, 1].
     public var alpha: Float
 
     public var name: String { "weighted-mixture" }
 
-    /// A mixture with weight `alpha` on [CLS] attention (default 0.5).
-    public init(alpha: Float = 0.5, saliency: ClassAttentionScorer = .init(), similarity: TextSimilarityScorer = .init()) {
+    /// A mixture with weight `alpha` on the saliency (default 0.5).
+    public init(alpha: Float = 0.5, saliency: SaliencyScorer = .init(), similarity: TextSimilarityScorer = .init()) {
         self.alpha = alpha
         self.saliency = saliency
         self.similarity = similarity
@@ -134,9 +139,7 @@ public struct WeightedMixtureScorer: TokenScorer {
 
     public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements {
         guard (0...1).contains(alpha) else { throw PruningError.invalidConfiguration("alpha \(alpha) is outside [0, 1]") }
-        var r = try similarity.requirements(for: configuration)
-        r.visionAttentionLayers = try saliency.requirements(for: configuration).visionAttentionLayers
-        return r
+        return AdaptiveMixtureScorer.merged(try similarity.requirements(for: configuration), try saliency.requirements(for: configuration))
     }
 
     public func scores(_ context: ScoringContext) throws -> [Float] {

@@ -36,8 +36,14 @@ public struct ClassAttentionScorer: TokenScorer {
     }
 
     /// The 0-based encoder layers this scorer reads on a model with `configuration`.
-    /// - Throws: `PruningError.invalidConfiguration` for layers outside the encoder or an empty set.
+    /// - Throws: `PruningError.unsupportedModel` for a tower without [CLS], `.invalidConfiguration` for layers
+    ///   outside the encoder or an empty set.
     public func encoderLayers(for configuration: LlavaConfiguration) throws -> [Int] {
+        guard configuration.vision.hasClassToken else {
+            throw PruningError.unsupportedModel(
+                scorer: name,
+                reason: "it reads the vision tower's [CLS] attention, and the \(configuration.vision.family.rawValue) tower of this \(configuration.family.rawValue) model has no [CLS] token; use 'received' (attention received, the no-[CLS] substitute) or 'mixture'")
+        }
         func featureLayer() throws -> Int {
             guard let feature = configuration.visionFeatureEncoderLayer else {
                 throw PruningError.invalidConfiguration("the projector reads the embeddings (vision_feature_layer 0): no attention layer precedes it")

@@ -3,11 +3,30 @@ import VLMModels
 /// The built-in scorers by their command-line names.
 public enum ScorerCatalog {
     /// Every name `scorer(named:for:)` accepts, in display order.
-    public static let names = ["none", "random", "uniform", "cls", "cls-global", "cls-ensemble", "text-sim", "mixture", "fastv"]
+    public static let names = [
+        "none", "random", "uniform", "cls", "cls-global", "cls-ensemble", "received", "received-global", "text-sim", "mixture",
+        "fastv",
+    ]
+
+    /// The names whose scorers run on a model with `configuration` (no [CLS] scorer on a tower without [CLS]).
+    public static func names(for configuration: LlavaConfiguration) -> [String] {
+        names.filter { name in
+            do {
+                _ = try scorer(named: name, for: configuration)?.requirements(for: configuration)
+                return true
+            } catch PruningError.unsupportedModel {
+                return false
+            } catch {
+                return true
+            }
+        }
+    }
 
     /// The scorer called `name` with its published defaults (nil for `none`). `cls` shares a multi-view budget
     /// per view (FasterVLM), `cls-global` over all views. `cls-ensemble` sums the seven
     /// layers up to the feature layer (VTC-CLS's default 16...22 on LLaVA-1.5), fewer on shallower towers.
+    /// `received` scores by attention received in the feature layer (towers without [CLS]), per view;
+    /// `received-global` over all views.
     /// - Throws: `PruningError.invalidConfiguration` for an unknown name.
     public static func scorer(named name: String, for configuration: LlavaConfiguration) throws -> (any TokenScorer)? {
         switch name {
@@ -18,6 +37,8 @@ public enum ScorerCatalog {
         case "cls-global": return ClassAttentionScorer(allocation: .global)
         case "cls-ensemble":
             return ClassAttentionScorer(layers: .ensemble(start: max(0, (configuration.visionFeatureEncoderLayer ?? 0) - 6)))
+        case "received": return AttentionReceivedScorer()
+        case "received-global": return AttentionReceivedScorer(allocation: .global)
         case "text-sim": return TextSimilarityScorer()
         case "mixture": return AdaptiveMixtureScorer()
         case "fastv": return FastVScorer()
