@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import VisionTokenPruning
 import VLMModels
 @testable import vtp_bench
 import XCTest
@@ -30,6 +31,16 @@ final class TextCommandTests: XCTestCase {
         XCTAssertNoThrow(try BenchCommand.run(["ask", "--model", folder.path, "--image", image.path, "--scorer", "cls",
                                                "--keep", "2", "--max-tokens", "3", "What is it?"]))
         XCTAssertThrowsError(try BenchCommand.run(["ask", "--model", folder.path, "--image", image.path, "--keep", "2", "Q?"]))
+        // OneVision (ChatML, byte-level BPE) with attention-received pruning; a [CLS] scorer is refused by name.
+        let oneVision = try temporaryFolder()
+        let picture = try AssistantFixture.write(to: oneVision, family: .llavaOneVision)
+        XCTAssertNoThrow(try BenchCommand.run(["ask", "--model", oneVision.path, "--image", picture.path, "--scorer", "received",
+                                               "--keep", "6", "--max-tokens", "3", "What is it?"]))
+        XCTAssertThrowsError(try BenchCommand.run(["ask", "--model", oneVision.path, "--image", picture.path, "--scorer", "cls",
+                                                   "--keep", "6", "What is it?"])) {
+            guard case .unsupportedModel(let scorer, _) = $0 as? PruningError else { return XCTFail("\($0)") }
+            XCTAssertEqual(scorer, "cls")
+        }
         XCTAssertThrowsError(try BenchCommand.run(["ask", "--model", folder.path, "--image", image.path]))
         // A tokenizer.json of an unsupported model type is a typed error.
         let json = try String(contentsOf: folder.appendingPathComponent("tokenizer.json"), encoding: .utf8)

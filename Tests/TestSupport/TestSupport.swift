@@ -59,12 +59,14 @@ public func requireTinyLlavaNextFixture() throws -> URL {
     return url
 }
 
-/// The shared fixture folder `../shared/fixtures/NAME`, or an `XCTSkip` naming it when it is absent.
+/// The shared fixture folder `../shared/fixtures/NAME` (with a `config.json` or a `tokenizer.json`), or an
+/// `XCTSkip` naming it when it is absent.
 public func requireFixture(_ name: String) throws -> URL {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
     let url = root.appendingPathComponent("shared/fixtures/\(name)")
-    guard FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path) else {
+    let marker = ["config.json", "tokenizer.json"].contains { FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) }
+    guard marker else {
         throw XCTSkip("../shared/fixtures/\(name) is absent: its tests need the shared folder beside the package")
     }
     return url

@@ -34,6 +34,27 @@ final class AssistantTests: XCTestCase {
         XCTAssertLessThanOrEqual(pruned.tokens.count, 4)
     }
 
+    /// OneVision: the ChatML template and the Qwen2 byte-level tokenizer give the `tokenizers` fixture's ids; the
+    /// answer is the model's own greedy continuation, ending at `<|im_end|>`; pruning runs across the views.
+    func testOneVisionAsksThroughChatMLAndTheByteLevelTokenizer() throws {
+        let folder = try temporaryFolder()
+        let imageURL = try AssistantFixture.write(to: folder, family: .llavaOneVision)
+        let assistant = try LlavaAssistant(directory: folder)
+        let ids = try assistant.promptIds(question: "What is shown in this image?")
+        XCTAssertEqual(ids, [2996, 614, 260, 198, 2998, 198, 2625, 282, 323, 493, 1652, 291, 336, 1832, 30, 2997, 198, 2996, 2501,
+                             703, 404, 198])
+        let answer = try assistant.answer(image: imageURL, question: "What is shown in this image?", maxNewTokens: 6)
+        let input = try assistant.model.imageProcessor.preprocess(try PortablePixmap.read(imageURL))
+        XCTAssertEqual(answer.tokens, try assistant.model.generate(image: input, tokenIds: ids, maxNewTokens: 6).tokens)
+        // 40x30 → a 1x2 grid (30x60) of 2x2-patch views, a 2x4 map unpadded to 2x2 (40·2/30 = 2 columns kept):
+        // 4 base tokens + 2 rows of 2 + newline.
+        XCTAssertEqual(answer.report.visualTokens, 10)
+        let pruned = try assistant.answer(image: imageURL, question: "What is shown in this image?",
+                                          pruning: PruningOptions(pruning: TokenPruning(AdaptiveMixtureScorer(), keep: .count(5))),
+                                          maxNewTokens: 2)
+        XCTAssertEqual(pruned.report.keptVisualTokens, 5)
+    }
+
     func testStreamIsAnAsyncSequenceOfThePieces() async throws {
         let folder = try temporaryFolder()
         let imageURL = try AssistantFixture.write(to: folder)
