@@ -16,30 +16,31 @@ struct AnyResolutionBenchmark {
         return config
     }
 
-    /// A deterministic 672x672 picture with smooth structure and a bright square (so attention is not uniform).
-    static func picture(side: Int) throws -> RGBImage {
-        var bytes = [UInt8](repeating: 0, count: side * side * 3)
-        for y in 0..<side {
-            for x in 0..<side {
-                let fx = Double(x) / Double(side), fy = Double(y) / Double(side)
+    /// A deterministic `width x height` picture with smooth structure and a bright square (so attention is not
+    /// uniform).
+    static func picture(width: Int, height: Int) throws -> RGBImage {
+        var bytes = [UInt8](repeating: 0, count: width * height * 3)
+        for y in 0..<height {
+            for x in 0..<width {
+                let fx = Double(x) / Double(width), fy = Double(y) / Double(height)
                 let square = fx > 0.55 && fx < 0.8 && fy > 0.2 && fy < 0.45
                 for c in 0..<3 {
                     let wave = 0.5 + 0.5 * sin(6 * fx + Double(c)) * cos(4 * fy)
-                    bytes[(y * side + x) * 3 + c] = square ? 250 : UInt8(wave * 200)
+                    bytes[(y * width + x) * 3 + c] = square ? 250 : UInt8(wave * 200)
                 }
             }
         }
-        return try RGBImage(width: side, height: side, pixels: bytes)
+        return try RGBImage(width: width, height: height, pixels: bytes)
     }
 
     func run() throws -> [String: Any] {
         let config = Self.configuration(quick: quick)
         Progress.say("e2e next: generating a LLaVA-NeXT model (\(config.vision.layerCount)-layer CLIP-L/336, decoder \(config.text.hiddenSize)x\(config.text.layerCount)), \(precision) weights")
         let model = try LlavaModel.generated(configuration: config, seed: 7, precision: precision)
-        let image = try model.imageProcessor.preprocess(try Self.picture(side: 672))
+        let image = try model.imageProcessor.preprocess(try Self.picture(width: 672, height: 672))
         let prompt = BenchModels.prompt(imageToken: config.imageTokenId)
         let scorers = quick ? ["cls", "text-sim", "fastv"] : ["cls", "cls-global", "cls-ensemble", "text-sim", "mixture", "fastv", "uniform", "random"]
-        let cases = try EndToEndRows.scorerCases(model: model, scorers: scorers, budgets: [320, 160])
+        let cases = try EndToEndRows.scorerCases(model: model, scorers: scorers, budgets: [.count(320), .count(160)])
         // Best of 3, alternating (one run with --quick): the unpruned row alone takes minutes, so a full run
         // takes most of an hour on 2 cores. The encoder spread shows disturbances.
         let runs = try EndToEndRows.bestOfAlternating(cases, repetitions: quick ? 1 : 3, progressLabel: "e2e next") {

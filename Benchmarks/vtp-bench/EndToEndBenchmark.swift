@@ -8,7 +8,7 @@ import VisionTokenPruning
 struct EndToEndBenchmark {
     /// Model shapes `e2e` can run.
     enum Size: String {
-        case oneBillion = "1b", sevenBillion = "7b", nextSevenBillion = "next-7b"
+        case oneBillion = "1b", sevenBillion = "7b", nextSevenBillion = "next-7b", oneVisionHalfBillion = "onevision-0.5b"
     }
 
     var quick: Bool
@@ -39,7 +39,7 @@ struct EndToEndBenchmark {
         let model = models[0].model
         let pixels = BenchModels.pixels(size: config.vision.imageSize)
         let prompt = BenchModels.prompt(imageToken: config.imageTokenId)
-        let budgets = quick ? [64] : [192, 128, 64]
+        let budgets: [TokenBudget] = (quick ? [64] : [192, 128, 64]).map { .count($0) }
         let scorers = quick ? ["cls", "text-sim", "fastv"] : ["cls", "cls-ensemble", "text-sim", "mixture", "fastv", "random", "uniform"]
         let withdrawal = quick ? [2] : [4, 8, 12, 16]
 

@@ -1,7 +1,7 @@
 import Foundation
 import VisionTokenPruning
 
-/// The rows, headline and timing spread `e2e` reports, shared by the LLaVA-1.5 and LLaVA-NeXT runs.
+/// The rows, headline and timing spread `e2e` reports, shared by the LLaVA-1.5, NeXT and OneVision runs.
 enum EndToEndRows {
     /// A labelled pipeline to time.
     typealias Case = (label: String, pipeline: PruningPipeline)
@@ -11,20 +11,21 @@ enum EndToEndRows {
         var reports: [PipelineReport]
         var encoderSeconds: [Double]
 
-        /// The report's `rows` (each case against the first, unpruned one), `headline` and `spread`.
-        func sections(labels: [String]) -> [String: Any] {
+        /// The report's `rows` (each case against the first, unpruned one), `headline` (for `method`, the
+        /// scorer the headline quotes) and `spread`.
+        func sections(labels: [String], headlineMethod method: String = "cls") -> [String: Any] {
             ["rows": zip(labels, reports).map { EndToEndRows.row($0, $1, full: reports[0]) },
-             "headline": EndToEndRows.headline(labels, reports), "spread": EndToEndRows.spread(encoderSeconds)]
+             "headline": EndToEndRows.headline(labels, reports, method: method), "spread": EndToEndRows.spread(encoderSeconds)]
         }
     }
 
     /// The unpruned pipeline, then each catalogued scorer at each budget, labelled `name@budget`.
-    static func scorerCases(model: LlavaModel, scorers: [String], budgets: [Int]) throws -> [Case] {
+    static func scorerCases(model: LlavaModel, scorers: [String], budgets: [TokenBudget]) throws -> [Case] {
         var cases: [Case] = [("full", try PruningPipeline(model: model))]
         for budget in budgets {
             for name in scorers {
                 cases.append(("\(name)@\(budget)", try PruningPipeline(
-                    model: model, pruning: ScorerCatalog.pruning(named: name, for: model.configuration, keep: .count(budget)))))
+                    model: model, pruning: ScorerCatalog.pruning(named: name, for: model.configuration, keep: budget))))
             }
         }
         return cases
@@ -64,10 +65,10 @@ enum EndToEndRows {
         ]
     }
 
-    /// One line for a person: the [CLS] row at the smallest budget against the unpruned run.
-    static func headline(_ labels: [String], _ reports: [PipelineReport]) -> String {
+    /// One line for a person: `method`'s row at the smallest budget against the unpruned run.
+    static func headline(_ labels: [String], _ reports: [PipelineReport], method: String) -> String {
         guard let full = reports.first else { return "" }
-        let candidates = labels.indices.filter { labels[$0].hasPrefix("cls@") }
+        let candidates = labels.indices.filter { labels[$0].hasPrefix("\(method)@") }
         guard let i = candidates.min(by: { reports[$0].keptVisualTokens < reports[$1].keptVisualTokens }) else { return "" }
         let r = reports[i]
         return String(format: "%@: time to first token %.1f s vs %.1f s unpruned (%.1fx); prefill %.1fx faster for %.1fx fewer FLOPs",

@@ -2,7 +2,8 @@ import Foundation
 import VisionTokenPruning
 
 /// `vtp-bench show`: which visual tokens each scorer keeps for one picture and prompt, drawn as an SVG over
-/// the image (LLaVA-NeXT: the base view's patches, then every crop's patches over the original image).
+/// the image (LLaVA-NeXT, OneVision: the base view's patches, then every crop's patches, or OneVision's
+/// downsampled grid, over the original image).
 enum ShowCommand {
     static func run(_ args: inout Arguments) throws {
         guard let modelPath = try args.value("--model"), let imagePath = try args.value("--image"),
@@ -10,13 +11,13 @@ enum ShowCommand {
               let svgPath = try args.value("--svg") else {
             throw BenchError.usage("show needs --model DIR --image FILE.ppm --prompt \"ID ID ...\" --keep N|P% --svg FILE")
         }
-        let names = try args.value("--scorers")?.split(separator: ",").map(String.init)
-            ?? ScorerCatalog.names.filter { $0 != "none" }
+        let listed = try args.value("--scorers")?.split(separator: ",").map(String.init)
         try args.finish()
         let directory = URL(fileURLWithPath: modelPath)
         let output = try OutputFile(svgPath, flag: "--svg", inputs: [URL(fileURLWithPath: imagePath)], modelFolder: directory)
         let model = try LlavaModel(directory: directory)
         let c = model.configuration
+        let names = listed ?? ScorerCatalog.names(for: c).filter { $0 != "none" }
         let original = try PortablePixmap.read(URL(fileURLWithPath: imagePath))
         let prompt = try promptText.split(separator: " ").map { token -> Int in
             guard let id = Int(token) else { throw BenchError.usage("--prompt takes token ids separated by spaces, got '\(token)'") }
@@ -46,20 +47,29 @@ enum ShowCommand {
         print("wrote \(svgPath): \(panels.count) panels, \(tokens.count) visual tokens in \(tokens.viewCount) views each")
     }
 
-    /// Per view (base view, then the crops drawn together over the image), each patch token's region of the
-    /// backdrop and whether it was kept; newline tokens have no region.
+    /// Per view (base view, then the crops or the downsampled grid drawn together over the image), each content
+    /// token's region of the backdrop and whether it was kept; newline tokens have no region.
     private static func regions(_ tokens: VisualTokenMap, kept: Set<Int>, backdrop: RGBImage) -> [[SVG.Cell]] {
         var base: [SVG.Cell] = [], crops: [SVG.Cell] = []
         let side = Double(tokens.patchesPerSide)
         for (i, origin) in tokens.origins.enumerated() {
-            guard case let .patch(view, row, column) = origin else { continue }
-            let region = tokens.anyResolution.map { $0.imageRegion(view: view, row: row, column: column) }
-                ?? AnyResolutionLayout.ImageRegion(
-                    x: Double(column) * Double(backdrop.width) / side...Double(column + 1) * Double(backdrop.width) / side,
-                    y: Double(row) * Double(backdrop.height) / side...Double(row + 1) * Double(backdrop.height) / side)
+            let region: AnyResolutionLayout.ImageRegion?, isBase: Bool
+            switch origin {
+            case let .patch(view, row, column):
+                region = tokens.anyResolution.map { $0.imageRegion(view: view, row: row, column: column) }
+                    ?? AnyResolutionLayout.ImageRegion(
+                        x: Double(column) * Double(backdrop.width) / side...Double(column + 1) * Double(backdrop.width) / side,
+                        y: Double(row) * Double(backdrop.height) / side...Double(row + 1) * Double(backdrop.height) / side)
+                isBase = view == 0
+            case let .resampled(row, column):
+                region = tokens.anyResolution?.imageRegion(outputRow: row, column: column)
+                isBase = false
+            case .classToken, .newline:
+                continue
+            }
             guard let region else { continue }
             let cell = SVG.Cell(x: region.x, y: region.y, kept: kept.contains(i))
-            if view == 0 { base.append(cell) } else { crops.append(cell) }
+            if isBase { base.append(cell) } else { crops.append(cell) }
         }
         return crops.isEmpty ? [base] : [base, crops]
     }
