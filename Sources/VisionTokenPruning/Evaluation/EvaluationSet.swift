@@ -6,7 +6,7 @@ import VLMModels
 public enum EvaluationImages: Sendable, Equatable {
     /// `vtp-eval-1`: normalised single-view images `[n, 3, H, W]` (LLaVA-1.5).
     case pixelValues(Tensor)
-    /// `vtp-eval-2`: raw RGB images of any size, preprocessed by the model's own image processor (LLaVA-NeXT).
+    /// `vtp-eval-2`: raw RGB images of any size, preprocessed by the model's own image processor (LLaVA-NeXT, OneVision).
     case raw([RGBImage])
 }
 
@@ -184,7 +184,7 @@ public struct EvaluationSet: Sendable {
         switch images {
         case .pixelValues(let pixelValues):
             guard !configuration.isAnyResolution else {
-                throw fail("a \(Self.formatName) set holds single-view pixel values; LLaVA-NeXT takes raw images (\(Self.rawImageFormatName))")
+                throw fail("a \(Self.formatName) set holds single-view pixel values; an any-resolution model (\(configuration.family.rawValue)) takes raw images (\(Self.rawImageFormatName))")
             }
             let expected = [count, v.channelCount, v.imageSize, v.imageSize]
             guard pixelValues.shape.dims == expected else {
@@ -192,7 +192,7 @@ public struct EvaluationSet: Sendable {
             }
         case .raw:
             guard configuration.isAnyResolution else {
-                throw fail("a \(Self.rawImageFormatName) set holds raw images for LLaVA-NeXT's any-resolution views; this LLaVA-1.5 model takes \(Self.formatName) pixel values")
+                throw fail("a \(Self.rawImageFormatName) set holds raw images for any-resolution views (LLaVA-NeXT, OneVision); this LLaVA-1.5 model takes \(Self.formatName) pixel values")
             }
         }
         guard imageTokenId == configuration.imageTokenId else {
