@@ -54,14 +54,14 @@ enum EvalCommand {
         // measure what the chosen weight precision changes as well as what pruning changes. It is released
         // before the evaluated model loads, so both are never in memory at once.
         Progress.say("eval: \(set.count) samples; computing the unpruned reference (checkpoint precision)")
-        var checkpointModel: LlavaModel? = try LlavaModel(directory: directory)
+        var checkpointModel: (any VisionLanguageModel)? = try ModelRegistry.load(directory: directory)
         let reference = try PruningEvaluation.referenceLogits(model: checkpointModel!, set: set) {
             Progress.say("reference \($0)/\($1)")
         }
         if precision != .checkpoint { checkpointModel = nil }
-        let model = try checkpointModel ?? LlavaModel(directory: directory, weights: precision)
+        let model = try checkpointModel ?? ModelRegistry.load(directory: directory, weights: precision)
         if calibrate {
-            let layers = model.configuration.text.layerCount
+            let layers = model.language.configuration.layerCount
             let samples = try set.prompts(for: model, limit: 20)
             let result = try WithdrawalCalibrator.calibrate(
                 model: model, samples: samples, startLayer: calibrationStart ?? min(5, layers - 1), threshold: eta
@@ -83,7 +83,7 @@ enum EvalCommand {
                          json: json, svg: svgFile)
             return
         }
-        let scorer = try ScorerCatalog.scorer(named: scorerName, for: model.configuration)
+        let scorer = try ScorerCatalog.scorer(named: scorerName, for: model.modelDescription)
         guard scorer == nil || keep != nil else { throw BenchError.usage("--scorer \(scorerName) needs --keep N|P%") }
         let pruning = try scorer.map { TokenPruning($0, keep: try TokenBudget(parsing: keep!)) }
         let pipeline = try PruningPipeline(model: model, pruning: pruning, positions: positions, withdrawalLayer: withdrawal,
@@ -117,7 +117,7 @@ enum EvalCommand {
     }
 
     /// The KV-budget rows: teacher-forced continuation fidelity and cache size, full cache vs the budget.
-    private static func continuationRows(model: LlavaModel, set: EvaluationSet, pipeline: PruningPipeline,
+    private static func continuationRows(model: any VisionLanguageModel, set: EvaluationSet, pipeline: PruningPipeline,
                                          profile: PrefixKVProfile, steps: Int) throws -> [[String: Any]] {
         Progress.say("continuations: \(steps) teacher-forced steps per sample")
         let reference = try PruningEvaluation.referenceContinuations(model: model, set: set, steps: steps)
@@ -135,17 +135,17 @@ enum EvalCommand {
          "kept_visual_tokens": s.keptVisualTokens, "seconds": s.seconds, "flops": s.flops]
     }
 
-    private static func runSweep(model: LlavaModel, set: EvaluationSet, reference: [[Float]], positions: PositionPolicy,
+    private static func runSweep(model: any VisionLanguageModel, set: EvaluationSet, reference: [[Float]], positions: PositionPolicy,
                                  withdrawal: Int?, json: Bool, svg svgFile: OutputFile?) throws {
         var rows: [[String: Any]] = []
         var series: [String: [(budget: Double, summary: EvaluationSummary)]] = [:]
-        let names = ScorerCatalog.names(for: model.configuration).filter { $0 != "none" }
+        let names = ScorerCatalog.names(for: model.modelDescription).filter { $0 != "none" }
         var clock = ProgressClock(total: names.count * sweepBudgets.count, label: "sweep")
         for name in names {
             for budget in sweepBudgets {
                 clock.step(rows.count, "\(name) at \(budget * 100)%")
                 let pipeline = try PruningPipeline(
-                    model: model, pruning: ScorerCatalog.pruning(named: name, for: model.configuration, keep: .ratio(budget)),
+                    model: model, pruning: ScorerCatalog.pruning(named: name, for: model.modelDescription, keep: .ratio(budget)),
                     positions: positions, withdrawalLayer: withdrawal)
                 let summary = try PruningEvaluation.evaluate(pipeline, set: set, reference: reference).summary
                 rows.append(row(name, "\(budget * 100)%", summary))

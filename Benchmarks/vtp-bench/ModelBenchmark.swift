@@ -15,7 +15,7 @@ struct ModelBenchmark {
         let encoderTime = try Stopwatch.best(repetitions: 2) {
             _ = try encoder.encode(pixels: pixels, hiddenStates: [visionConfig.layerCount])
         }
-        let encoderFlops = FlopsModel.visionEncoder(layers: visionConfig.layerCount, visionConfig)
+        let encoderFlops = visionConfig.flops(layers: visionConfig.layerCount)
 
         Progress.say("generating the 1B-class decoder")
         let text = LlamaConfiguration.oneBillionClass

@@ -35,8 +35,8 @@ public enum LanguageQueryRows: Sendable, Equatable {
 
 /// Everything a scorer may read for one image + prompt. Fields a scorer did not request may be nil/empty.
 public struct ScoringContext: Sendable {
-    /// The model being pruned.
-    public let configuration: LlavaConfiguration
+    /// The model being pruned (its configuration, e.g. a `LlavaConfiguration`).
+    public let configuration: any ModelDescription
     /// Where text and image sit in the prompt.
     public let layout: PromptLayout
     /// Number of visual tokens to score (`layout.imageTokenCount`).
@@ -59,22 +59,22 @@ public struct ScoringContext: Sendable {
     /// Token ids that never count as text for similarity (padding, BOS, EOS, the image placeholder).
     public let specialTokenIds: Set<Int>
 
-    /// A context; the pipeline builds these, tests may build them by hand. `tokens` defaults to one view of the
-    /// configuration's patch grid.
-    public init(configuration: LlavaConfiguration, layout: PromptLayout, tokens: VisualTokenMap? = nil,
+    /// A context; the pipeline builds these, tests may build them by hand. `tokens` defaults to the model's
+    /// fixed visual tokens (one view), else one square view of the layout's image tokens.
+    public init(configuration: any ModelDescription, layout: PromptLayout, tokens: VisualTokenMap? = nil,
                 visionClassAttention: [Int: Tensor] = [:], visionAttentionReceived: [Int: Tensor] = [:],
                 projectedTokens: Tensor? = nil, promptEmbeddings: Tensor? = nil, languageAttention: Tensor? = nil,
                 specialTokenIds: Set<Int>? = nil) {
         self.configuration = configuration
         self.layout = layout
-        self.tokens = tokens ?? VisualTokenMap(singleViewOf: configuration)
+        self.tokens = tokens ?? configuration.fixedVisualTokens ?? VisualTokenMap(
+            singleViewWithPatchesPerSide: Int(Double(layout.imageTokenCount).squareRoot()), includesClassToken: false,
+            encoderHasClassToken: configuration.visionHasClassToken)
         self.visionClassAttention = visionClassAttention
         self.visionAttentionReceived = visionAttentionReceived
         self.projectedTokens = projectedTokens
         self.promptEmbeddings = promptEmbeddings
         self.languageAttention = languageAttention
-        let t = configuration.text
-        self.specialTokenIds = specialTokenIds
-            ?? Set([t.padTokenId, t.bosTokenId, configuration.imageTokenId].compactMap { $0 } + t.eosTokenIds)
+        self.specialTokenIds = specialTokenIds ?? configuration.specialTokenIds
     }
 }

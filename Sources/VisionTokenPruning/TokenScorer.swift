@@ -6,12 +6,12 @@ import VLMModels
 public protocol TokenScorer: Sendable {
     /// Short name used in reports (`cls`, `text-sim`, …).
     var name: String { get }
-    /// Where this scorer acts on a model with `configuration`: before the language model, or inside it.
-    /// - Throws: `PruningError` when the scorer cannot run on such a model (e.g. a layer out of range).
-    func stage(for configuration: LlavaConfiguration) throws -> ScoringStage
-    /// The inputs the pipeline must compute for this scorer on a model with `configuration`.
-    /// - Throws: `PruningError` when the scorer cannot run on such a model (e.g. a layer out of range).
-    func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements
+    /// Where this scorer acts on `model`: before the language model, or inside it.
+    /// - Throws: `PruningError` when the scorer cannot run on this model (a layer out of range, no [CLS] token).
+    func stage(for model: any ModelDescription) throws -> ScoringStage
+    /// The inputs the pipeline must compute for this scorer on `model`.
+    /// - Throws: `PruningError` when the scorer cannot run on this model (a layer out of range, no [CLS] token).
+    func requirements(for model: any ModelDescription) throws -> ScoringRequirements
     /// One score per visual token, in sequence order; higher means more worth keeping.
     func scores(_ context: ScoringContext) throws -> [Float]
     /// Ascending indices of the `k` visual tokens to keep (newline tokens included and always kept, see

@@ -115,8 +115,8 @@ final class OneVisionPruningTests: XCTestCase {
     private struct FixedSelection: TokenScorer {
         let indices: [Int]
         var name: String { "fixed" }
-        func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
-        func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements { ScoringRequirements() }
+        func stage(for model: any ModelDescription) throws -> ScoringStage { .beforeLanguageModel }
+        func requirements(for model: any ModelDescription) throws -> ScoringRequirements { ScoringRequirements() }
         func scores(_ context: ScoringContext) throws -> [Float] {
             (0..<context.visualTokenCount).map { indices.contains($0) ? 1 : 0 }
         }

@@ -207,8 +207,8 @@ final class PipelineFixtureTests: XCTestCase {
 /// A user-written scorer that returns NaN: the pipeline must refuse it.
 private struct NaNScorer: TokenScorer {
     var name: String { "nan" }
-    func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
-    func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements { ScoringRequirements() }
+    func stage(for model: any ModelDescription) throws -> ScoringStage { .beforeLanguageModel }
+    func requirements(for model: any ModelDescription) throws -> ScoringRequirements { ScoringRequirements() }
     func scores(_ context: ScoringContext) throws -> [Float] {
         (0..<context.visualTokenCount).map { $0 == 2 ? .nan : Float($0) }
     }

@@ -159,18 +159,18 @@ public struct EvaluationSet: Sendable {
 
     /// Image `i` as `model` takes it: the stored pixels (`vtp-eval-1`) or the raw image through
     /// `model.imageProcessor` (`vtp-eval-2`).
-    public func image(_ i: Int, for model: LlavaModel) throws -> ImageInput {
+    public func image(_ i: Int, for model: any VisionLanguageModel) throws -> ImageInput {
         switch images {
         case .pixelValues(let all):
             let s = all.shape
             return ImageInput(pixels: try all.rows(i..<(i + 1)).reshaped([s[1], s[2], s[3]]))
         case .raw(let list):
-            return try model.imageProcessor.preprocess(list[i])
+            return try model.preprocess(list[i])
         }
     }
 
     /// Every sample as a pipeline input for `model` (the first `limit` when given).
-    public func prompts(for model: LlavaModel, limit: Int? = nil) throws -> [ImagePrompt] {
+    public func prompts(for model: any VisionLanguageModel, limit: Int? = nil) throws -> [ImagePrompt] {
         try (0..<min(limit ?? count, count)).map { ImagePrompt(image: try image($0, for: model), tokenIds: prompts[$0]) }
     }
 
@@ -178,25 +178,25 @@ public struct EvaluationSet: Sendable {
     /// image size and channels, the image placeholder id, every prompt and answer id inside the vocabulary,
     /// and the target masks' patch count.
     /// - Throws: `ModelError.invalidInput` naming the tensor (or metadata key) that does not fit.
-    public func validate(for configuration: LlavaConfiguration) throws {
+    public func validate(for description: any ModelDescription) throws {
         func fail(_ reason: String) -> ModelError { .invalidInput("evaluation set does not fit the model: \(reason)") }
-        let v = configuration.vision, vocabulary = configuration.text.vocabularySize
+        let vocabulary = description.vocabularySize
         switch images {
         case .pixelValues(let pixelValues):
-            guard !configuration.isAnyResolution else {
-                throw fail("a \(Self.formatName) set holds single-view pixel values; an any-resolution model (\(configuration.family.rawValue)) takes raw images (\(Self.rawImageFormatName))")
+            guard let view = description.singleViewPixelShape else {
+                throw fail("a \(Self.formatName) set holds single-view pixel values; an any-resolution model (\(description.modelType)) takes raw images (\(Self.rawImageFormatName))")
             }
-            let expected = [count, v.channelCount, v.imageSize, v.imageSize]
+            let expected = [count] + view
             guard pixelValues.shape.dims == expected else {
                 throw fail("pixel_values has shape \(pixelValues.shape), the model takes \(Shape(expected))")
             }
         case .raw:
-            guard configuration.isAnyResolution else {
+            guard description.singleViewPixelShape == nil else {
                 throw fail("a \(Self.rawImageFormatName) set holds raw images for any-resolution views (LLaVA-NeXT, OneVision); this LLaVA-1.5 model takes \(Self.formatName) pixel values")
             }
         }
-        guard imageTokenId == configuration.imageTokenId else {
-            throw fail("image_token_index \(imageTokenId) differs from the model's \(configuration.imageTokenId)")
+        guard imageTokenId == description.imageTokenId else {
+            throw fail("image_token_index \(imageTokenId) differs from the model's \(description.imageTokenId)")
         }
         for (i, prompt) in prompts.enumerated() {
             if let bad = prompt.first(where: { !(0..<vocabulary).contains($0) }) {
@@ -206,8 +206,8 @@ public struct EvaluationSet: Sendable {
         if let i = answerIds.firstIndex(where: { !(0..<vocabulary).contains($0) }) {
             throw fail("answer_ids[\(i)] = \(answerIds[i]) is outside the vocabulary 0..<\(vocabulary)")
         }
-        if let mask = targetPatchMask, let width = mask.first?.count, width != configuration.visualTokenCount {
-            throw fail("target_patch_mask has \(width) patches per sample, the model \(configuration.visualTokenCount) visual tokens")
+        if let mask = targetPatchMask, let width = mask.first?.count, width != description.fixedVisualTokens?.count {
+            throw fail("target_patch_mask has \(width) patches per sample, the model \(description.fixedVisualTokens?.count ?? 0) visual tokens")
         }
     }
 

@@ -79,11 +79,11 @@ public struct ContinuationFidelity: Sendable, Codable, Equatable {
 public enum PruningEvaluation {
     /// The unpruned model's greedy continuation (`steps + 1` tokens) and its distributions after each of
     /// the first `steps` tokens, per sample.
-    public static func referenceContinuations(model: LlavaModel, set: EvaluationSet, steps: Int) throws
+    public static func referenceContinuations(model: any VisionLanguageModel, set: EvaluationSet, steps: Int) throws
         -> [LlamaDecoder.Continuation]
     {
         guard steps >= 1 else { throw PruningError.invalidConfiguration("continuation steps must be >= 1") }
-        try set.validate(for: model.configuration)
+        try set.validate(for: model.modelDescription)
         let pipeline = try PruningPipeline(model: model)
         return try (0..<set.count).map { i in
             let r = try pipeline.run(image: set.image(i, for: model), tokenIds: set.prompts[i], maxNewTokens: steps + 1,
@@ -116,8 +116,8 @@ public enum PruningEvaluation {
     }
 
     /// Unpruned next-token logits for every sample (compute once, reuse across methods).
-    public static func referenceLogits(model: LlavaModel, set: EvaluationSet, progress: ((Int, Int) -> Void)? = nil) throws -> [[Float]] {
-        try set.validate(for: model.configuration)
+    public static func referenceLogits(model: any VisionLanguageModel, set: EvaluationSet, progress: ((Int, Int) -> Void)? = nil) throws -> [[Float]] {
+        try set.validate(for: model.modelDescription)
         let pipeline = try PruningPipeline(model: model)
         return try (0..<set.count).map { i in
             defer { progress?(i + 1, set.count) }
@@ -137,7 +137,7 @@ public enum PruningEvaluation {
     public static func evaluate(
         _ pipeline: PruningPipeline, set: EvaluationSet, reference: [[Float]], progress: ((Int, Int) -> Void)? = nil
     ) throws -> Result {
-        try set.validate(for: pipeline.model.configuration)
+        try set.validate(for: pipeline.model.modelDescription)
         guard reference.count == set.count else {
             throw PruningError.invalidConfiguration("\(reference.count) reference logits for \(set.count) samples")
         }

@@ -25,7 +25,7 @@ public enum KVCacheBudget: Sendable, Equatable {
     }
 
     /// The profile to apply to one request (calibrated on it when the budget says so).
-    func profile(model: LlavaModel, image: ImageInput, tokenIds: [Int]) throws -> PrefixKVProfile {
+    func profile(model: any VisionLanguageModel, image: ImageInput, tokenIds: [Int]) throws -> PrefixKVProfile {
         switch self {
         case .profile(let profile):
             return profile

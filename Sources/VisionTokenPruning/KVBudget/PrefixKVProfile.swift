@@ -69,11 +69,11 @@ public struct PrefixKVProfile: Sendable, Codable, Equatable {
     /// Runs the full prefill of each sample, takes every layer's column-sum attention importance, solves
     /// PrefixKV's search for `retainedFraction`, and averages the per-layer retained ratios.
     public static func calibrate(
-        model: LlavaModel, samples: [ImagePrompt], retainedFraction: Double, protectedPrefix: Int = 1,
+        model: any VisionLanguageModel, samples: [ImagePrompt], retainedFraction: Double, protectedPrefix: Int = 1,
         progress: ((Int, Int) -> Void)? = nil
     ) throws -> PrefixKVProfile {
         guard !samples.isEmpty else { throw PruningError.invalidConfiguration("KV calibration needs at least one sample") }
-        let layers = model.configuration.text.layerCount
+        let layers = model.language.configuration.layerCount
         var totals = [Double](repeating: 0, count: layers)
         for (i, sample) in samples.enumerated() {
             var state = try model.beginPrefill(image: sample.image, tokenIds: sample.tokenIds).state

@@ -4,6 +4,9 @@ import VLMModels
 /// every matrix product. That covers the projections, the attention scores and their mixing of the values, the
 /// MLP, the patch embedding, the projector and the output head.
 ///
+/// A model's vision tower and projector are counted by the model itself (`VisionLanguageModel.visionFlops`,
+/// `.projectorFlops`), whatever its family.
+///
 /// Grouped-query attention counts its narrower key and value projections as they are. Attention counts every
 /// key of every query: the kernel computes the whole score matrix and masks it, so a causal prefill of n tokens
 /// counts n × n scores. Norms, softmax, activations and rotary embeddings are not counted (well under 1 % at
@@ -31,19 +34,5 @@ public enum FlopsModel {
     /// The output head (final norm not counted) producing `rows` rows of logits: 2·rows·d·vocabulary.
     public static func outputHead(rows: Int, _ c: LlamaConfiguration) -> Double {
         2 * Double(rows) * Double(c.hiddenSize) * Double(c.vocabularySize)
-    }
-
-    /// The patch embedding and `layers` CLIP encoder layers over one view's n tokens ([CLS] included):
-    /// 2·P·(channels·p²)·d for P patches of side p, then 8·n·d² + 4·n²·d + 4·n·d·m per layer.
-    public static func visionEncoder(layers: Int, _ c: VisionTowerConfiguration) -> Double {
-        let n = Double(c.tokenCount), d = Double(c.hiddenSize), m = Double(c.intermediateSize)
-        let patchInput = Double(c.channelCount * c.patchSize * c.patchSize)
-        return 2 * Double(c.patchCount) * patchInput * d + Double(layers) * (8 * n * d * d + 4 * n * n * d + 4 * n * d * m)
-    }
-
-    /// The projector's two linear layers over `n` tokens: 2·n·(dᵥ·dₜ + dₜ²).
-    public static func projector(tokens n: Int, _ c: LlavaConfiguration) -> Double {
-        let dv = Double(c.vision.hiddenSize), dt = Double(c.text.hiddenSize)
-        return 2 * Double(n) * (dv * dt + dt * dt)
     }
 }

@@ -27,8 +27,9 @@ struct PipelineRun {
     /// The KV budget's per-layer shares for this request, if the pipeline has a KV budget.
     var kvProfile: PrefixKVProfile?
 
-    private var model: LlavaModel { pipeline.model }
-    private var configuration: LlavaConfiguration { pipeline.model.configuration }
+    private var model: any VisionLanguageModel { pipeline.model }
+    private var description: any ModelDescription { pipeline.model.modelDescription }
+    private var text: LlamaConfiguration { pipeline.model.language.configuration }
 
     init(pipeline: PruningPipeline, tokenIds: [Int]) {
         self.pipeline = pipeline
@@ -37,7 +38,7 @@ struct PipelineRun {
     }
 
     private func context(projected: Tensor? = nil, prompt: Tensor? = nil, languageAttention: Tensor? = nil) -> ScoringContext {
-        ScoringContext(configuration: configuration, layout: layout, tokens: encoded.tokens,
+        ScoringContext(configuration: description, layout: layout, tokens: encoded.tokens,
                        visionClassAttention: encoded.classAttention, visionAttentionReceived: encoded.attentionReceived,
                        projectedTokens: projected, promptEmbeddings: prompt,
                        languageAttention: languageAttention)
@@ -48,7 +49,8 @@ struct PipelineRun {
     mutating func encode(_ image: ImageInput) throws {
         let classRows = pipeline.requirements.visionAttentionLayers
         let received = pipeline.requirements.visionAttentionReceivedLayers
-        let depth = max(configuration.visionFeatureHiddenState, (classRows.union(received).max() ?? -1) + 1)
+        let featureDepth = (description.visionFeatureEncoderLayer ?? -1) + 1
+        let depth = max(featureDepth, (classRows.union(received).max() ?? -1) + 1)
         let (encoded, encoderSeconds) = try measured {
             try model.encodeImage(image, classAttentionLayers: classRows, attentionReceivedLayers: received)
         }
@@ -62,7 +64,7 @@ struct PipelineRun {
             // A share too small for the always-kept newlines keeps them and one content token.
             keptVisualTokens = max(keptVisualTokens, min(layout.imageTokenCount, encoded.tokens.newlineIndices.count + 1))
         }
-        flops.encoder = Double(image.views.count) * FlopsModel.visionEncoder(layers: depth, configuration.vision)
+        flops.encoder = model.visionFlops(views: image.views.count, layers: depth)
     }
 
     /// Pre-LLM selection and the prefill input. Scorers that read projected tokens need every token projected
@@ -77,12 +79,12 @@ struct PipelineRun {
             kept = choice
             let (projected, projectorSeconds) = try measured { try model.visualEmbeddings(encoded, keeping: choice) }
             seconds.projector += projectorSeconds
-            flops.projector = FlopsModel.projector(tokens: encoded.projectedRowCount(of: kept), configuration)
+            flops.projector = model.projectorFlops(rows: encoded.projectedRowCount(of: kept))
             embeddings = try model.embeddings(layout: layout, splicing: projected)
         } else {
             let (projected, projectorSeconds) = try measured { try model.visualEmbeddings(encoded) }
             seconds.projector += projectorSeconds
-            flops.projector = FlopsModel.projector(tokens: encoded.projectedRowCount(of: kept), configuration)
+            flops.projector = model.projectorFlops(rows: encoded.projectedRowCount(of: kept))
             let full = try model.inputEmbeddings(layout: layout, visual: projected)
             embeddings = full
             if let scorer {
@@ -129,7 +131,7 @@ struct PipelineRun {
             }
             try state.keepRows(textRows)
         }
-        _ = try advance(to: configuration.text.layerCount)
+        _ = try advance(to: text.layerCount)
     }
 
     /// The next-token logits after the prompt (`[vocab]`), from the last prefill row; counted in the prefill.
@@ -137,7 +139,7 @@ struct PipelineRun {
         let hidden = state.hidden, last = state.positions.count - 1, language = model.language
         let (logits, elapsed) = try measured { try language.logits(hidden, rows: [last]).scalars }
         seconds.prefill += elapsed
-        flops.prefill += FlopsModel.outputHead(rows: 1, configuration.text)
+        flops.prefill += FlopsModel.outputHead(rows: 1, text)
         return logits
     }
 
@@ -156,7 +158,7 @@ struct PipelineRun {
         seconds.prefill += prefillSeconds
         for _ in start..<layer {
             tokensPerLayer.append(n)
-            flops.prefill += FlopsModel.decoderLayer(tokens: n, configuration.text)
+            flops.prefill += FlopsModel.decoderLayer(tokens: n, text)
         }
         var queried: Tensor?
         for (l, probabilities) in result {
@@ -178,7 +180,7 @@ struct PipelineRun {
     mutating func decode(
         from logits: [Float], choosing: LlamaDecoder.TokenChoice, onToken: (Int) throws -> Void
     ) throws -> LlamaDecoder.Continuation {
-        let text = configuration.text, language = model.language
+        let language = model.language, text = self.text
         var eviction = kvProfile.map(PrefixKVEviction.init)
         if eviction != nil {
             try eviction!.evictAfterPrefill(cache: &cache, scores: (0..<text.layerCount).map { importance[$0]! })

@@ -17,7 +17,7 @@ public struct PipelineResult: Sendable {
     public var report: PipelineReport
 }
 
-/// Applies a token scorer between a LLaVA model's vision encoder and its language model, optionally with
+/// Applies a token scorer between a vision-language model's vision encoder and its language model, optionally with
 /// layer withdrawal (VTW) and a KV budget (PrefixKV), and runs prefill and greedy decoding.
 ///
 /// Each scorer declares where it acts (`ScoringStage`). Before the language model (CLS attention, text
@@ -35,8 +35,8 @@ public struct PipelineResult: Sendable {
 /// let renumbered = try pipeline.with { $0.positions = .renumber }
 /// ```
 public struct PruningPipeline: Sendable {
-    /// The model.
-    public let model: LlavaModel
+    /// The model (any family: `LlavaModel` for LLaVA-1.5, NeXT and OneVision).
+    public let model: any VisionLanguageModel
     /// How this pipeline prunes.
     public let options: PruningOptions
     /// What the scorer needs computed (empty without a scorer).
@@ -51,18 +51,18 @@ public struct PruningPipeline: Sendable {
     /// - Throws: `PruningError` for an impossible budget, a scorer that cannot run on the model, a withdrawal
     ///   layer outside `0..<layers` or at or before the layer after an in-LLM scorer's, or a KV budget that
     ///   does not fit the model.
-    public init(model: LlavaModel, options: PruningOptions = .none) throws {
-        let c = model.configuration
-        try options.kvBudget?.validate(layers: c.text.layerCount)
+    public init(model: any VisionLanguageModel, options: PruningOptions = .none) throws {
+        let c = model.modelDescription
+        try options.kvBudget?.validate(layers: c.textLayerCount)
         self.model = model
         self.options = options
         requirements = try options.pruning?.scorer.requirements(for: c) ?? ScoringRequirements()
         stage = try options.pruning?.scorer.stage(for: c)
-        // LLaVA-NeXT's visual-token count depends on each image; its budget is resolved per run.
-        if let pruning = options.pruning, !c.isAnyResolution { _ = try pruning.budget.resolve(available: c.visualTokenCount) }
+        // An any-resolution model's visual-token count depends on each image; its budget is resolved per run.
+        if let pruning = options.pruning, let fixed = c.fixedVisualTokens { _ = try pruning.budget.resolve(available: fixed.count) }
         if let k = options.withdrawalLayer {
-            guard (0..<c.text.layerCount).contains(k) else {
-                throw PruningError.invalidConfiguration("withdrawal layer \(k) must be in 0..<\(c.text.layerCount)")
+            guard (0..<c.textLayerCount).contains(k) else {
+                throw PruningError.invalidConfiguration("withdrawal layer \(k) must be in 0..<\(c.textLayerCount)")
             }
             if let scoring = stage?.attentionLayer, k <= scoring + 1 {
                 throw PruningError.invalidConfiguration(
@@ -73,7 +73,7 @@ public struct PruningPipeline: Sendable {
 
     /// A pipeline from the parts of `PruningOptions`.
     /// - Throws: as `init(model:options:)`.
-    public init(model: LlavaModel, pruning: TokenPruning? = nil, positions: PositionPolicy = .keepOriginal,
+    public init(model: any VisionLanguageModel, pruning: TokenPruning? = nil, positions: PositionPolicy = .keepOriginal,
                 withdrawalLayer: Int? = nil, kvBudget: KVCacheBudget? = nil) throws {
         try self.init(model: model, options: PruningOptions(
             pruning: pruning, positions: positions, withdrawalLayer: withdrawalLayer, kvBudget: kvBudget))

@@ -29,10 +29,10 @@ public struct AdaptiveMixtureScorer: TokenScorer {
         self.reservedShare = reservedShare
     }
 
-    public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
+    public func stage(for model: any ModelDescription) throws -> ScoringStage { .beforeLanguageModel }
 
-    public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements {
-        try Self.merged(similarity.requirements(for: configuration), saliency.requirements(for: configuration))
+    public func requirements(for model: any ModelDescription) throws -> ScoringRequirements {
+        try Self.merged(similarity.requirements(for: model), saliency.requirements(for: model))
     }
 
     /// The text requirements with the saliency's vision attention layers added.
@@ -135,11 +135,11 @@ public struct WeightedMixtureScorer: TokenScorer {
         self.similarity = similarity
     }
 
-    public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
+    public func stage(for model: any ModelDescription) throws -> ScoringStage { .beforeLanguageModel }
 
-    public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements {
+    public func requirements(for model: any ModelDescription) throws -> ScoringRequirements {
         guard (0...1).contains(alpha) else { throw PruningError.invalidConfiguration("alpha \(alpha) is outside [0, 1]") }
-        return AdaptiveMixtureScorer.merged(try similarity.requirements(for: configuration), try saliency.requirements(for: configuration))
+        return AdaptiveMixtureScorer.merged(try similarity.requirements(for: model), try saliency.requirements(for: model))
     }
 
     public func scores(_ context: ScoringContext) throws -> [Float] {

@@ -30,30 +30,30 @@ public struct AttentionReceivedScorer: TokenScorer {
         self.allocation = allocation
     }
 
-    /// The 0-based encoder layer this scorer reads on a model with `configuration`.
+    /// The 0-based encoder layer this scorer reads on `model`.
     /// - Throws: `PruningError.invalidConfiguration` for a layer outside the encoder, or the feature layer when
     ///   the projector reads the embeddings.
-    public func encoderLayer(for configuration: LlavaConfiguration) throws -> Int {
+    public func encoderLayer(for model: any ModelDescription) throws -> Int {
         let chosen: Int
         switch layer {
         case .explicit(let l): chosen = l
         case .featureLayer:
-            guard let feature = configuration.visionFeatureEncoderLayer else {
+            guard let feature = model.visionFeatureEncoderLayer else {
                 throw PruningError.invalidConfiguration("the projector reads the embeddings (vision_feature_layer 0): no attention layer precedes it")
             }
             chosen = feature
         }
-        guard (0..<configuration.vision.layerCount).contains(chosen) else {
-            throw PruningError.invalidConfiguration("attention-received layer \(chosen) is outside 0..<\(configuration.vision.layerCount)")
+        guard (0..<model.visionLayerCount).contains(chosen) else {
+            throw PruningError.invalidConfiguration("attention-received layer \(chosen) is outside 0..<\(model.visionLayerCount)")
         }
         return chosen
     }
 
-    public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
+    public func stage(for model: any ModelDescription) throws -> ScoringStage { .beforeLanguageModel }
 
-    public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements {
+    public func requirements(for model: any ModelDescription) throws -> ScoringRequirements {
         var r = ScoringRequirements()
-        r.visionAttentionReceivedLayers = [try encoderLayer(for: configuration)]
+        r.visionAttentionReceivedLayers = [try encoderLayer(for: model)]
         return r
     }
 

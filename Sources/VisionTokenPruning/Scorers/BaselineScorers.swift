@@ -11,9 +11,9 @@ public struct RandomScorer: TokenScorer {
     /// Random scores from `seed`.
     public init(seed: UInt64 = 0) { self.seed = seed }
 
-    public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
+    public func stage(for model: any ModelDescription) throws -> ScoringStage { .beforeLanguageModel }
 
-    public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements { ScoringRequirements() }
+    public func requirements(for model: any ModelDescription) throws -> ScoringRequirements { ScoringRequirements() }
 
     public func scores(_ context: ScoringContext) throws -> [Float] {
         var random = SplitMix64(seed: seed)
@@ -30,9 +30,9 @@ public struct UniformScorer: TokenScorer {
     /// The uniform baseline.
     public init() {}
 
-    public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
+    public func stage(for model: any ModelDescription) throws -> ScoringStage { .beforeLanguageModel }
 
-    public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements { ScoringRequirements() }
+    public func requirements(for model: any ModelDescription) throws -> ScoringRequirements { ScoringRequirements() }
 
     public func scores(_ context: ScoringContext) throws -> [Float] {
         [Float](repeating: 0, count: context.visualTokenCount)

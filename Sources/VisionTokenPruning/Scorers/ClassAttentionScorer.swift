@@ -35,17 +35,17 @@ public struct ClassAttentionScorer: TokenScorer {
         self.allocation = allocation
     }
 
-    /// The 0-based encoder layers this scorer reads on a model with `configuration`.
+    /// The 0-based encoder layers this scorer reads on `model`.
     /// - Throws: `PruningError.unsupportedModel` for a tower without [CLS], `.invalidConfiguration` for layers
     ///   outside the encoder or an empty set.
-    public func encoderLayers(for configuration: LlavaConfiguration) throws -> [Int] {
-        guard configuration.vision.hasClassToken else {
+    public func encoderLayers(for model: any ModelDescription) throws -> [Int] {
+        guard model.visionHasClassToken else {
             throw PruningError.unsupportedModel(
                 scorer: name,
-                reason: "it reads the vision tower's [CLS] attention, and the \(configuration.vision.family.rawValue) tower of this \(configuration.family.rawValue) model has no [CLS] token; use 'received' (attention received, the no-[CLS] substitute) or 'mixture'")
+                reason: "it reads the vision tower's [CLS] attention, and the \(model.visionTowerName) tower of this \(model.modelType) model has no [CLS] token; use 'received' (attention received, the no-[CLS] substitute) or 'mixture'")
         }
         func featureLayer() throws -> Int {
-            guard let feature = configuration.visionFeatureEncoderLayer else {
+            guard let feature = model.visionFeatureEncoderLayer else {
                 throw PruningError.invalidConfiguration("the projector reads the embeddings (vision_feature_layer 0): no attention layer precedes it")
             }
             return feature
@@ -60,18 +60,18 @@ public struct ClassAttentionScorer: TokenScorer {
             let feature = try featureLayer()
             chosen = start <= feature ? Array(max(0, start)...feature) : []
         }
-        guard !chosen.isEmpty, chosen.allSatisfy({ (0..<configuration.vision.layerCount).contains($0) }) else {
+        guard !chosen.isEmpty, chosen.allSatisfy({ (0..<model.visionLayerCount).contains($0) }) else {
             throw PruningError.invalidConfiguration(
-                "[CLS] attention layers \(chosen) must be a non-empty subset of 0..<\(configuration.vision.layerCount)")
+                "[CLS] attention layers \(chosen) must be a non-empty subset of 0..<\(model.visionLayerCount)")
         }
         return chosen
     }
 
-    public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
+    public func stage(for model: any ModelDescription) throws -> ScoringStage { .beforeLanguageModel }
 
-    public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements {
+    public func requirements(for model: any ModelDescription) throws -> ScoringRequirements {
         var r = ScoringRequirements()
-        r.visionAttentionLayers = Set(try encoderLayers(for: configuration))
+        r.visionAttentionLayers = Set(try encoderLayers(for: model))
         return r
     }
 

@@ -20,16 +20,16 @@ public struct FastVScorer: TokenScorer {
 
     /// Inside the language model: reads layer K − 1's attention, drops tokens at the input of layer K.
     /// - Throws: `PruningError.invalidConfiguration` unless 1 <= K < the decoder's layers.
-    public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage {
-        guard pruningLayer >= 1, pruningLayer < configuration.text.layerCount else {
+    public func stage(for model: any ModelDescription) throws -> ScoringStage {
+        guard pruningLayer >= 1, pruningLayer < model.textLayerCount else {
             throw PruningError.invalidConfiguration(
-                "FastV pruning layer \(pruningLayer) must be in 1..<\(configuration.text.layerCount)")
+                "FastV pruning layer \(pruningLayer) must be in 1..<\(model.textLayerCount)")
         }
         return .insideLanguageModel(attentionLayer: pruningLayer - 1, queries: queries)
     }
 
     /// Nothing beyond the attention its stage names.
-    public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements { ScoringRequirements() }
+    public func requirements(for model: any ModelDescription) throws -> ScoringRequirements { ScoringRequirements() }
 
     public func scores(_ context: ScoringContext) throws -> [Float] {
         guard let attention = context.languageAttention else {

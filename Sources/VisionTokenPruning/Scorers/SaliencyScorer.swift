@@ -17,15 +17,15 @@ public struct SaliencyScorer: TokenScorer {
         self.attentionReceived = attentionReceived
     }
 
-    /// The variant that runs on a model with `configuration`.
-    public func resolved(for configuration: LlavaConfiguration) -> any TokenScorer {
-        configuration.vision.hasClassToken ? classAttention : attentionReceived
+    /// The variant that runs on `model`.
+    public func resolved(for model: any ModelDescription) -> any TokenScorer {
+        model.visionHasClassToken ? classAttention : attentionReceived
     }
 
-    public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
+    public func stage(for model: any ModelDescription) throws -> ScoringStage { .beforeLanguageModel }
 
-    public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements {
-        try resolved(for: configuration).requirements(for: configuration)
+    public func requirements(for model: any ModelDescription) throws -> ScoringRequirements {
+        try resolved(for: model).requirements(for: model)
     }
 
     public func scores(_ context: ScoringContext) throws -> [Float] {

@@ -8,11 +8,11 @@ public enum ScorerCatalog {
         "fastv",
     ]
 
-    /// The names whose scorers run on a model with `configuration` (no [CLS] scorer on a tower without [CLS]).
-    public static func names(for configuration: LlavaConfiguration) -> [String] {
+    /// The names whose scorers run on `model` (no [CLS] scorer on a tower without [CLS]).
+    public static func names(for model: any ModelDescription) -> [String] {
         names.filter { name in
             do {
-                _ = try scorer(named: name, for: configuration)?.requirements(for: configuration)
+                _ = try scorer(named: name, for: model)?.requirements(for: model)
                 return true
             } catch PruningError.unsupportedModel {
                 return false
@@ -28,7 +28,7 @@ public enum ScorerCatalog {
     /// `received` scores by attention received in the feature layer (towers without [CLS]), per view;
     /// `received-global` over all views.
     /// - Throws: `PruningError.invalidConfiguration` for an unknown name.
-    public static func scorer(named name: String, for configuration: LlavaConfiguration) throws -> (any TokenScorer)? {
+    public static func scorer(named name: String, for model: any ModelDescription) throws -> (any TokenScorer)? {
         switch name {
         case "none": return nil
         case "random": return RandomScorer()
@@ -36,7 +36,7 @@ public enum ScorerCatalog {
         case "cls": return ClassAttentionScorer()
         case "cls-global": return ClassAttentionScorer(allocation: .global)
         case "cls-ensemble":
-            return ClassAttentionScorer(layers: .ensemble(start: max(0, (configuration.visionFeatureEncoderLayer ?? 0) - 6)))
+            return ClassAttentionScorer(layers: .ensemble(start: max(0, (model.visionFeatureEncoderLayer ?? 0) - 6)))
         case "received": return AttentionReceivedScorer()
         case "received-global": return AttentionReceivedScorer(allocation: .global)
         case "text-sim": return TextSimilarityScorer()
@@ -49,9 +49,9 @@ public enum ScorerCatalog {
 
     /// The scorer called `name` keeping `budget`, nil for `none` (the unpruned model).
     /// - Throws: `PruningError.invalidConfiguration` for an unknown name.
-    public static func pruning(named name: String, for configuration: LlavaConfiguration, keep budget: TokenBudget) throws
+    public static func pruning(named name: String, for model: any ModelDescription, keep budget: TokenBudget) throws
         -> TokenPruning?
     {
-        try scorer(named: name, for: configuration).map { TokenPruning($0, keep: budget) }
+        try scorer(named: name, for: model).map { TokenPruning($0, keep: budget) }
     }
 }

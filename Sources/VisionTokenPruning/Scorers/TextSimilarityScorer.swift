@@ -39,9 +39,9 @@ public struct TextSimilarityScorer: TokenScorer {
         self.softmaxScale = softmaxScale
     }
 
-    public func stage(for configuration: LlavaConfiguration) throws -> ScoringStage { .beforeLanguageModel }
+    public func stage(for model: any ModelDescription) throws -> ScoringStage { .beforeLanguageModel }
 
-    public func requirements(for configuration: LlavaConfiguration) throws -> ScoringRequirements {
+    public func requirements(for model: any ModelDescription) throws -> ScoringRequirements {
         var r = ScoringRequirements()
         r.promptEmbeddings = true
         return r

@@ -30,10 +30,10 @@ public enum WithdrawalCalibrator {
     ///   - progress: called after each sample with (done, total).
     /// - Throws: `PruningError.invalidConfiguration` for an empty set or no candidate layer; model errors.
     public static func calibrate(
-        model: LlavaModel, samples: [ImagePrompt], startLayer: Int = 5, threshold: Double = 0.003,
+        model: any VisionLanguageModel, samples: [ImagePrompt], startLayer: Int = 5, threshold: Double = 0.003,
         progress: ((Int, Int) -> Void)? = nil
     ) throws -> WithdrawalCalibration {
-        let layerCount = model.configuration.text.layerCount
+        let layerCount = model.language.configuration.layerCount
         guard !samples.isEmpty else { throw PruningError.invalidConfiguration("calibration needs at least one sample") }
         guard startLayer >= 0, startLayer < layerCount else {
             throw PruningError.invalidConfiguration("start layer \(startLayer) leaves no candidate in 0..<\(layerCount)")
@@ -53,7 +53,7 @@ public enum WithdrawalCalibrator {
     }
 
     /// KL(P_j ‖ P_full) of one sample for each candidate layer j.
-    static func klCurve(model: LlavaModel, sample: ImagePrompt, candidates: [Int]) throws -> [Double] {
+    static func klCurve(model: any VisionLanguageModel, sample: ImagePrompt, candidates: [Int]) throws -> [Double] {
         let language = model.language
         let prefill = try model.beginPrefill(image: sample.image, tokenIds: sample.tokenIds)
         let layout = prefill.layout

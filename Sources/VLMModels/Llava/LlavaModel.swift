@@ -6,7 +6,7 @@ import TensorCore
 /// (SigLIP without [CLS], Qwen2, NeXT's packing with anyres_max_N downsampling). Loaded from a Hugging Face
 /// folder (`config.json`, `preprocessor_config.json`, `.safetensors` in F32/F16/BF16, classic or
 /// transformers-5 key layout) or built from generated weights. Immutable and `Sendable`: share one instance.
-public struct LlavaModel: Sendable {
+public struct LlavaModel: VisionLanguageModel {
     /// The model's configuration.
     public let configuration: LlavaConfiguration
     /// The vision tower.
@@ -22,6 +22,12 @@ public struct LlavaModel: Sendable {
     /// Token ids that end greedy generation: `generation_config.json`'s `eos_token_id` when the folder has one,
     /// else `text_config.eos_token_id`.
     public let endOfSequenceIds: Set<Int>
+
+    /// The configuration, as pruning methods read it.
+    public var modelDescription: any ModelDescription { configuration }
+
+    /// `image` through `imageProcessor`.
+    public func preprocess(_ image: RGBImage) throws -> ImageInput { try imageProcessor.preprocess(image) }
 
     /// Loads `config.json`, `preprocessor_config.json` and the safetensors weights in `directory`, holding
     /// matrices in `weights` precision (default: as stored). Weights stream from the mapped files into their
@@ -200,15 +206,6 @@ public struct LlavaModel: Sendable {
         }
     }
 
-    /// Language-model input embeddings for `layout`: text embeddings with `visual [k, textHidden]` written over
-    /// the image span (k = `layout.imageTokenCount`).
-    public func inputEmbeddings(layout: PromptLayout, visual: Tensor) throws -> Tensor {
-        guard visual.shape == [layout.imageTokenCount, configuration.text.hiddenSize] else {
-            throw ModelError.invalidInput("visual tokens \(visual.shape), expected [\(layout.imageTokenCount), \(configuration.text.hiddenSize)]")
-        }
-        return try embeddings(layout: layout, splicing: visual)
-    }
-
     /// Language-model input for `layout` with the placeholder replaced by `visual [k, textHidden]` for any
     /// k >= 1 (every visual token, or those kept by pruning): the text before the placeholder, the visual rows,
     /// the text after it, `[tokenIds.count − 1 + k, textHidden]`.
@@ -225,50 +222,12 @@ public struct LlavaModel: Sendable {
         }
     }
 
-    /// What `beginPrefill(image:tokenIds:)` returns.
-    public struct Prefill: Sendable {
-        /// The prompt with its placeholder expanded to the image's visual tokens.
-        public var layout: PromptLayout
-        /// The decoder state before layer 0: every expanded row at its position 0, 1, 2, ….
-        public var state: DecoderState
-    }
+    /// FLOPs of `layers` vision layers over `views` views (`VisionTowerConfiguration.flops`).
+    public func visionFlops(views: Int, layers: Int) -> Double { Double(views) * configuration.vision.flops(layers: layers) }
 
-    /// What `generate` returns.
-    public struct Generation: Sendable {
-        /// The generated tokens.
-        public var tokens: [Int]
-        /// The next-token logits after the prompt (`[vocab]`), which chose the first token.
-        public var firstLogits: [Float]
-    }
-
-    /// The unpruned model's prefill of one image and prompt, ready for `language.advance`.
-    public func beginPrefill(image: ImageInput, tokenIds: [Int]) throws -> Prefill {
-        let encoded = try encodeImage(image)
-        let layout = try layout(tokenIds: tokenIds, imageTokenCount: encoded.tokens.count)
-        let state = try language.beginPrefill(embeddings: try inputEmbeddings(layout: layout, visual: try visualEmbeddings(encoded)),
-                                              positions: Array(0..<layout.expandedLength))
-        return Prefill(layout: layout, state: state)
-    }
-
-    /// Next-token logits of the unpruned model after `tokenIds` (one placeholder) with `image`.
-    public func nextTokenLogits(image: ImageInput, tokenIds: [Int]) throws -> [Float] {
-        try generate(image: image, tokenIds: tokenIds, maxNewTokens: 0).firstLogits
-    }
-
-    /// Greedy continuation of the unpruned model: up to `maxNewTokens` tokens (argmax), ending after the first
-    /// end-of-sequence token unless `stopAtEndOfSequence` is false (then exactly `maxNewTokens`), and the
-    /// logits that chose the first one.
-    public func generate(
-        image: ImageInput, tokenIds: [Int], maxNewTokens: Int, stopAtEndOfSequence: Bool = true
-    ) throws -> Generation {
-        let prefill = try beginPrefill(image: image, tokenIds: tokenIds)
-        var state = prefill.state
-        var cache = language.makeCache()
-        try language.advance(&state, to: configuration.text.layerCount, cache: &cache)
-        let first = try language.logits(state.hidden, rows: [state.hidden.shape[0] - 1]).scalars
-        let tokens = try language.continuation(from: first, nextPosition: prefill.layout.expandedLength,
-                                               choosing: .greedy(maxCount: maxNewTokens, stopAt: stopAtEndOfSequence ? endOfSequenceIds : []),
-                                               cache: &cache).tokens
-        return Generation(tokens: tokens, firstLogits: first)
+    /// FLOPs of the projector's two linears over `rows` encoder rows: 2·rows·(dᵥ·dₜ + dₜ²).
+    public func projectorFlops(rows: Int) -> Double {
+        let dv = Double(configuration.vision.hiddenSize), dt = Double(configuration.text.hiddenSize)
+        return 2 * Double(rows) * (dv * dt + dt * dt)
     }
 }

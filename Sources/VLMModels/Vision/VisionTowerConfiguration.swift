@@ -123,6 +123,15 @@ public struct VisionTowerConfiguration: Codable, Sendable, Equatable {
         try c.encode(layerNormEps, forKey: .layerNormEps)
     }
 
+    /// FLOPs of the patch embedding and `layers` encoder layers over one view's n tokens ([CLS] included where
+    /// there is one), 2 per multiply-add: 2·P·(channels·p²)·d for P patches of side p, then
+    /// 8·n·d² + 4·n²·d + 4·n·d·m per layer.
+    public func flops(layers: Int) -> Double {
+        let n = Double(tokenCount), d = Double(hiddenSize), m = Double(intermediateSize)
+        let patchInput = Double(channelCount * patchSize * patchSize)
+        return 2 * Double(patchCount) * patchInput * d + Double(layers) * (8 * n * d * d + 4 * n * n * d + 4 * n * d * m)
+    }
+
     /// Every inconsistency found, as readable sentences (empty when the configuration is usable).
     func problems() -> [String] {
         var p: [String] = []
