@@ -57,12 +57,15 @@ struct ModelBenchmark {
         let config = LlavaConfiguration(vision: .clipViTLarge336, text: text, imageTokenId: 32000)
         let prompt = BenchModels.prompt(system: 35, question: 32)
         let layout = try PromptLayout(tokenIds: prompt, imageTokenId: 32000, imageTokenCount: 576)
-        var attention: [Int: Tensor] = [:]
-        for layer in 0..<24 { attention[layer] = BenchData.tensor([1, 16, 577], seed: UInt64(layer), scale: 0.01) }
+        var attention: [Int: Tensor] = [:], received: [Int: Tensor] = [:]
+        for layer in 0..<24 {
+            attention[layer] = BenchData.tensor([1, 16, 577], seed: UInt64(layer), scale: 0.01)
+            received[layer] = BenchData.tensor([1, 577], seed: UInt64(100 + layer), scale: 0.01)
+        }
         let embeddings = BenchData.tensor([layout.expandedLength, 4096], seed: 5)
         let context = ScoringContext(
-            configuration: config, layout: layout, visionClassAttention: attention,
-            projectedTokens: try embeddings.gatherRows(Array(layout.imageSpan)), promptEmbeddings: embeddings,
+            configuration: config, layout: layout, visionClassAttention: attention, visionAttentionReceived: received,
+            visionFeatures: BenchData.tensor([577, 1024], seed: 11), projectedTokens: try embeddings.gatherRows(Array(layout.imageSpan)), promptEmbeddings: embeddings,
             languageAttention: BenchData.tensor([32, 1, layout.expandedLength], seed: 9, scale: 0.01))
         return try ScorerCatalog.names.compactMap { try ScorerCatalog.scorer(named: $0, for: config) }.map { scorer in
             Progress.say("scorer overhead: \(scorer.name)")

@@ -49,6 +49,9 @@ public struct ScoringContext: Sendable {
     /// Per requested vision layer: the attention each encoder token receives in its view, averaged over the
     /// view's queries and the heads, `[views, encoderTokensPerView]`.
     public let visionAttentionReceived: [Int: Tensor]
+    /// The vision tower's feature-layer output for every view, before the projector:
+    /// `[views · encoderTokensPerView, visionHidden]` (`EncodedImage.features`), when the pipeline has it.
+    public let visionFeatures: Tensor?
     /// Projected visual tokens `[visual, textHidden]`, if requested.
     public let projectedTokens: Tensor?
     /// LM input embeddings of the expanded prompt `[expandedLength, textHidden]` (visual rows are the
@@ -63,7 +66,7 @@ public struct ScoringContext: Sendable {
     /// fixed visual tokens (one view), else one square view of the layout's image tokens.
     public init(configuration: any ModelDescription, layout: PromptLayout, tokens: VisualTokenMap? = nil,
                 visionClassAttention: [Int: Tensor] = [:], visionAttentionReceived: [Int: Tensor] = [:],
-                projectedTokens: Tensor? = nil, promptEmbeddings: Tensor? = nil, languageAttention: Tensor? = nil,
+                visionFeatures: Tensor? = nil, projectedTokens: Tensor? = nil, promptEmbeddings: Tensor? = nil, languageAttention: Tensor? = nil,
                 specialTokenIds: Set<Int>? = nil) {
         self.configuration = configuration
         self.layout = layout
@@ -72,9 +75,44 @@ public struct ScoringContext: Sendable {
             encoderHasClassToken: configuration.visionHasClassToken)
         self.visionClassAttention = visionClassAttention
         self.visionAttentionReceived = visionAttentionReceived
+        self.visionFeatures = visionFeatures
         self.projectedTokens = projectedTokens
         self.promptEmbeddings = promptEmbeddings
         self.languageAttention = languageAttention
         self.specialTokenIds = specialTokenIds ?? configuration.specialTokenIds
+    }
+
+    /// The pre-projector vision features of the visual tokens at `indices`, `[indices.count, visionHidden]`:
+    /// each token's encoder row, OneVision's resampled positions the same bilinear mix of crop rows (a newline
+    /// has none and is refused).
+    /// - Throws: `PruningError.missingInput` without vision features, `.invalidScores` for a newline index.
+    public func featuresBeforeProjector(of indices: [Int], scorer: String) throws -> Tensor {
+        guard let features = visionFeatures else { throw PruningError.missingInput(scorer: scorer, input: "the vision features") }
+        let grid = indices.contains { if case .resampled = tokens.origins[$0] { true } else { false } }
+            ? try tokens.resampledGrid(features) : nil
+        let width = features.shape[1], columns = tokens.anyResolution?.outputColumns ?? 0
+        // Per index: the source row and whether it is a row of the resampled grid.
+        let sources = try indices.map { i -> (row: Int, resampled: Bool) in
+            switch tokens.origins[i] {
+            case .newline:
+                throw PruningError.invalidScores(scorer: scorer, reason: "visual token \(i) is a newline and has no vision features")
+            case let .resampled(row, column):
+                return (row * columns + column, true)
+            case .patch, .classToken:
+                let source = tokens.encoderToken(tokens.origins[i])!
+                return (source.view * tokens.encoderTokensPerView + source.token, false)
+            }
+        }
+        let gridValues = grid?.scalars ?? []
+        return Tensor(shape: [indices.count, width]) { out in
+            features.withUnsafeBufferPointer { f in
+                gridValues.withUnsafeBufferPointer { g in
+                    for (k, source) in sources.enumerated() {
+                        let from = (source.resampled ? g.baseAddress! : f.baseAddress!) + source.row * width
+                        (out.baseAddress! + k * width).update(from: from, count: width)
+                    }
+                }
+            }
+        }
     }
 }

@@ -38,23 +38,36 @@ public enum TokenSelection {
         guard scores.count == tokens.count else {
             throw PruningError.invalidScores(scorer: scorer, reason: "\(scores.count) scores for \(tokens.count) visual tokens")
         }
+        var kept = tokens.newlineIndices
+        for group in try groups(keeping: k, tokens: tokens, allocation: allocation) where group.quota > 0 {
+            kept += try TopK.indices(of: group.indices.map { scores[$0] }, k: group.quota).map { group.indices[$0] }
+        }
+        return kept.sorted()
+    }
+
+    /// Content tokens that share one part of a budget.
+    public struct Group: Sendable, Equatable {
+        /// Ascending visual-token indices of the group.
+        public var indices: [Int]
+        /// How many of them to keep.
+        public var quota: Int
+    }
+
+    /// The content tokens (newlines excluded) of a budget of `k` split as `allocation` says: one group over all
+    /// views (`.global`) or one per view (`.perView`: the base view, each crop, OneVision's downsampled grid),
+    /// with shares proportional to their sizes. Set-selecting methods (DPP, diversity) run once per group.
+    /// - Throws: `PruningError.impossibleBudget` for a budget that cannot be met.
+    public static func groups(keeping k: Int, tokens: VisualTokenMap, allocation: ViewAllocation) throws -> [Group] {
         let budget = try contentBudget(k, tokens: tokens), content = tokens.contentIndices
-        let groups: [[Int]]
-        let quotas: [Int]
         switch allocation {
         case .global:
-            (groups, quotas) = ([content], [budget])
+            return [Group(indices: content, quota: budget)]
         case .perView:
             var byView = [[Int]](repeating: [], count: tokens.viewCount + 1)
             for i in content { byView[tokens.allocationGroup(tokens.origins[i])!].append(i) }
-            groups = byView.filter { !$0.isEmpty }
-            quotas = proportionalQuotas(budget, sizes: groups.map(\.count))
+            let groups = byView.filter { !$0.isEmpty }
+            return zip(groups, proportionalQuotas(budget, sizes: groups.map(\.count))).map { Group(indices: $0, quota: $1) }
         }
-        var kept = tokens.newlineIndices
-        for (group, quota) in zip(groups, quotas) where quota > 0 {
-            kept += try TopK.indices(of: group.map { scores[$0] }, k: quota).map { group[$0] }
-        }
-        return kept.sorted()
     }
 
     /// Splits `total` into shares proportional to `sizes` (largest remainders first, ties to the earlier

@@ -40,7 +40,7 @@ struct PipelineRun {
     private func context(projected: Tensor? = nil, prompt: Tensor? = nil, languageAttention: Tensor? = nil) -> ScoringContext {
         ScoringContext(configuration: description, layout: layout, tokens: encoded.tokens,
                        visionClassAttention: encoded.classAttention, visionAttentionReceived: encoded.attentionReceived,
-                       projectedTokens: projected, promptEmbeddings: prompt,
+                       visionFeatures: encoded.features, projectedTokens: projected, promptEmbeddings: prompt,
                        languageAttention: languageAttention)
     }
 

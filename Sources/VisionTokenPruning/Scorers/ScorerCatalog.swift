@@ -5,7 +5,7 @@ public enum ScorerCatalog {
     /// Every name `scorer(named:for:)` accepts, in display order.
     public static let names = [
         "none", "random", "uniform", "cls", "cls-global", "cls-ensemble", "received", "received-global", "text-sim", "mixture",
-        "fastv",
+        "fastv", "divprune", "cdpruner", "vispruner", "hiprune",
     ]
 
     /// The names whose scorers run on `model` (no [CLS] scorer on a tower without [CLS]).
@@ -26,7 +26,9 @@ public enum ScorerCatalog {
     /// per view (FasterVLM), `cls-global` over all views. `cls-ensemble` sums the seven
     /// layers up to the feature layer (VTC-CLS's default 16...22 on LLaVA-1.5), fewer on shallower towers.
     /// `received` scores by attention received in the feature layer (towers without [CLS]), per view;
-    /// `received-global` over all views.
+    /// `received-global` over all views. The 2025 methods: `divprune` (max-min diversity), `cdpruner`
+    /// (conditional DPP, relevance from the language model's embeddings), `vispruner` (saliency then duplicate
+    /// removal), `hiprune` (anchors, buffers and registers from attention received).
     /// - Throws: `PruningError.invalidConfiguration` for an unknown name.
     public static func scorer(named name: String, for model: any ModelDescription) throws -> (any TokenScorer)? {
         switch name {
@@ -42,6 +44,10 @@ public enum ScorerCatalog {
         case "text-sim": return TextSimilarityScorer()
         case "mixture": return AdaptiveMixtureScorer()
         case "fastv": return FastVScorer()
+        case "divprune": return DivPruneScorer()
+        case "cdpruner": return CDPrunerScorer()
+        case "vispruner": return VisPrunerScorer()
+        case "hiprune": return HiPruneScorer()
         default:
             throw PruningError.invalidConfiguration("unknown scorer '\(name)'; known: \(names.joined(separator: ", "))")
         }
