@@ -152,14 +152,16 @@ enum EvalCommand {
                 series[name, default: []].append((budget * 100, summary))
             }
         }
-        let smallest = sweepBudgets.min()!
-        let best = series.compactMap { name, points in points.first { $0.budget == smallest * 100 }.map { (name, $0.summary) } }
-            .max { $0.1.accuracy != $1.1.accuracy ? $0.1.accuracy < $1.1.accuracy : $0.1.meanKL > $1.1.meanKL }
-        let headline = best.map { String(format: "at %g%% of the visual tokens the most accurate method is %@: accuracy %.3f, mean KL %@ nats",
-                                         smallest * 100, $0.0, $0.1.accuracy, TableFormatter.plain($0.1.meanKL)) } ?? ""
+        // Per budget, the most accurate method (lower mean KL breaks ties, then catalogue order).
+        let ordered = ScorerCatalog.names.filter { series[$0] != nil }
+        let winners = sweepBudgets.compactMap { budget -> String? in
+            let best = ordered.compactMap { name in series[name]!.first { $0.budget == budget * 100 }.map { (name, $0.summary) } }
+                .max { $0.1.accuracy != $1.1.accuracy ? $0.1.accuracy < $1.1.accuracy : $0.1.meanKL > $1.1.meanKL }
+            return best.map { String(format: "%g%%: %@ (%.3f)", budget * 100, $0.0, $0.1.accuracy) }
+        }
+        let headline = "most accurate method per budget: " + winners.joined(separator: ", ")
         try BenchCommand.emit(["sweep": rows, "headline": headline], json: json)
         if let svgFile {
-            let ordered = ScorerCatalog.names.filter { series[$0] != nil }
             var panels: [(metric: String, series: [(name: String, points: [(x: Double, y: Double)])])] = [
                 ("accuracy", ordered.map { n in (n, series[n]!.map { ($0.budget, $0.summary.accuracy) }) }),
             ]
