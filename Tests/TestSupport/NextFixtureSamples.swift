@@ -41,4 +41,33 @@ public struct NextFixtureSamples: Sendable {
 
     /// Float reference tensor `name.i`, flattened.
     public func floats(_ name: String, _ i: Int) throws -> [Float] { try reference.floatTensor("\(name).\(i)").scalars }
+
+    /// Preprocesses reference image `i` from its PPM file in `directory`/images and checks what every
+    /// any-resolution fixture records of it: the raw pixels, sizes, best resolution, grid, fit, padding, unpadded
+    /// grid, token count and `pixel_values` bit for bit. Returns the preprocessed image for further checks.
+    public func checkProcessor(image i: Int, file: String, in directory: URL,
+                               sourceFile: StaticString = #filePath, line: UInt = #line) throws -> ImageInput {
+        let ppm = try PortablePixmap.read(directory.appendingPathComponent("images/\(file).ppm"))
+        XCTAssertEqual(ppm, images[i], "image \(i): the PPM file and image.\(i) hold the same pixels", file: sourceFile, line: line)
+        XCTAssertEqual(try integers("image_sizes", i), [ppm.height, ppm.width], file: sourceFile, line: line)
+        let input = try model.imageProcessor.preprocess(ppm)
+        let layout = try XCTUnwrap(input.anyResolution)
+        XCTAssertEqual(try integers("best_resolution", i), [layout.bestResolution.height, layout.bestResolution.width], "best \(i)",
+                       file: sourceFile, line: line)
+        XCTAssertEqual(try integers("grid_shape", i), [layout.gridRows, layout.gridColumns], "grid \(i)", file: sourceFile, line: line)
+        XCTAssertEqual(try integers("resized_size", i), [layout.resizedSize.height, layout.resizedSize.width], "resized \(i)",
+                       file: sourceFile, line: line)
+        let p = try integers("padding", i)
+        XCTAssertEqual([p[0], p[2]], [layout.padTop, layout.padLeft], "padding \(i)", file: sourceFile, line: line)
+        XCTAssertEqual(p[0] + p[1] + layout.resizedSize.height, layout.bestResolution.height, file: sourceFile, line: line)
+        XCTAssertEqual(p[2] + p[3] + layout.resizedSize.width, layout.bestResolution.width, file: sourceFile, line: line)
+        XCTAssertEqual(try integers("unpadded_grid", i), [layout.keptRows.count, layout.keptColumns.count], "unpadded \(i)",
+                       file: sourceFile, line: line)
+        XCTAssertEqual(try integers("num_image_tokens", i), [layout.imageTokenCount], "image tokens \(i)", file: sourceFile, line: line)
+        let expected = try floats("pixel_values", i), actual = input.views.flatMap(\.scalars)
+        XCTAssertEqual(actual.count, expected.count, "views \(i)", file: sourceFile, line: line)
+        XCTAssertEqual(zip(actual, expected).filter { $0 != $1 }.count, 0, "pixel_values \(i) must match exactly",
+                       file: sourceFile, line: line)
+        return input
+    }
 }
