@@ -66,7 +66,9 @@ struct ModelBenchmark {
         let context = ScoringContext(
             configuration: config, layout: layout, visionClassAttention: attention, visionAttentionReceived: received,
             visionFeatures: BenchData.tensor([577, 1024], seed: 11), projectedTokens: try embeddings.gatherRows(Array(layout.imageSpan)), promptEmbeddings: embeddings,
-            languageAttention: BenchData.tensor([32, 1, layout.expandedLength], seed: 9, scale: 0.01))
+            languageAttention: BenchData.tensor([32, 1, layout.expandedLength], seed: 9, scale: 0.01),
+            languageKeys: BenchData.tensor([layout.expandedLength, 4096], seed: 12),
+            languageHidden: BenchData.tensor([layout.expandedLength, 4096], seed: 13))
         return try ScorerCatalog.names.compactMap { try ScorerCatalog.scorer(named: $0, for: config) }.map { scorer in
             Progress.say("scorer overhead: \(scorer.name)")
             let t = try Stopwatch.best(repetitions: 5) { _ = try scorer.select(context, keep: 64) }

@@ -59,6 +59,12 @@ public struct ScoringContext: Sendable {
     public let promptEmbeddings: Tensor?
     /// In-LLM attention probabilities `[heads, queries, expandedLength]` for the requested query rows.
     public let languageAttention: Tensor?
+    /// In-LLM: the keys the scored decoder layer cached for every row of the expanded prompt, after RoPE,
+    /// `[expandedLength, kvHeads · headDim]`.
+    public let languageKeys: Tensor?
+    /// In-LLM: the input of the pruning layer (the scored layer's output) through the final RMSNorm,
+    /// `[expandedLength, textHidden]`.
+    public let languageHidden: Tensor?
     /// Token ids that never count as text for similarity (padding, BOS, EOS, the image placeholder).
     public let specialTokenIds: Set<Int>
 
@@ -67,6 +73,7 @@ public struct ScoringContext: Sendable {
     public init(configuration: any ModelDescription, layout: PromptLayout, tokens: VisualTokenMap? = nil,
                 visionClassAttention: [Int: Tensor] = [:], visionAttentionReceived: [Int: Tensor] = [:],
                 visionFeatures: Tensor? = nil, projectedTokens: Tensor? = nil, promptEmbeddings: Tensor? = nil, languageAttention: Tensor? = nil,
+                languageKeys: Tensor? = nil, languageHidden: Tensor? = nil,
                 specialTokenIds: Set<Int>? = nil) {
         self.configuration = configuration
         self.layout = layout
@@ -79,6 +86,8 @@ public struct ScoringContext: Sendable {
         self.projectedTokens = projectedTokens
         self.promptEmbeddings = promptEmbeddings
         self.languageAttention = languageAttention
+        self.languageKeys = languageKeys
+        self.languageHidden = languageHidden
         self.specialTokenIds = specialTokenIds ?? configuration.specialTokenIds
     }
 

@@ -176,4 +176,54 @@ final class DiversityMethodTests: XCTestCase {
             guard case .invalidConfiguration(let m) = $0 as? PruningError, m.contains("object layer 5 is outside 0..<3") else { return XCTFail("\($0)") }
         }
     }
+
+    /// DART by hand: nine visual tokens (rows 1…9) whose normed hidden states are 2-D unit vectors at known
+    /// angles, keys whose L1 norms pick visual token 3 and text row 11 as the pivots.
+    func testDARTPivotsAndLeastSimilarPicksByHand() throws {
+        let layout = try PromptLayout(tokenIds: [1, 99, 5, 6, 7], imageTokenId: 99, imageTokenCount: 9)
+        var norms = [Float](repeating: 1, count: 13)
+        norms[1 + 3] = 10
+        norms[11] = 9
+        let keys = try Tensor(shape: [13, 4], scalars: norms.flatMap { [$0 / 2, -$0 / 2, 0, 0] })
+        // Angles in degrees per expanded row: text rows 0, 10, 12 anywhere; visual tokens 0…8; text row 11 at 90°.
+        let angles: [Double] = [30, 0, 10, 170, 0, 90, 180, 45, 100, 135, 60, 90, 20]
+        let hidden = try Tensor(shape: [13, 2], scalars: angles.flatMap { [Float(cos($0 * .pi / 180)), Float(sin($0 * .pi / 180))] })
+        var config = minimalLlavaConfiguration
+        config.imageTokenId = 99
+        config.text.vocabularySize = 100
+        let context = ScoringContext(configuration: config, layout: layout,
+                                     tokens: VisualTokenMap(singleViewWithPatchesPerSide: 3, includesClassToken: false),
+                                     languageKeys: keys, languageHidden: hidden)
+        let dart = DARTScorer(imagePivots: 1, textPivots: 1)
+        // Budget 5: pivot v3 (0°) takes the two least similar, v5 (180°) and v2 (170°); the text pivot (90°) then
+        // takes v0 (cos 0) and v1 (cos 80° = 0.17).
+        XCTAssertEqual(try dart.select(context, keep: 5), [0, 1, 2, 3, 5])
+        // Budget 6: the first pivot's share is 3 (v8 at 135° too), the text pivot's 2.
+        XCTAssertEqual(try dart.select(context, keep: 6), [0, 1, 2, 3, 5, 8])
+        XCTAssertEqual(try dart.scores(context)[3], 10)
+        let withoutKeys = ScoringContext(configuration: config, layout: layout,
+                                         tokens: VisualTokenMap(singleViewWithPatchesPerSide: 3, includesClassToken: false))
+        XCTAssertThrowsError(try dart.select(withoutKeys, keep: 5)) {
+            guard case .missingInput = $0 as? PruningError else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try DARTScorer(pruningLayer: 2).stage(for: config)) {
+            guard case .invalidConfiguration(let m) = $0 as? PruningError, m.contains("1..<2") else { return XCTFail("\($0)") }
+        }
+    }
+
+    /// DART through the pipeline on both fixture models: exactly the budget, newlines kept, original positions.
+    func testDARTRunsInsideTheLanguageModelOnBothFamilies() throws {
+        let f = try FixtureSamples.load()
+        let r = try PruningPipeline(model: f.model, pruning: TokenPruning(DARTScorer(), keep: .count(6)))
+            .run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 2)
+        XCTAssertEqual(r.keptVisualIndices.count, 6)
+        XCTAssertEqual(r.report.tokensPerLayer[2], r.report.tokensPerLayer[0] - 10, "tokens leave at layer 2")
+        let ov = try NextFixtureSamples.loadOneVision()
+        let image = try ov.model.imageProcessor.preprocess(ov.images[4])
+        let newlines = try ov.integers("newline_indices", 4)
+        let o = try PruningPipeline(model: ov.model, pruning: TokenPruning(DARTScorer(), keep: .count(newlines.count + 9)))
+            .run(image: image, tokenIds: ov.prompts[4], maxNewTokens: 2)
+        XCTAssertEqual(o.keptVisualIndices.count, newlines.count + 9)
+        XCTAssertTrue(Set(newlines).isSubset(of: o.keptVisualIndices))
+    }
 }

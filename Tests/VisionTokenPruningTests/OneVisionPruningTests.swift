@@ -142,7 +142,7 @@ final class OneVisionPruningTests: XCTestCase {
         let f = try NextFixtureSamples.loadOneVision()
         let names = ScorerCatalog.names(for: f.model.configuration)
         XCTAssertEqual(names, ["none", "random", "uniform", "received", "received-global", "text-sim", "mixture", "fastv",
-                               "divprune", "cdpruner", "vispruner", "hiprune"])
+                               "divprune", "cdpruner", "vispruner", "hiprune", "dart"])
         let i = 4  // a 3x5 grid downsampled to 6x11
         let input = try f.model.imageProcessor.preprocess(f.images[i])
         let total = try f.integers("num_image_tokens", i)[0], newlines = try f.integers("newline_indices", i)

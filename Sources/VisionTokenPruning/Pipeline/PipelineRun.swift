@@ -37,11 +37,14 @@ struct PipelineRun {
         cache = pipeline.model.language.makeCache()
     }
 
-    private func context(projected: Tensor? = nil, prompt: Tensor? = nil, languageAttention: Tensor? = nil) -> ScoringContext {
+    private func context(
+        projected: Tensor? = nil, prompt: Tensor? = nil, languageAttention: Tensor? = nil, languageKeys: Tensor? = nil,
+        languageHidden: Tensor? = nil
+    ) -> ScoringContext {
         ScoringContext(configuration: description, layout: layout, tokens: encoded.tokens,
                        visionClassAttention: encoded.classAttention, visionAttentionReceived: encoded.attentionReceived,
                        visionFeatures: encoded.features, projectedTokens: projected, promptEmbeddings: prompt,
-                       languageAttention: languageAttention)
+                       languageAttention: languageAttention, languageKeys: languageKeys, languageHidden: languageHidden)
     }
 
     /// Runs the vision tower on every view as deep as the projector and the scorer need, lays out the prompt
@@ -111,7 +114,11 @@ struct PipelineRun {
             let queries = queryRows.rows(in: layout)
             let attention = try advance(to: scoringLayer + 1, queryRows: (scoringLayer, queries))
             let (choice, scoringSeconds) = try measured {
-                try scorer.select(context(languageAttention: attention), keep: keptVisualTokens)
+                // The scored layer's cached keys and the pruning layer's input through the final norm (DART).
+                let entry = cache.layers[scoringLayer]
+                let keys = try entry.keys.rows(0..<entry.count), hidden = try model.language.finalNorm(state.hidden)
+                return try scorer.select(context(languageAttention: attention, languageKeys: keys, languageHidden: hidden),
+                                         keep: keptVisualTokens)
             }
             seconds.scoring += scoringSeconds
             try PipelineRun.checkSelection(choice, count: layout.imageTokenCount, scorer: scorer)
