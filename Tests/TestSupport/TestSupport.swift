@@ -84,7 +84,7 @@ public func assertClose(
 /// image token 22) for tests that write and load whole checkpoints.
 public let minimalLlavaConfiguration = LlavaConfiguration(
     vision: VisionTowerConfiguration(hiddenSize: 8, intermediateSize: 16, layerCount: 1, headCount: 2,
-                                    imageSize: 8, patchSize: 4),
+                                     imageSize: 8, patchSize: 4),
     text: LlamaConfiguration(vocabularySize: 23, hiddenSize: 8, intermediateSize: 12, layerCount: 2, headCount: 2),
     imageTokenId: 22)
 

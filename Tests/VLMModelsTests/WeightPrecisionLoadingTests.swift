@@ -9,7 +9,7 @@ final class WeightPrecisionLoadingTests: XCTestCase {
     /// A small LLaVA whose sizes are not multiples of 16 (so panels are padded).
     private let configuration = LlavaConfiguration(
         vision: VisionTowerConfiguration(hiddenSize: 24, intermediateSize: 40, layerCount: 2, headCount: 2,
-                                        imageSize: 8, patchSize: 4),
+                                         imageSize: 8, patchSize: 4),
         text: LlamaConfiguration(vocabularySize: 37, hiddenSize: 20, intermediateSize: 36, layerCount: 2,
                                  headCount: 2, kvHeadCount: 1),
         imageTokenId: 36)

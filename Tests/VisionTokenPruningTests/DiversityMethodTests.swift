@@ -226,4 +226,21 @@ final class DiversityMethodTests: XCTestCase {
         XCTAssertEqual(o.keptVisualIndices.count, newlines.count + 9)
         XCTAssertTrue(Set(newlines).isSubset(of: o.keptVisualIndices))
     }
+
+    /// Every 2025 method composes with withdrawal (VTW) and a per-request KV budget (PrefixKV): the same tokens
+    /// are kept, visual tokens leave at the withdrawal layer and the budget shrinks the cache.
+    func testNewMethodsComposeWithWithdrawalAndKVBudgets() throws {
+        let f = try FixtureSamples.load()
+        let image = ImageInput(pixels: f.pixels[0])
+        for name in ["divprune", "cdpruner", "vispruner", "hiprune", "dart"] {
+            let pruning = try ScorerCatalog.pruning(named: name, for: f.model.configuration, keep: .count(6))
+            let alone = try PruningPipeline(model: f.model, pruning: pruning).run(image: image, tokenIds: f.prompts[0], maxNewTokens: 3)
+            let combined = try PruningPipeline(model: f.model, pruning: pruning, withdrawalLayer: name == "dart" ? nil : 2,
+                                               kvBudget: .calibratedPerRequest(retainedFraction: 0.5))
+                .run(image: image, tokenIds: f.prompts[0], maxNewTokens: 3)
+            XCTAssertEqual(combined.keptVisualIndices, alone.keptVisualIndices, name)
+            XCTAssertLessThan(combined.report.kvCacheBytes, alone.report.kvCacheBytes, name)
+            if name != "dart" { XCTAssertEqual(combined.report.tokensPerLayer[2], combined.report.tokensPerLayer[0] - 6, name) }
+        }
+    }
 }

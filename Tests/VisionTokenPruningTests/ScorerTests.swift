@@ -8,7 +8,7 @@ final class ScorerTests: XCTestCase {
     /// A 2x2-patch model config (4 visual tokens), 2 vision layers, text vocab 50, image token 49.
     static let config: LlavaConfiguration = {
         let vision = VisionTowerConfiguration(hiddenSize: 8, intermediateSize: 16, layerCount: 3, headCount: 2,
-                                             imageSize: 28, patchSize: 14)
+                                              imageSize: 28, patchSize: 14)
         let text = LlamaConfiguration(vocabularySize: 50, hiddenSize: 3, intermediateSize: 8, layerCount: 4, headCount: 1,
                                       headDimension: 2)
         return LlavaConfiguration(vision: vision, text: text, imageTokenId: 49)

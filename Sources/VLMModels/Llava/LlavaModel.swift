@@ -57,8 +57,7 @@ public struct LlavaModel: VisionLanguageModel {
         self.imageProcessor = try imageProcessor ?? LlavaImageProcessor(configuration: configuration)
         imageNewline = configuration.isAnyResolution
             ? try weights.tensor("image_newline", shape: [configuration.text.hiddenSize]) : nil
-        vision = try VisionTower(configuration: configuration.vision, weights: &weights,
-                                       prefix: "vision_tower.vision_model")
+        vision = try VisionTower(configuration: configuration.vision, weights: &weights, prefix: "vision_tower.vision_model")
         projector = try MultiModalProjector(configuration: configuration, weights: &weights)
         language = try LlamaDecoder(configuration: configuration.text, weights: &weights)
     }
