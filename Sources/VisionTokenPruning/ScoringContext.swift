@@ -12,6 +12,8 @@ public struct ScoringRequirements: Sendable, Equatable {
     public var projectedTokens = false
     /// The language model's input embeddings of the prompt.
     public var promptEmbeddings = false
+    /// In-LLM: the scored layer's cached keys and the pruning layer's input through the final norm (DART).
+    public var languageKeysAndHidden = false
 
     /// Nothing needed (e.g. random or uniform selection).
     public init() {}
@@ -59,11 +61,11 @@ public struct ScoringContext: Sendable {
     public let promptEmbeddings: Tensor?
     /// In-LLM attention probabilities `[heads, queries, expandedLength]` for the requested query rows.
     public let languageAttention: Tensor?
-    /// In-LLM: the keys the scored decoder layer cached for every row of the expanded prompt, after RoPE,
-    /// `[expandedLength, kvHeads · headDim]`.
+    /// In-LLM, if requested: the keys the scored decoder layer cached for every row of the expanded prompt,
+    /// after RoPE, `[expandedLength, kvHeads · headDim]`.
     public let languageKeys: Tensor?
-    /// In-LLM: the input of the pruning layer (the scored layer's output) through the final RMSNorm,
-    /// `[expandedLength, textHidden]`.
+    /// In-LLM, if requested: the input of the pruning layer (the scored layer's output) through the final
+    /// RMSNorm, `[expandedLength, textHidden]`.
     public let languageHidden: Tensor?
     /// Token ids that never count as text for similarity (padding, BOS, EOS, the image placeholder).
     public let specialTokenIds: Set<Int>
@@ -97,31 +99,9 @@ public struct ScoringContext: Sendable {
     /// - Throws: `PruningError.missingInput` without vision features, `.invalidScores` for a newline index.
     public func featuresBeforeProjector(of indices: [Int], scorer: String) throws -> Tensor {
         guard let features = visionFeatures else { throw PruningError.missingInput(scorer: scorer, input: "the vision features") }
-        let grid = indices.contains { if case .resampled = tokens.origins[$0] { true } else { false } }
-            ? try tokens.resampledGrid(features) : nil
-        let width = features.shape[1], columns = tokens.anyResolution?.outputColumns ?? 0
-        // Per index: the source row and whether it is a row of the resampled grid.
-        let sources = try indices.map { i -> (row: Int, resampled: Bool) in
-            switch tokens.origins[i] {
-            case .newline:
-                throw PruningError.invalidScores(scorer: scorer, reason: "visual token \(i) is a newline and has no vision features")
-            case let .resampled(row, column):
-                return (row * columns + column, true)
-            case .patch, .classToken:
-                let source = tokens.encoderToken(tokens.origins[i])!
-                return (source.view * tokens.encoderTokensPerView + source.token, false)
-            }
+        if let newline = indices.first(where: { if case .newline = tokens.origins[$0] { true } else { false } }) {
+            throw PruningError.invalidScores(scorer: scorer, reason: "visual token \(newline) is a newline and has no vision features")
         }
-        let gridValues = grid?.scalars ?? []
-        return Tensor(shape: [indices.count, width]) { out in
-            features.withUnsafeBufferPointer { f in
-                gridValues.withUnsafeBufferPointer { g in
-                    for (k, source) in sources.enumerated() {
-                        let from = (source.resampled ? g.baseAddress! : f.baseAddress!) + source.row * width
-                        (out.baseAddress! + k * width).update(from: from, count: width)
-                    }
-                }
-            }
-        }
+        return try tokens.values(features, at: indices)
     }
 }

@@ -112,14 +112,24 @@ final class OneVisionInputTests: XCTestCase {
     }
 
     /// Python's float floor division where it differs from floor(a / b), and the anyres_max_9 size rule.
-    func testDownsampledSizeUsesPythonFloorDivision() {
+    func testDownsampledSizeUsesPythonFloorDivision() throws {
+        func layout(_ height: Int, _ width: Int, view: Int, patch: Int, limit: Int?) throws -> AnyResolutionLayout {
+            let pinpoints = (1...6).flatMap { a in (1...6).map { b in PixelSize(height: view * a, width: view * b) } }
+            return try AnyResolutionLayout(imageSize: PixelSize(height: height, width: width), pinpoints: pinpoints,
+                                           viewSize: view, patchSize: patch, maxGridViews: limit)
+        }
         // 15x15 patches of 9-token views: ratio √(225/81) = 1.667; 15 / ratio is 9.0 in double, 15 // ratio is 8.
-        XCTAssertEqual(AnyResolutionLayout.downsampledSize(rows: 15, columns: 15, patchesPerView: 9, maxGridViews: 9).rows, 8)
+        let fifteen = try layout(118, 121, view: 26, patch: 8, limit: 9)
+        XCTAssertEqual([fifteen.keptRows.count, fifteen.keptColumns.count], [15, 15])
+        XCTAssertEqual(fifteen.outputRows, 8)
         XCTAssertEqual((15 / (225.0 / 81).squareRoot()).rounded(.down), 9)
-        // The real model's table (MODELS-2025 §1.6): 162x162 → 81x81, 60x108 kept, 98x81 (ratio 1.0998) kept.
-        XCTAssertEqual(AnyResolutionLayout.downsampledSize(rows: 162, columns: 162, patchesPerView: 729, maxGridViews: 9).rows, 81)
-        XCTAssertEqual(AnyResolutionLayout.downsampledSize(rows: 98, columns: 81, patchesPerView: 729, maxGridViews: 9).columns, 81)
-        XCTAssertEqual(AnyResolutionLayout.downsampledSize(rows: 81, columns: 162, patchesPerView: 729, maxGridViews: nil).columns, 162)
+        // The real model's table (MODELS-2025 §1.6): 162x162 → 81x81, 98x81 (ratio 1.0998) kept, no limit kept.
+        let large = try layout(2048, 2048, view: 384, patch: 14, limit: 9)
+        XCTAssertEqual([large.keptRows.count, large.outputRows], [162, 81])
+        let edge = try layout(1159, 949, view: 384, patch: 14, limit: 9)
+        XCTAssertEqual([edge.keptRows.count, edge.keptColumns.count, edge.outputRows, edge.outputColumns], [98, 81, 98, 81])
+        let unlimited = try layout(1152, 2304, view: 384, patch: 14, limit: nil)
+        XCTAssertEqual([unlimited.keptRows.count, unlimited.keptColumns.count, unlimited.outputColumns], [81, 162, 162])
     }
 
     /// The real OneVision configuration's visual-token counts (MODELS-2025 §1.6 table, from transformers).

@@ -84,7 +84,7 @@ public struct AnyResolutionLayout: Sendable, Equatable {
     /// OneVision's anyres_max_N size rule: with ratio = √(rows · columns / (N · patchesPerView)), a map with
     /// ratio > 1.1 becomes `(rows // ratio, columns // ratio)` (Python's float floor division, which rounds
     /// `(a − fmod(a, b)) / b` to the nearest integer); otherwise, or without a limit, it is kept.
-    public static func downsampledSize(rows: Int, columns: Int, patchesPerView: Int, maxGridViews: Int?) -> (rows: Int, columns: Int) {
+    static func downsampledSize(rows: Int, columns: Int, patchesPerView: Int, maxGridViews: Int?) -> (rows: Int, columns: Int) {
         guard let n = maxGridViews else { return (rows, columns) }
         let ratio = (Double(rows * columns) / Double(n * patchesPerView)).squareRoot()
         guard ratio > 1.1 else { return (rows, columns) }

@@ -110,10 +110,10 @@ public struct LlavaModel: VisionLanguageModel {
                 for (l, probabilities) in output.attentions {
                     let isMap = requests[l] == .all
                     if classAttentionLayers.contains(l) {
-                        classRows[l, default: []].append(isMap ? try Self.queryRow(0, of: probabilities) : probabilities)
+                        classRows[l, default: []].append(isMap ? try AttentionMap.queryRows([0], of: probabilities) : probabilities)
                     }
                     if attentionReceivedLayers.contains(l) {
-                        let sums = isMap ? try Self.columnSums(probabilities) : probabilities
+                        let sums = isMap ? try Tensor(shape: [perView], scalars: AttentionMap.columnSums(probabilities)) : probabilities
                         received[l, default: []].append(sums.scaled(by: 1 / Float(perView)))
                     }
                 }
@@ -154,22 +154,6 @@ public struct LlavaModel: VisionLanguageModel {
         }
     }
 
-    /// Query row `row` of a `[heads, queries, keys]` map: `[heads, keys]`.
-    private static func queryRow(_ row: Int, of map: Tensor) throws -> Tensor {
-        let heads = map.shape[0], queries = map.shape[1], keys = map.shape[2]
-        return try map.reshaped([heads * queries, keys]).gatherRows((0..<heads).map { $0 * queries + row })
-    }
-
-    /// Σ over queries, mean over heads of a `[heads, queries, keys]` map: `[keys]` (what `.columnSums` returns).
-    private static func columnSums(_ map: Tensor) throws -> Tensor {
-        let heads = map.shape[0], queries = map.shape[1], keys = map.shape[2]
-        return Tensor(shape: [keys]) { out in
-            map.withUnsafeBufferPointer { p in
-                for h in 0..<heads { for q in 0..<queries { for j in 0..<keys { out[j] += p[(h * queries + q) * keys + j] / Float(heads) } } }
-            }
-        }
-    }
-
     /// Language-model rows `[indices.count, textHidden]` for the visual tokens at `indices` (ascending; all when
     /// nil): content tokens projected, newline tokens the learned `image_newline`, and OneVision's resampled
     /// positions the bilinear downsampling of the projected crop map (the packing's order: project, then resize).
@@ -181,12 +165,15 @@ public struct LlavaModel: VisionLanguageModel {
             throw ModelError.invalidInput("visual token indices must be a non-empty list within 0..<\(tokens.count)")
         }
         let rows = encoded.featureRows(of: chosen)
-        let projected = rows.isEmpty ? nil : try projector(try wrapTensorErrors { try encoded.features.gatherRows(rows) })
+        // A resampled position mixes projected crop tokens, so then every encoder row is projected, once.
+        let all = chosen.contains(where: tokens.isResampled) ? try projector(encoded.features) : nil
+        let projected = rows.isEmpty ? nil : try wrapTensorErrors {
+            try all.map { try $0.gatherRows(rows) } ?? projector(try encoded.features.gatherRows(rows))
+        }
         guard rows.count < chosen.count else { return projected! }
         let width = configuration.text.hiddenSize
         let newline = imageNewline.map { $0.scalars } ?? [Float](repeating: 0, count: width)
-        let needsGrid = chosen.contains { if case .resampled = tokens.origins[$0] { true } else { false } }
-        let grid = needsGrid ? try tokens.resampledGrid(try projector(encoded.features)) : nil
+        let grid = try all.map { try tokens.resampledGrid($0) }
         return Tensor(shape: [chosen.count, width]) { out in
             var next = 0
             for (i, index) in chosen.enumerated() {

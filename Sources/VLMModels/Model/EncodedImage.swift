@@ -35,7 +35,6 @@ public struct EncodedImage: Sendable {
     /// Rows the projector runs on to embed the visual tokens at `indices`: their own encoder rows, or every row
     /// when one of them is a resampled position (the whole crop map is projected, then downsampled).
     public func projectedRowCount(of indices: [Int]) -> Int {
-        let resampled = indices.contains { if case .resampled = tokens.origins[$0] { true } else { false } }
-        return resampled ? features.shape[0] : featureRows(of: indices).count
+        indices.contains(where: tokens.isResampled) ? features.shape[0] : featureRows(of: indices).count
     }
 }

@@ -74,9 +74,7 @@ public struct VisualTokenMap: Sendable, Equatable {
             }
         } else {
             for (keptRow, r) in layout.keptRows.enumerated() {
-                for c in layout.keptColumns {
-                    origins.append(.patch(view: 1 + (r / side) * layout.gridColumns + c / side, row: r % side, column: c % side))
-                }
+                for c in layout.keptColumns { origins.append(Self.cropPatch(row: r, column: c, of: layout)) }
                 origins.append(.newline(row: keptRow))
             }
         }
@@ -85,6 +83,12 @@ public struct VisualTokenMap: Sendable, Equatable {
         patchesPerSide = side
         self.encoderHasClassToken = encoderHasClassToken
         anyResolution = layout
+    }
+
+    /// The crop patch at (`row`, `column`) of `layout`'s whole crop feature map.
+    private static func cropPatch(row r: Int, column c: Int, of layout: AnyResolutionLayout) -> VisualTokenOrigin {
+        let side = layout.patchesPerSide
+        return .patch(view: 1 + (r / side) * layout.gridColumns + c / side, row: r % side, column: c % side)
     }
 
     /// One token of the vision encoder's output.
@@ -113,8 +117,40 @@ public struct VisualTokenMap: Sendable, Equatable {
         }
     }
 
+    /// Whether visual token `index` is a resampled position of OneVision's downsampled grid.
+    public func isResampled(_ index: Int) -> Bool { if case .resampled = origins[index] { true } else { false } }
+
     /// Indices of the resampled tokens (OneVision's downsampled grid), ascending; empty elsewhere.
-    public var resampledIndices: [Int] { origins.indices.filter { if case .resampled = origins[$0] { true } else { false } } }
+    public var resampledIndices: [Int] { origins.indices.filter(isResampled) }
+
+    /// The rows of per-encoder-token `values` (`[viewCount · encoderTokensPerView, channels]`: features, scores)
+    /// that the visual tokens at `indices` carry, `[indices.count, channels]`: each token's encoder row, a
+    /// resampled position the same bilinear mix of crop rows its features are (`resampledGrid`), a newline zeros.
+    /// - Throws: `ModelError.invalidInput` when `values` does not hold every view's encoder tokens.
+    public func values(_ values: Tensor, at indices: [Int]) throws -> Tensor {
+        guard values.shape.rank == 2, values.shape[0] == viewCount * encoderTokensPerView else {
+            throw ModelError.invalidInput("values \(values.shape) do not hold \(viewCount) views of \(encoderTokensPerView) encoder tokens")
+        }
+        let width = values.shape[1], columns = anyResolution?.outputColumns ?? 0
+        let grid = indices.contains(where: isResampled) ? try resampledGrid(values).scalars : []
+        return Tensor(shape: [indices.count, width]) { out in
+            values.withUnsafeBufferPointer { v in
+                grid.withUnsafeBufferPointer { g in
+                    for (k, i) in indices.enumerated() {
+                        let from: UnsafePointer<Float>
+                        switch origins[i] {
+                        case .newline: continue
+                        case let .resampled(row, column): from = g.baseAddress! + (row * columns + column) * width
+                        case .patch, .classToken:
+                            let source = encoderToken(origins[i])!
+                            from = v.baseAddress! + (source.view * encoderTokensPerView + source.token) * width
+                        }
+                        (out.baseAddress! + k * width).update(from: from, count: width)
+                    }
+                }
+            }
+        }
+    }
 
     /// Per-encoder-token values `[viewCount · encoderTokensPerView, channels]` carried onto the downsampled crop
     /// map as the packing computes it: the unpadded crop map assembled from the grid views, then
@@ -127,13 +163,12 @@ public struct VisualTokenMap: Sendable, Equatable {
         guard values.shape.rank == 2, values.shape[0] == viewCount * encoderTokensPerView else {
             throw ModelError.invalidInput("values \(values.shape) do not hold \(viewCount) views of \(encoderTokensPerView) encoder tokens")
         }
-        let side = patchesPerSide
         var rows: [Int] = []
         rows.reserveCapacity(layout.keptRows.count * layout.keptColumns.count)
         for r in layout.keptRows {
             for c in layout.keptColumns {
-                let view = 1 + (r / side) * layout.gridColumns + c / side
-                rows.append(view * encoderTokensPerView + classTokenOffset + (r % side) * side + c % side)
+                let source = encoderToken(Self.cropPatch(row: r, column: c, of: layout))!
+                rows.append(source.view * encoderTokensPerView + source.token)
             }
         }
         let unpadded = try wrapTensorErrors { try values.gatherRows(rows) }

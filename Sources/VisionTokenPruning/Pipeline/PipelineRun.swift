@@ -114,9 +114,12 @@ struct PipelineRun {
             let queries = queryRows.rows(in: layout)
             let attention = try advance(to: scoringLayer + 1, queryRows: (scoringLayer, queries))
             let (choice, scoringSeconds) = try measured {
-                // The scored layer's cached keys and the pruning layer's input through the final norm (DART).
-                let entry = cache.layers[scoringLayer]
-                let keys = try entry.keys.rows(0..<entry.count), hidden = try model.language.finalNorm(state.hidden)
+                var keys: Tensor?, hidden: Tensor?
+                if pipeline.requirements.languageKeysAndHidden {
+                    let entry = cache.layers[scoringLayer]
+                    keys = try entry.keys.rows(0..<entry.count)
+                    hidden = try model.language.finalNorm(state.hidden)
+                }
                 return try scorer.select(context(languageAttention: attention, languageKeys: keys, languageHidden: hidden),
                                          keep: keptVisualTokens)
             }
@@ -171,8 +174,8 @@ struct PipelineRun {
         for (l, probabilities) in result {
             if let q = queryRows, l == q.layer {
                 if budgeted {
-                    importance[l] = try PipelineRun.columnSums(probabilities)
-                    queried = try PipelineRun.rows(probabilities, q.rows)
+                    importance[l] = try AttentionMap.columnSums(probabilities)
+                    queried = try AttentionMap.queryRows(q.rows, of: probabilities)
                 } else {
                     queried = probabilities
                 }
@@ -207,24 +210,6 @@ struct PipelineRun {
         seconds.decode += elapsed
         flops.decode += decodeFlops
         return result
-    }
-
-    /// Σ over heads and query rows / heads of a `[heads, queries, keys]` map: `[keys]`.
-    static func columnSums(_ map: Tensor) throws -> [Float] {
-        let heads = map.shape[0], rows = map.shape[1], keys = map.shape[2]
-        var sums = [Float](repeating: 0, count: keys)
-        map.withUnsafeBufferPointer { p in
-            for h in 0..<heads { for r in 0..<rows { for j in 0..<keys { sums[j] += p[(h * rows + r) * keys + j] } } }
-        }
-        return sums.map { $0 / Float(heads) }
-    }
-
-    /// The given query rows of a `[heads, queries, keys]` map: `[heads, rows.count, keys]`.
-    static func rows(_ map: Tensor, _ rows: [Int]) throws -> Tensor {
-        let heads = map.shape[0], queries = map.shape[1], keys = map.shape[2]
-        let flat = try map.reshaped([heads * queries, keys])
-        let picked = try flat.gatherRows((0..<heads).flatMap { h in rows.map { h * queries + $0 } })
-        return try picked.reshaped([heads, rows.count, keys])
     }
 
     /// Throws unless `kept` is ascending and within the visual tokens (user scorers can get this wrong).

@@ -66,18 +66,8 @@ public struct AttentionReceivedScorer: TokenScorer {
             throw PruningError.invalidScores(
                 scorer: name, reason: "attention received in layer \(l) has shape \(received.shape), expected [\(tokens.viewCount), \(perView)]")
         }
-        let values = received.scalars
-        let grid = tokens.resampledIndices.isEmpty ? nil
-            : try tokens.resampledGrid(try received.reshaped([tokens.viewCount * perView, 1])).scalars
-        return tokens.origins.map { origin in
-            switch origin {
-            case .newline: return 0
-            case let .resampled(row, column): return grid![row * tokens.anyResolution!.outputColumns + column]
-            case .patch, .classToken:
-                let source = tokens.encoderToken(origin)!
-                return values[source.view * perView + source.token]
-            }
-        }
+        // One channel per encoder token; newlines come out as 0.
+        return try tokens.values(try received.reshaped([tokens.viewCount * perView, 1]), at: Array(0..<tokens.count)).scalars
     }
 
     public func select(_ context: ScoringContext, keep k: Int) throws -> [Int] {

@@ -42,8 +42,12 @@ public struct DARTScorer: TokenScorer {
         return .insideLanguageModel(attentionLayer: pruningLayer - 1, queries: .lastToken)
     }
 
-    /// Nothing beyond the keys and hidden state its stage provides.
-    public func requirements(for model: any ModelDescription) throws -> ScoringRequirements { ScoringRequirements() }
+    /// The scored layer's keys and the pruning layer's normed input.
+    public func requirements(for model: any ModelDescription) throws -> ScoringRequirements {
+        var r = ScoringRequirements()
+        r.languageKeysAndHidden = true
+        return r
+    }
 
     /// Each visual token's key L1 norm (the pivot criterion; for display).
     public func scores(_ context: ScoringContext) throws -> [Float] {
