@@ -40,6 +40,15 @@ final class OneVisionParityTests: XCTestCase {
             let input = try f.model.imageProcessor.preprocess(f.images[i])
             let encoded = try f.model.encodeImage(input, attentionReceivedLayers: [1, 2])
             assertClose(encoded.features.scalars, try f.floats("vision.feature_layer_hidden", i), atol: 1e-4, "feature layer \(i)")
+            // Head-mean attention maps of the last two layers, view by view ([views, 9, 9]).
+            for layer in 1...2 {
+                let means = try input.views.flatMap { view -> [Float] in
+                    let map = try f.model.vision.encode(pixels: view, hiddenStates: [], attentions: [layer: .all]).attentions[layer]!
+                    let heads = map.shape[0], cells = map.shape[1] * map.shape[2]
+                    return map.withUnsafeBufferPointer { p in (0..<cells).map { c in (0..<heads).reduce(0) { $0 + p[$1 * cells + c] } / Float(heads) } }
+                }
+                assertClose(means, try f.floats("vision.attention_mean.\(layer)", i), atol: 1e-5, "attention mean \(layer), image \(i)")
+            }
             for layer in 1...2 {
                 assertClose(encoded.attentionReceived[layer]!.scalars, try f.floats("vision.attention_received.\(layer)", i),
                             atol: 1e-5, "attention received, layer \(layer), image \(i)")
@@ -64,6 +73,7 @@ final class OneVisionParityTests: XCTestCase {
             assertClose(prefill.state.hidden.scalars, try f.floats("inputs_embeds", i), atol: 5e-5, "inputs_embeds \(i)")
             let generation = try f.model.generate(image: input, tokenIds: f.prompts[i], maxNewTokens: 8, stopAtEndOfSequence: false)
             assertClose(generation.firstLogits, try f.floats("logits", i), atol: 1e-4, "logits \(i)")
+            if i == 4 { assertClose(generation.firstLogits, try f.reference.floatTensor("spec64.logits.4").scalars, atol: 1e-4, "float64 logits") }
             XCTAssertEqual(generation.tokens, try f.integers("generated_ids", i), "greedy tokens \(i)")
         }
     }
