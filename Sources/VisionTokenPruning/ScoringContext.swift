@@ -8,6 +8,8 @@ public struct ScoringRequirements: Sendable, Equatable {
     public var visionAttentionLayers: Set<Int> = []
     /// 0-based vision encoder layers whose attention received per token is needed (column means per view).
     public var visionAttentionReceivedLayers: Set<Int> = []
+    /// 0-based vision encoder layers whose keys, averaged over the heads, are needed.
+    public var visionKeyLayers: Set<Int> = []
     /// The projected visual tokens (all of them, before pruning).
     public var projectedTokens = false
     /// The language model's input embeddings of the prompt.
@@ -17,6 +19,12 @@ public struct ScoringRequirements: Sendable, Equatable {
 
     /// Nothing needed (e.g. random or uniform selection).
     public init() {}
+
+    /// What the vision tower must record for these requirements.
+    public var visionRequest: VisionRequest {
+        VisionRequest(classAttentionLayers: visionAttentionLayers, attentionReceivedLayers: visionAttentionReceivedLayers,
+                      headMeanKeyLayers: visionKeyLayers)
+    }
 }
 
 /// Which prompt rows act as queries when a scorer reads in-LLM attention.
@@ -51,6 +59,9 @@ public struct ScoringContext: Sendable {
     /// Per requested vision layer: the attention each encoder token receives in its view, averaged over the
     /// view's queries and the heads, `[views, encoderTokensPerView]`.
     public let visionAttentionReceived: [Int: Tensor]
+    /// Per requested vision layer: every view's keys averaged over the heads, `[views · encoderTokensPerView,
+    /// headDim]`, rows as `visionFeatures`.
+    public let visionKeys: [Int: Tensor]
     /// The vision tower's feature-layer output for every view, before the projector:
     /// `[views · encoderTokensPerView, visionHidden]` (`EncodedImage.features`), when the pipeline has it.
     public let visionFeatures: Tensor?
@@ -74,7 +85,7 @@ public struct ScoringContext: Sendable {
     /// fixed visual tokens (one view), else one square view of the layout's image tokens.
     public init(configuration: any ModelDescription, layout: PromptLayout, tokens: VisualTokenMap? = nil,
                 visionClassAttention: [Int: Tensor] = [:], visionAttentionReceived: [Int: Tensor] = [:],
-                visionFeatures: Tensor? = nil, projectedTokens: Tensor? = nil, promptEmbeddings: Tensor? = nil, languageAttention: Tensor? = nil,
+                visionKeys: [Int: Tensor] = [:], visionFeatures: Tensor? = nil, projectedTokens: Tensor? = nil, promptEmbeddings: Tensor? = nil, languageAttention: Tensor? = nil,
                 languageKeys: Tensor? = nil, languageHidden: Tensor? = nil,
                 specialTokenIds: Set<Int>? = nil) {
         self.configuration = configuration
@@ -84,6 +95,7 @@ public struct ScoringContext: Sendable {
             encoderHasClassToken: configuration.visionHasClassToken)
         self.visionClassAttention = visionClassAttention
         self.visionAttentionReceived = visionAttentionReceived
+        self.visionKeys = visionKeys
         self.visionFeatures = visionFeatures
         self.projectedTokens = projectedTokens
         self.promptEmbeddings = promptEmbeddings

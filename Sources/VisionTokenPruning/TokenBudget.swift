@@ -47,8 +47,9 @@ public enum TokenBudget: Sendable, Equatable, CustomStringConvertible {
 /// Position ids of the tokens that remain after pre-LLM pruning.
 public enum PositionPolicy: String, Sendable, CaseIterable {
     /// Each token keeps the position it had in the unpruned sequence (gaps where tokens were dropped), as
-    /// FastV and VTW do; keeps spatial/grounding information (default).
+    /// FastV and VTW do; keeps spatial/grounding information (default). A merged token takes its anchor's
+    /// position (`MergedToken.anchor`), so positions need not rise along a merging method's rows.
     case keepOriginal = "keep"
-    /// The remaining tokens are numbered 0, 1, 2, … as VTC-CLS, FasterVLM and AdaV do.
+    /// The remaining rows are numbered 0, 1, 2, … in sequence order, as VTC-CLS, FasterVLM, AdaV and VisionZip do.
     case renumber
 }

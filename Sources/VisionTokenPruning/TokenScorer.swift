@@ -2,7 +2,8 @@ import TensorCore
 import VLMModels
 
 /// A method that ranks visual tokens. Implement `scores` (higher = keep), declare `stage` and `requirements`;
-/// override `select` only when the method chooses a set directly (e.g. a mixture of rankings).
+/// override `select` only when the method chooses a set directly (e.g. a mixture of rankings), and `reduce` only
+/// when it merges tokens (VisionZip).
 public protocol TokenScorer: Sendable {
     /// Short name used in reports (`cls`, `text-sim`, …).
     var name: String { get }
@@ -17,6 +18,9 @@ public protocol TokenScorer: Sendable {
     /// Ascending indices of the `k` visual tokens to keep (newline tokens included and always kept, see
     /// `TokenSelection`).
     func select(_ context: ScoringContext, keep k: Int) throws -> [Int]
+    /// The `k` rows that replace the visual tokens before the language model: kept tokens and merged tokens, in
+    /// sequence order. Only pre-LLM scorers are asked; in-LLM scorers `select`.
+    func reduce(_ context: ScoringContext, keep k: Int) throws -> TokenReduction
 }
 
 extension TokenScorer {
@@ -24,6 +28,11 @@ extension TokenScorer {
     /// the lower index; ascending.
     public func select(_ context: ScoringContext, keep k: Int) throws -> [Int] {
         try TokenSelection.select(try checkedScores(context), tokens: context.tokens, k: k, scorer: name)
+    }
+
+    /// Default reduction: the selection, unchanged tokens in ascending order.
+    public func reduce(_ context: ScoringContext, keep k: Int) throws -> TokenReduction {
+        TokenReduction(kept: try select(context, keep: k))
     }
 
     /// `scores`, checked for count and NaN.

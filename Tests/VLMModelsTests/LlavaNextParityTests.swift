@@ -21,7 +21,7 @@ final class LlavaNextParityTests: XCTestCase {
         let f = try NextFixtureSamples.load()
         for i in 0..<4 {
             let input = try f.model.imageProcessor.preprocess(f.images[i])
-            let encoded = try f.model.encodeImage(input, classAttentionLayers: [0, 1, 2])
+            let encoded = try f.model.encodeImage(input, requesting: VisionRequest(classAttentionLayers: [0, 1, 2]))
             assertClose(encoded.features.scalars, try f.floats("vision.feature_layer_hidden", i), atol: 1e-4, "feature layer \(i)")
             for layer in 0..<3 {
                 assertClose(encoded.classAttention[layer]!.scalars, try f.floats("vision.cls_attention.\(layer)", i),

@@ -38,7 +38,7 @@ final class OneVisionParityTests: XCTestCase {
         let f = try NextFixtureSamples.loadOneVision()
         for i in 0..<5 {
             let input = try f.model.imageProcessor.preprocess(f.images[i])
-            let encoded = try f.model.encodeImage(input, attentionReceivedLayers: [1, 2])
+            let encoded = try f.model.encodeImage(input, requesting: VisionRequest(attentionReceivedLayers: [1, 2]))
             assertClose(encoded.features.scalars, try f.floats("vision.feature_layer_hidden", i), atol: 1e-4, "feature layer \(i)")
             // Head-mean attention maps of the last two layers, view by view ([views, 9, 9]).
             for layer in 1...2 {

@@ -72,7 +72,7 @@ final class OneVisionPruningTests: XCTestCase {
         let f = try NextFixtureSamples.loadOneVision()
         for i in 0..<5 {
             let origins = try packedOrigins(f, i), scores = try receivedScores(f, i, origins)
-            let encoded = try f.model.encodeImage(try f.model.imageProcessor.preprocess(f.images[i]), attentionReceivedLayers: [2])
+            let encoded = try f.model.encodeImage(try f.model.imageProcessor.preprocess(f.images[i]), requesting: VisionRequest(attentionReceivedLayers: [2]))
             let context = ScoringContext(
                 configuration: f.model.configuration,
                 layout: try f.model.layout(tokenIds: f.prompts[i], imageTokenCount: encoded.tokens.count),
@@ -182,7 +182,7 @@ final class OneVisionPruningTests: XCTestCase {
             }
         }
         XCTAssertThrowsError(try model.encodeImage(
-            try model.imageProcessor.preprocess(NextFixtureSamples.loadOneVision().images[0]), classAttentionLayers: [2])) {
+            try model.imageProcessor.preprocess(NextFixtureSamples.loadOneVision().images[0]), requesting: VisionRequest(classAttentionLayers: [2]))) {
             guard case .invalidInput(let reason) = $0 as? ModelError, reason.contains("has no [CLS] token") else { return XCTFail("\($0)") }
         }
         // The mixtures take attention received as their saliency instead.

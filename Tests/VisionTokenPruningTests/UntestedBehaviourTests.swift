@@ -77,7 +77,7 @@ final class UntestedBehaviourTests: XCTestCase {
         config.visionFeatureSelection = .all
         let model = try LlavaModel.generated(configuration: config)
         let image = ImageInput(pixels: randomTensor([3, 8, 8], seed: 2))
-        let encoded = try model.encodeImage(image, classAttentionLayers: [0])
+        let encoded = try model.encodeImage(image, requesting: VisionRequest(classAttentionLayers: [0]))
         XCTAssertEqual(encoded.tokens.count, 5)
         XCTAssertEqual(encoded.tokens.origins.first, .classToken(view: 0))
         let visual = try model.visualEmbeddings(encoded)

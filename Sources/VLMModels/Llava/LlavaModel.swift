@@ -80,19 +80,15 @@ public struct LlavaModel: VisionLanguageModel {
                                 imageTokenCount: imageTokenCount)
     }
 
-    /// Runs the vision tower on every view, as deep as the feature layer and the requested attention needs,
-    /// and maps the visual tokens the image becomes.
-    /// - Parameters:
-    ///   - classAttentionLayers: 0-based encoder layers whose [CLS] attention row to record per view.
-    ///   - attentionReceivedLayers: 0-based encoder layers whose attention received per token to record per view
-    ///     (column means, computed while the layer runs; no attention map is stored).
+    /// Runs the vision tower on every view, as deep as the feature layer and `request` need, and maps the
+    /// visual tokens the image becomes. Attention received is computed as column sums while the layer runs (no
+    /// attention map is stored).
     /// - Throws: `ModelError.invalidInput` when the input does not suit the model (a single view given to an
     ///   any-resolution model, any-resolution views to LLaVA-1.5, wrong pixel shapes, NaN pixels), or [CLS]
     ///   attention is asked of a tower without [CLS].
-    public func encodeImage(
-        _ image: ImageInput, classAttentionLayers: Set<Int> = [], attentionReceivedLayers: Set<Int> = []
-    ) throws -> EncodedImage {
+    public func encodeImage(_ image: ImageInput, requesting request: VisionRequest) throws -> EncodedImage {
         let c = configuration
+        let classAttentionLayers = request.classAttentionLayers, attentionReceivedLayers = request.attentionReceivedLayers
         guard c.vision.hasClassToken || classAttentionLayers.isEmpty else {
             throw ModelError.invalidInput("the \(c.vision.family.rawValue) vision tower has no [CLS] token, so it has no [CLS] attention")
         }
@@ -102,10 +98,12 @@ public struct LlavaModel: VisionLanguageModel {
         for l in classAttentionLayers { requests[l] = attentionReceivedLayers.contains(l) ? .all : .rows([0]) }
         for l in attentionReceivedLayers where requests[l] == nil { requests[l] = .columnSums }
         let perView = c.vision.tokenCount, heads = c.vision.headCount
-        var hidden: [Tensor] = [], classRows: [Int: [Tensor]] = [:], received: [Int: [Tensor]] = [:]
+        var hidden: [Tensor] = [], classRows: [Int: [Tensor]] = [:], received: [Int: [Tensor]] = [:], keys: [Int: [Tensor]] = [:]
         for view in image.views {
-            let output = try vision.encode(pixels: view, hiddenStates: [layer], attentions: requests)
+            let output = try vision.encode(pixels: view, hiddenStates: [layer], attentions: requests,
+                                           headMeanKeys: request.headMeanKeyLayers)
             hidden.append(output.hiddenStates[layer]!)
+            for (l, k) in output.headMeanKeys { keys[l, default: []].append(k) }
             try wrapTensorErrors {
                 for (l, probabilities) in output.attentions {
                     let isMap = requests[l] == .all
@@ -127,7 +125,7 @@ public struct LlavaModel: VisionLanguageModel {
                 try Tensor.concatenateRows(rows.map { try $0.reshaped([1, perView]) })
             }
             return EncodedImage(features: try Tensor.concatenateRows(hidden), tokens: tokens, classAttention: stacked,
-                                attentionReceived: receivedPerView)
+                                attentionReceived: receivedPerView, headMeanKeys: try keys.mapValues(Tensor.concatenateRows))
         }
     }
 
@@ -190,6 +188,15 @@ public struct LlavaModel: VisionLanguageModel {
                 }
             }
         }
+    }
+
+    /// The multi-modal projector on vision feature rows `[rows, visionHidden]`: `[rows, textHidden]`.
+    /// - Throws: `ModelError.invalidInput` when the rows are not `visionHidden` wide.
+    public func projectFeatures(_ features: Tensor) throws -> Tensor {
+        guard features.shape.rank == 2, features.shape[1] == configuration.vision.hiddenSize else {
+            throw ModelError.invalidInput("vision features \(features.shape), expected [rows, \(configuration.vision.hiddenSize)]")
+        }
+        return try wrapTensorErrors { try projector(features) }
     }
 
     /// Language-model input for `layout` with the placeholder replaced by `visual [k, textHidden]` for any

@@ -15,13 +15,18 @@ public struct EncodedImage: Sendable {
     /// Per requested vision layer, the attention each encoder token receives in each view, averaged over the
     /// view's query tokens and the heads: `[views, encoderTokensPerView]` (every row sums to one).
     public let attentionReceived: [Int: Tensor]
+    /// Per requested vision layer, every view's keys averaged over the heads:
+    /// `[views · encoderTokensPerView, headDim]`, rows as `features`.
+    public let headMeanKeys: [Int: Tensor]
 
     /// An encoded image from its parts (the model builds these; tests may build them by hand).
-    public init(features: Tensor, tokens: VisualTokenMap, classAttention: [Int: Tensor], attentionReceived: [Int: Tensor] = [:]) {
+    public init(features: Tensor, tokens: VisualTokenMap, classAttention: [Int: Tensor], attentionReceived: [Int: Tensor] = [:],
+                headMeanKeys: [Int: Tensor] = [:]) {
         self.features = features
         self.tokens = tokens
         self.classAttention = classAttention
         self.attentionReceived = attentionReceived
+        self.headMeanKeys = headMeanKeys
     }
 
     /// Rows of `features` behind the content tokens among `indices` (newlines and resampled positions skipped),

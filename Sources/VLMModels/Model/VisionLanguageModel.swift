@@ -15,18 +15,19 @@ public protocol VisionLanguageModel: Sendable {
     /// `image` as the model's vision tower takes it (its own preprocessing).
     /// - Throws: `ModelError.invalidInput` when the image cannot be processed.
     func preprocess(_ image: RGBImage) throws -> ImageInput
-    /// Runs the vision tower on every view, as deep as the features and the requested attention need.
-    /// - Parameters:
-    ///   - classAttentionLayers: 0-based layers whose [CLS] attention row to record per view.
-    ///   - attentionReceivedLayers: 0-based layers whose attention received per token to record per view.
-    /// - Throws: `ModelError.invalidInput` when the input does not suit the model.
-    func encodeImage(_ image: ImageInput, classAttentionLayers: Set<Int>, attentionReceivedLayers: Set<Int>) throws -> EncodedImage
+    /// Runs the vision tower on every view, as deep as the features and `request` need.
+    /// - Throws: `ModelError.invalidInput` when the input does not suit the model (or it has no [CLS] for a
+    ///   [CLS] attention request).
+    func encodeImage(_ image: ImageInput, requesting request: VisionRequest) throws -> EncodedImage
     /// The layout of a prompt with one image placeholder that expands into `imageTokenCount` visual tokens.
     /// - Throws: `ModelError.invalidInput` for a missing/duplicate placeholder or ids outside the vocabulary.
     func layout(tokenIds: [Int], imageTokenCount: Int) throws -> PromptLayout
     /// Language-model rows `[indices.count, textHidden]` for the visual tokens at `indices` (all when nil).
     /// - Throws: `ModelError.invalidInput` for an empty list or indices outside the image's tokens.
     func visualEmbeddings(_ encoded: EncodedImage, keeping indices: [Int]?) throws -> Tensor
+    /// The projector on vision feature rows `[rows, visionHidden]` (e.g. merged tokens): `[rows, textHidden]`.
+    /// - Throws: `ModelError.invalidInput` for a wrong width.
+    func projectFeatures(_ features: Tensor) throws -> Tensor
     /// Language-model input for `layout` with the placeholder replaced by `visual [k, textHidden]`, k >= 1.
     /// - Throws: `ModelError.invalidInput` when `visual` does not fit.
     func embeddings(layout: PromptLayout, splicing visual: Tensor) throws -> Tensor
@@ -37,9 +38,9 @@ public protocol VisionLanguageModel: Sendable {
 }
 
 extension VisionLanguageModel {
-    /// `encodeImage` without attention requests.
+    /// `encodeImage` of the features alone.
     public func encodeImage(_ image: ImageInput) throws -> EncodedImage {
-        try encodeImage(image, classAttentionLayers: [], attentionReceivedLayers: [])
+        try encodeImage(image, requesting: VisionRequest())
     }
 
     /// Language-model rows for every visual token.

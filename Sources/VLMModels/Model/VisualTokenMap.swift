@@ -128,27 +128,49 @@ public struct VisualTokenMap: Sendable, Equatable {
     /// resampled position the same bilinear mix of crop rows its features are (`resampledGrid`), a newline zeros.
     /// - Throws: `ModelError.invalidInput` when `values` does not hold every view's encoder tokens.
     public func values(_ values: Tensor, at indices: [Int]) throws -> Tensor {
+        try self.values(values, of: indices.map { origins[$0] })
+    }
+
+    /// The rows of per-encoder-token `values` behind each of `sources` (a patch, a view's [CLS] whether or not
+    /// it is a visual token, a resampled position), `[sources.count, channels]`; a newline gives zeros.
+    /// - Throws: `ModelError.invalidInput` when `values` does not hold every view's encoder tokens or a source is
+    ///   outside this map (a view, row or column out of range, [CLS] of an encoder without one).
+    public func values(_ values: Tensor, of sources: [VisualTokenOrigin]) throws -> Tensor {
         guard values.shape.rank == 2, values.shape[0] == viewCount * encoderTokensPerView else {
             throw ModelError.invalidInput("values \(values.shape) do not hold \(viewCount) views of \(encoderTokensPerView) encoder tokens")
         }
+        if let bad = sources.first(where: { !contains($0) }) { throw ModelError.invalidInput("\(bad) is not a token of this image") }
         let width = values.shape[1], columns = anyResolution?.outputColumns ?? 0
-        let grid = indices.contains(where: isResampled) ? try resampledGrid(values).scalars : []
-        return Tensor(shape: [indices.count, width]) { out in
+        let grid = sources.contains(where: { if case .resampled = $0 { true } else { false } }) ? try resampledGrid(values).scalars : []
+        return Tensor(shape: [sources.count, width]) { out in
             values.withUnsafeBufferPointer { v in
                 grid.withUnsafeBufferPointer { g in
-                    for (k, i) in indices.enumerated() {
+                    for (k, origin) in sources.enumerated() {
                         let from: UnsafePointer<Float>
-                        switch origins[i] {
+                        switch origin {
                         case .newline: continue
                         case let .resampled(row, column): from = g.baseAddress! + (row * columns + column) * width
                         case .patch, .classToken:
-                            let source = encoderToken(origins[i])!
+                            let source = encoderToken(origin)!
                             from = v.baseAddress! + (source.view * encoderTokensPerView + source.token) * width
                         }
                         (out.baseAddress! + k * width).update(from: from, count: width)
                     }
                 }
             }
+        }
+    }
+
+    /// Whether `origin` names a token of this image's encoder output or downsampled grid.
+    public func contains(_ origin: VisualTokenOrigin) -> Bool {
+        switch origin {
+        case let .patch(view, row, column):
+            return (0..<viewCount).contains(view) && (0..<patchesPerSide).contains(row) && (0..<patchesPerSide).contains(column)
+        case let .classToken(view): return encoderHasClassToken && (0..<viewCount).contains(view)
+        case let .resampled(row, column):
+            guard let layout = anyResolution, layout.isDownsampled else { return false }
+            return (0..<layout.outputRows).contains(row) && (0..<layout.outputColumns).contains(column)
+        case .newline: return true
         }
     }
 

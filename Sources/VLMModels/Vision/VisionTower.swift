@@ -13,6 +13,9 @@ public struct VisionTowerOutput: Sendable {
     /// Requested attention probabilities by layer, `[heads, rows, tokens]` (rows as requested), or `[tokens]`
     /// for `.columnSums`.
     public var attentions: [Int: Tensor]
+    /// Requested layers' keys (bias included, before attention) averaged over the heads, `[tokens, headDim]`
+    /// (VisionZip's merge metric).
+    public var headMeanKeys: [Int: Tensor] = [:]
 }
 
 /// A ViT vision tower, CLIP or SigLIP (`VisionTowerFamily`): patch embedding, [CLS] (CLIP), learned position
@@ -75,9 +78,11 @@ public struct VisionTower: Sendable {
     ///   - hiddenStates: transformers hidden-state indices to return (0 ... layerCount).
     ///   - attentions: per layer index, which attention probabilities to return (`.rows([0])` = the [CLS]
     ///     query row only; `.columnSums` = the attention each token receives, summed over queries).
+    ///   - headMeanKeys: layers whose keys, averaged over the heads, to return.
     /// - Throws: `ModelError.invalidInput` for a wrong pixel shape, NaN/infinite pixels or indices out of range.
     public func encode(
-        pixels: Tensor, hiddenStates: Set<Int>, attentions: [Int: AttentionProbabilityRequest] = [:]
+        pixels: Tensor, hiddenStates: Set<Int>, attentions: [Int: AttentionProbabilityRequest] = [:],
+        headMeanKeys: Set<Int> = []
     ) throws -> VisionTowerOutput {
         let c = configuration
         guard pixels.shape == [c.channelCount, c.imageSize, c.imageSize] else {
@@ -94,13 +99,18 @@ public struct VisionTower: Sendable {
         if let bad = attentions.keys.first(where: { !(0..<c.layerCount).contains($0) }) {
             throw ModelError.invalidInput("vision attention layer \(bad) is outside 0..<\(c.layerCount)")
         }
+        if let bad = headMeanKeys.first(where: { !(0..<c.layerCount).contains($0) }) {
+            throw ModelError.invalidInput("vision key layer \(bad) is outside 0..<\(c.layerCount)")
+        }
         let embeddings = try embed(pixels)
         var x = try preLayerNorm.map { try $0(embeddings) } ?? embeddings
         var output = VisionTowerOutput(embeddings: embeddings, hiddenStates: [:], attentions: [:])
         if hiddenStates.contains(0) { output.hiddenStates[0] = x }
-        let depth = max(hiddenStates.max() ?? 0, (attentions.keys.max() ?? -1) + 1)
+        let depth = max(hiddenStates.max() ?? 0, (attentions.keys.max() ?? -1) + 1, (headMeanKeys.max() ?? -1) + 1)
         for i in 0..<depth {
-            let probabilities = try run(layers[i], &x, probabilities: attentions[i] ?? .none)
+            let (probabilities, keys) = try run(layers[i], &x, probabilities: attentions[i] ?? .none,
+                                                wantsKeys: headMeanKeys.contains(i))
+            output.headMeanKeys[i] = keys
             if let bad = x.firstNonFiniteIndex {
                 throw ModelError.invalidInput(
                     "vision layer \(i) produced a NaN or infinite value (token \(bad / c.hiddenSize), hidden unit \(bad % c.hiddenSize))")
@@ -140,10 +150,14 @@ public struct VisionTower: Sendable {
         }
     }
 
-    /// One pre-norm encoder layer in place on `x [tokens, hidden]`; returns requested probabilities.
-    private func run(_ layer: Layer, _ x: inout Tensor, probabilities: AttentionProbabilityRequest) throws -> Tensor? {
+    /// One pre-norm encoder layer in place on `x [tokens, hidden]`; returns the requested probabilities and,
+    /// when `wantsKeys`, the keys averaged over the heads `[tokens, headDim]`.
+    private func run(
+        _ layer: Layer, _ x: inout Tensor, probabilities: AttentionProbabilityRequest, wantsKeys: Bool
+    ) throws -> (probabilities: Tensor?, headMeanKeys: Tensor?) {
         let h = configuration.hiddenSize, heads = configuration.headCount
         let qkv = try layer.qkv(try layer.norm1(x))
+        let keys = wantsKeys ? try wrapTensorErrors { try Self.headMean(qkv.columns(h..<(2 * h)), heads: heads) } : nil
         let attention = try wrapTensorErrors {
             try Attention.scaledDotProduct(
                 query: qkv.columns(0..<h), key: qkv.columns(h..<(2 * h)), value: qkv.columns((2 * h)..<(3 * h)),
@@ -152,6 +166,22 @@ public struct VisionTower: Sendable {
         try wrapTensorErrors { try x.add(try layer.out(attention.output)) }
         let hidden = try layer.fc1(try layer.norm2(x)).applying(configuration.activation)
         try wrapTensorErrors { try x.add(try layer.fc2(hidden)) }
-        return attention.probabilities
+        return (attention.probabilities, keys)
+    }
+
+    /// `[tokens, heads · headDim]` averaged over the heads: `[tokens, headDim]`.
+    static func headMean(_ x: Tensor, heads: Int) throws -> Tensor {
+        let tokens = x.shape[0], d = x.shape[1] / heads
+        return Tensor(shape: [tokens, d]) { out in
+            x.withUnsafeBufferPointer { v in
+                for t in 0..<tokens {
+                    for j in 0..<d {
+                        var sum: Float = 0
+                        for head in 0..<heads { sum += v[t * heads * d + head * d + j] }
+                        out[t * d + j] = sum / Float(heads)
+                    }
+                }
+            }
+        }
     }
 }

@@ -22,7 +22,8 @@ public struct StageFigures: Sendable, Equatable, Codable {
 public struct PipelineReport: Sendable, Equatable, Codable {
     /// Visual tokens produced by the vision side (LLaVA-NeXT's newlines included).
     public var visualTokens: Int
-    /// Visual tokens the scorer kept, all when unpruned. Pre-LLM scorers keep them from the first layer, in-LLM
+    /// Visual tokens the scorer kept (merged tokens included: rows the language model reads in place of the
+    /// image), all when unpruned. Pre-LLM scorers keep them from the first layer, in-LLM
     /// scorers from the layer after theirs; withdrawal later removes every one.
     public var keptVisualTokens: Int
     /// Sequence length processed by each decoder layer during prefill (drops at pruning/withdrawal layers).

@@ -12,8 +12,9 @@ struct PipelineRun {
     var flops = StageFigures()
     /// Visual tokens to keep (the budget resolved against this image's visual tokens).
     var keptVisualTokens = 0
-    /// Ascending indices of the visual tokens that reach the language model.
-    var kept: [Int] = []
+    /// The rows that replace the image in the language model (all visual tokens when unpruned; in-LLM scorers
+    /// replace it at their layer).
+    var reduction = TokenReduction(rows: [])
     /// Vision output: every view's features, the token map and the [CLS] attention rows the scorer asked for.
     var encoded: EncodedImage!
     /// Prefill input rows and the expanded-sequence position each row came from.
@@ -43,24 +44,21 @@ struct PipelineRun {
     ) -> ScoringContext {
         ScoringContext(configuration: description, layout: layout, tokens: encoded.tokens,
                        visionClassAttention: encoded.classAttention, visionAttentionReceived: encoded.attentionReceived,
-                       visionFeatures: encoded.features, projectedTokens: projected, promptEmbeddings: prompt,
+                       visionKeys: encoded.headMeanKeys, visionFeatures: encoded.features, projectedTokens: projected, promptEmbeddings: prompt,
                        languageAttention: languageAttention, languageKeys: languageKeys, languageHidden: languageHidden)
     }
 
     /// Runs the vision tower on every view as deep as the projector and the scorer need, lays out the prompt
     /// and resolves the budget against the image's visual tokens.
     mutating func encode(_ image: ImageInput) throws {
-        let classRows = pipeline.requirements.visionAttentionLayers
-        let received = pipeline.requirements.visionAttentionReceivedLayers
+        let request = pipeline.requirements.visionRequest
         let featureDepth = (description.visionFeatureEncoderLayer ?? -1) + 1
-        let depth = max(featureDepth, (classRows.union(received).max() ?? -1) + 1)
-        let (encoded, encoderSeconds) = try measured {
-            try model.encodeImage(image, classAttentionLayers: classRows, attentionReceivedLayers: received)
-        }
+        let depth = max(featureDepth, request.deepestLayer + 1)
+        let (encoded, encoderSeconds) = try measured { try model.encodeImage(image, requesting: request) }
         seconds.encoder += encoderSeconds
         self.encoded = encoded
         layout = try model.layout(tokenIds: tokenIds, imageTokenCount: encoded.tokens.count)
-        kept = Array(0..<layout.imageTokenCount)
+        reduction = TokenReduction(kept: Array(0..<layout.imageTokenCount))
         let budget = pipeline.pruning?.budget
         keptVisualTokens = try budget.map { try $0.resolve(available: layout.imageTokenCount) } ?? layout.imageTokenCount
         if case .ratio = budget {
@@ -70,38 +68,66 @@ struct PipelineRun {
         flops.encoder = model.visionFlops(views: image.views.count, layers: depth)
     }
 
-    /// Pre-LLM selection and the prefill input. Scorers that read projected tokens need every token projected
-    /// first; the others score on encoder outputs, and only the kept tokens are projected.
+    /// Pre-LLM reduction and the prefill input. Scorers that read projected tokens need every token projected
+    /// first; the others score on encoder outputs, and only the kept tokens are projected. Merged tokens are
+    /// combined in the vision feature space and projected after.
     mutating func selectBeforeLanguageModel() throws {
         let requirements = pipeline.requirements
         let scorer = pipeline.stage == .beforeLanguageModel ? pipeline.pruning?.scorer : nil
-        if let scorer, !(requirements.projectedTokens || requirements.promptEmbeddings) {
-            let (choice, scoringSeconds) = try measured { try scorer.select(context(), keep: keptVisualTokens) }
+        var projected: Tensor?, full: Tensor?
+        if scorer == nil || requirements.projectedTokens || requirements.promptEmbeddings {
+            let (all, projectorSeconds) = try measured { try model.visualEmbeddings(encoded) }
+            seconds.projector += projectorSeconds
+            flops.projector = model.projectorFlops(rows: encoded.projectedRowCount(of: reduction.keptIndices))
+            projected = all
+            full = try model.inputEmbeddings(layout: layout, visual: all)
+            embeddings = full!
+        }
+        if let scorer {
+            let (choice, scoringSeconds) = try measured {
+                try scorer.reduce(context(projected: projected, prompt: full), keep: keptVisualTokens)
+            }
             seconds.scoring += scoringSeconds
-            try PipelineRun.checkSelection(choice, count: layout.imageTokenCount, scorer: scorer)
-            kept = choice
-            let (projected, projectorSeconds) = try measured { try model.visualEmbeddings(encoded, keeping: choice) }
+            try choice.validate(against: encoded.tokens, scorer: scorer.name)
+            reduction = choice
+            let (visual, projectorSeconds) = try measured { try visualRows(projected: projected) }
             seconds.projector += projectorSeconds
+            embeddings = try model.embeddings(layout: layout, splicing: visual)
+        }
+        originalPositions = Array(layout.textBeforeImage) + reduction.rows.map { layout.imageStart + $0.anchor }
+            + Array(layout.textAfterImage)
+    }
+
+    /// The language-model rows of `reduction`, in its order: kept tokens from `projected` (every visual token,
+    /// when the scorer needed them) or projected now, merged tokens combined from the vision features and
+    /// projected. Counts the projector FLOPs of what is projected here.
+    private mutating func visualRows(projected: Tensor?) throws -> Tensor {
+        let kept = reduction.keptIndices, merged = reduction.mergedTokens
+        var keptRows: Tensor?
+        if let projected {
+            keptRows = try projected.gatherRows(kept)
+        } else if !kept.isEmpty {
+            keptRows = try model.visualEmbeddings(encoded, keeping: kept)
             flops.projector = model.projectorFlops(rows: encoded.projectedRowCount(of: kept))
-            embeddings = try model.embeddings(layout: layout, splicing: projected)
-        } else {
-            let (projected, projectorSeconds) = try measured { try model.visualEmbeddings(encoded) }
-            seconds.projector += projectorSeconds
-            flops.projector = model.projectorFlops(rows: encoded.projectedRowCount(of: kept))
-            let full = try model.inputEmbeddings(layout: layout, visual: projected)
-            embeddings = full
-            if let scorer {
-                let (choice, scoringSeconds) = try measured {
-                    try scorer.select(context(projected: projected, prompt: full), keep: keptVisualTokens)
+        }
+        var mergedRows: Tensor?
+        if !merged.isEmpty {
+            mergedRows = try model.projectFeatures(try reduction.mergedFeatures(encoded.features, tokens: encoded.tokens))
+            flops.projector += model.projectorFlops(rows: merged.count)
+        }
+        let width = text.hiddenSize
+        let keptRow = Dictionary(uniqueKeysWithValues: kept.enumerated().map { ($1, $0) })
+        return Tensor(shape: [reduction.count, width]) { out in
+            var nextMerged = 0
+            for (i, row) in reduction.rows.enumerated() {
+                let source: Tensor, at: Int
+                switch row {
+                case .kept(let index): (source, at) = (keptRows!, keptRow[index]!)
+                case .merged: (source, at) = (mergedRows!, nextMerged); nextMerged += 1
                 }
-                seconds.scoring += scoringSeconds
-                try PipelineRun.checkSelection(choice, count: layout.imageTokenCount, scorer: scorer)
-                kept = choice
-                embeddings = try full.gatherRows(
-                    Array(layout.textBeforeImage) + kept.map { layout.imageStart + $0 } + Array(layout.textAfterImage))
+                source.withUnsafeBufferPointer { (out.baseAddress! + i * width).update(from: $0.baseAddress! + at * width, count: width) }
             }
         }
-        originalPositions = Array(layout.textBeforeImage) + kept.map { layout.imageStart + $0 } + Array(layout.textAfterImage)
     }
 
     /// Prefill through every layer, dropping tokens at the in-LLM pruning layer and at the withdrawal layer.
@@ -125,8 +151,8 @@ struct PipelineRun {
             }
             seconds.scoring += scoringSeconds
             try PipelineRun.checkSelection(choice, count: layout.imageTokenCount, scorer: scorer)
-            kept = choice
-            let keptRows = Set(kept.map { layout.imageStart + $0 })
+            reduction = TokenReduction(kept: choice)
+            let keptRows = Set(choice.map { layout.imageStart + $0 })
             let rows = state.positions.indices.filter { !layout.imageSpan.contains($0) || keptRows.contains($0) }
             try state.keepRows(rows)
         }
@@ -212,7 +238,8 @@ struct PipelineRun {
         return result
     }
 
-    /// Throws unless `kept` is ascending and within the visual tokens (user scorers can get this wrong).
+    /// Throws unless an in-LLM selection is ascending and within the visual tokens (user scorers can get this
+    /// wrong).
     static func checkSelection(_ kept: [Int], count: Int, scorer: (any TokenScorer)?) throws {
         guard zip(kept, kept.dropFirst()).allSatisfy({ $0 < $1 }), kept.allSatisfy({ (0..<count).contains($0) }) else {
             throw PruningError.invalidScores(scorer: scorer?.name ?? "none",

@@ -11,8 +11,10 @@ public struct PipelineResult: Sendable {
     public var generatedTokens: [Int]
     /// Logits after feeding each continuation token but the last (greedy) or after each forced token.
     public var continuationLogits: [[Float]]
-    /// Ascending indices (0 ..< visual tokens) of the visual tokens kept by the scorer (all when none).
+    /// Ascending indices (0 ..< visual tokens) of the visual tokens kept unchanged by the scorer (all when none).
     public var keptVisualIndices: [Int]
+    /// Tokens a merging method (VisionZip) built from several vision tokens, in sequence order; empty otherwise.
+    public var mergedVisualTokens: [MergedToken]
     /// Costs and token counts.
     public var report: PipelineReport
 }
@@ -114,10 +116,11 @@ public struct PruningPipeline: Sendable {
                 ?? .greedy(maxCount: maxNewTokens, stopAt: stopAtEndOfSequence ? model.endOfSequenceIds : []),
             onToken: onToken)
         let report = PipelineReport(
-            visualTokens: run.layout.imageTokenCount, keptVisualTokens: run.kept.count, tokensPerLayer: run.tokensPerLayer,
+            visualTokens: run.layout.imageTokenCount, keptVisualTokens: run.reduction.count, tokensPerLayer: run.tokensPerLayer,
             seconds: run.seconds, flops: run.flops, kvCacheBytes: run.cache.byteCount)
         return PipelineResult(nextTokenLogits: logits, generatedTokens: continuation.tokens, continuationLogits: continuation.logits,
-                              keptVisualIndices: run.kept, report: report)
+                              keptVisualIndices: run.reduction.keptIndices, mergedVisualTokens: run.reduction.mergedTokens,
+                              report: report)
     }
 }
 

@@ -5,7 +5,7 @@ public enum ScorerCatalog {
     /// Every name `scorer(named:for:)` accepts, in display order.
     public static let names = [
         "none", "random", "uniform", "cls", "cls-global", "cls-ensemble", "received", "received-global", "text-sim", "mixture",
-        "fastv", "divprune", "cdpruner", "vispruner", "hiprune", "dart",
+        "fastv", "divprune", "cdpruner", "vispruner", "visionzip", "hiprune", "dart",
     ]
 
     /// The names whose scorers run on `model` (no [CLS] scorer on a tower without [CLS]).
@@ -28,7 +28,7 @@ public enum ScorerCatalog {
     /// `received` scores by attention received in the feature layer (towers without [CLS]), per view;
     /// `received-global` over all views. The 2025 methods: `divprune` (max-min diversity), `cdpruner`
     /// (conditional DPP, relevance from the language model's embeddings), `vispruner` (saliency then duplicate
-    /// removal), `hiprune` (anchors, buffers and registers from attention received), `dart` (pivots and
+    /// removal), `visionzip` (dominant tokens plus contextual tokens merged before the projector), `hiprune` (anchors, buffers and registers from attention received), `dart` (pivots and
     /// least-similar tokens inside the language model).
     /// - Throws: `PruningError.invalidConfiguration` for an unknown name.
     public static func scorer(named name: String, for model: any ModelDescription) throws -> (any TokenScorer)? {
@@ -48,6 +48,7 @@ public enum ScorerCatalog {
         case "divprune": return DivPruneScorer()
         case "cdpruner": return CDPrunerScorer()
         case "vispruner": return VisPrunerScorer()
+        case "visionzip": return VisionZipScorer()
         case "hiprune": return HiPruneScorer()
         case "dart": return DARTScorer()
         default:
