@@ -34,11 +34,21 @@ enum SVG {
         return document(width: panels.count * (width + 20), height: height + 40, body: body)
     }
 
-    /// A patch token's region of the drawn image (in its pixels) and whether it was kept.
+    /// What became of a patch token.
+    enum Fate {
+        /// Reaches the language model as it is.
+        case kept
+        /// Reaches it only inside a merged token (drawn tinted).
+        case merged
+        /// Dropped (drawn dimmed).
+        case dropped
+    }
+
+    /// A patch token's region of the drawn image (in its pixels) and what became of it.
     struct Cell {
         var x: ClosedRange<Double>
         var y: ClosedRange<Double>
-        var kept: Bool
+        var fate: Fate
     }
 
     /// One method's drawing: per view group, the cells over a copy of the image.
@@ -48,7 +58,7 @@ enum SVG {
     }
 
     /// One row per panel, one copy of the image per view group (about 240 px on its longer side, drawn as
-    /// colour blocks), dropped tokens' regions dimmed.
+    /// colour blocks), dropped tokens' regions dimmed, merged tokens' sources tinted orange.
     static func tokenPanels(image: RGBImage, panels: [TokenPanel]) -> String {
         let scale = 240 / Double(max(image.width, image.height))
         let width = Double(image.width) * scale, height = Double(image.height) * scale, gap = 16.0
@@ -73,8 +83,9 @@ enum SVG {
             body += "<text x=\"0\" y=\"\(oy + 14)\" font-size=\"12\">\(escape(panel.title))</text>\n"
             for (v, cells) in panel.views.enumerated() {
                 body += "<g transform=\"translate(\(Double(v) * (width + gap)),\(oy + 20))\">\n" + picture + "\n"
-                for cell in cells where !cell.kept {
-                    body += "<rect x=\"\(cell.x.lowerBound * scale)\" y=\"\(cell.y.lowerBound * scale)\" width=\"\((cell.x.upperBound - cell.x.lowerBound) * scale)\" height=\"\((cell.y.upperBound - cell.y.lowerBound) * scale)\" fill=\"black\" fill-opacity=\"0.75\"/>"
+                for cell in cells where cell.fate != .kept {
+                    let fill = cell.fate == .merged ? "fill=\"orange\" fill-opacity=\"0.55\"" : "fill=\"black\" fill-opacity=\"0.75\""
+                    body += "<rect x=\"\(cell.x.lowerBound * scale)\" y=\"\(cell.y.lowerBound * scale)\" width=\"\((cell.x.upperBound - cell.x.lowerBound) * scale)\" height=\"\((cell.y.upperBound - cell.y.lowerBound) * scale)\" \(fill)/>"
                 }
                 body += "\n</g>\n"
             }

@@ -39,17 +39,22 @@ enum ShowCommand {
         for name in names {
             Progress.say("show: \(name)")
             let pipeline = try PruningPipeline(model: model, pruning: ScorerCatalog.pruning(named: name, for: c, keep: budget))
-            let kept = Set(try pipeline.run(image: image, tokenIds: prompt).keptVisualIndices)
-            panels.append(SVG.TokenPanel(title: "\(name) (\(kept.count) of \(tokens.count))",
-                                         views: regions(tokens, kept: kept, backdrop: backdrop)))
+            let result = try pipeline.run(image: image, tokenIds: prompt)
+            let kept = Set(result.keptVisualIndices), merged = result.mergedVisualTokens
+            let index = Dictionary(tokens.origins.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+            let mergedSources = Set(merged.flatMap(\.sources).compactMap { index[$0] }).subtracting(kept)
+            let counts = merged.isEmpty ? "\(kept.count)" : "\(kept.count) kept + \(merged.count) merged"
+            panels.append(SVG.TokenPanel(title: "\(name) (\(counts) of \(tokens.count))",
+                                         views: regions(tokens, kept: kept, merged: mergedSources, backdrop: backdrop)))
         }
         try output.write(Data(SVG.tokenPanels(image: backdrop, panels: panels).utf8))
         print("wrote \(svgPath): \(panels.count) panels, \(tokens.count) visual tokens in \(tokens.viewCount) views each")
     }
 
     /// Per view (base view, then the crops or the downsampled grid drawn together over the image), each content
-    /// token's region of the backdrop and whether it was kept; newline tokens have no region.
-    private static func regions(_ tokens: VisualTokenMap, kept: Set<Int>, backdrop: RGBImage) -> [[SVG.Cell]] {
+    /// token's region of the backdrop and whether it was kept, merged into another token or dropped; newline
+    /// tokens have no region.
+    private static func regions(_ tokens: VisualTokenMap, kept: Set<Int>, merged: Set<Int>, backdrop: RGBImage) -> [[SVG.Cell]] {
         var base: [SVG.Cell] = [], crops: [SVG.Cell] = []
         let side = Double(tokens.patchesPerSide)
         for (i, origin) in tokens.origins.enumerated() {
@@ -68,7 +73,7 @@ enum ShowCommand {
                 continue
             }
             guard let region else { continue }
-            let cell = SVG.Cell(x: region.x, y: region.y, kept: kept.contains(i))
+            let cell = SVG.Cell(x: region.x, y: region.y, fate: kept.contains(i) ? .kept : merged.contains(i) ? .merged : .dropped)
             if isBase { base.append(cell) } else { crops.append(cell) }
         }
         return crops.isEmpty ? [base] : [base, crops]

@@ -69,7 +69,7 @@ final class EvaluationTests: XCTestCase {
         // JSON keys, with nulls.
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(summary)) as! [String: Any]
         XCTAssertEqual(Set(json.keys), ["samples", "accuracy", "agreement", "mean_kl", "target_recall", "small_target_recall",
-                                        "kept_visual_tokens", "seconds", "flops"])
+                                        "kept_visual_tokens", "merged_visual_tokens", "seconds", "flops"])
         let plain = try JSONSerialization.jsonObject(with: JSONEncoder().encode(
             try PruningEvaluation.evaluate(try PruningPipeline(model: f.model), set: EvaluationSet(
                 pixelValues: pixels, prompts: f.prompts, answerIds: [224, 175], imageTokenId: 299, padTokenId: 0),
@@ -80,6 +80,16 @@ final class EvaluationTests: XCTestCase {
             nextTokenLogits: [[1, 2], [3, 4]], keptIndices: [[0, 3], [1]])))
         XCTAssertEqual(try dump.integerTensor("kept_indices").values, [0, 3, 1, -1])
         XCTAssertEqual(try dump.floatTensor("next_token_logits").shape, [2, 2])
+        XCTAssertFalse(dump.tensorNames.contains("merged_anchors"))
+        // A merging method's summary counts its merged tokens among the kept ones; the dump lists their anchors.
+        let zipped = try PruningEvaluation.evaluate(
+            try PruningPipeline(model: f.model, pruning: TokenPruning(VisionZipScorer(), keep: .count(11))), set: reread, reference: reference)
+        XCTAssertEqual(zipped.summary.keptVisualTokens, 11)
+        XCTAssertEqual(zipped.summary.mergedVisualTokens, 3)  // [CLS] and round(11 · 10/64) = 2 contextual tokens
+        XCTAssertEqual(zipped.outputs.keptIndices.map(\.count), [8, 8])
+        let anchors = try SafetensorsFile(data: PruningEvaluation.dump(zipped.outputs)).integerTensor("merged_anchors")
+        XCTAssertEqual(anchors.shape, [2, 3])
+        XCTAssertEqual(anchors.values.enumerated().filter { $0.offset % 3 == 0 }.map(\.element), [0, 0])  // [CLS] at patch 0
     }
 
     func testMalformedEvalFilesAreRejected() throws {

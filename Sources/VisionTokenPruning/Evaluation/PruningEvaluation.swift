@@ -16,8 +16,10 @@ public struct EvaluationSummary: Sendable, Codable, Equatable {
     public var targetRecall: Double?
     /// The same over small-target samples, nil when none is marked.
     public var smallTargetRecall: Double?
-    /// Mean kept visual tokens per sample (`PipelineReport.keptVisualTokens`).
+    /// Mean kept visual tokens per sample, merged tokens included (`PipelineReport.keptVisualTokens`).
     public var keptVisualTokens: Double
+    /// Mean merged tokens per sample among them (`PipelineResult.mergedVisualTokens`; 0 for pure selections).
+    public var mergedVisualTokens: Double
     /// Total wall-clock seconds of the pruned runs.
     public var seconds: Double
     /// Mean FLOPs per sample of the pruned runs, all stages (`FlopsModel`: 2 per multiply-add).
@@ -25,7 +27,8 @@ public struct EvaluationSummary: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case samples, accuracy, agreement, meanKL = "mean_kl", targetRecall = "target_recall"
-        case smallTargetRecall = "small_target_recall", keptVisualTokens = "kept_visual_tokens", seconds, flops
+        case smallTargetRecall = "small_target_recall", keptVisualTokens = "kept_visual_tokens"
+        case mergedVisualTokens = "merged_visual_tokens", seconds, flops
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -37,6 +40,7 @@ public struct EvaluationSummary: Sendable, Codable, Equatable {
         try c.encode(targetRecall, forKey: .targetRecall)  // explicit null when absent
         try c.encode(smallTargetRecall, forKey: .smallTargetRecall)
         try c.encode(keptVisualTokens, forKey: .keptVisualTokens)
+        try c.encode(mergedVisualTokens, forKey: .mergedVisualTokens)
         try c.encode(seconds, forKey: .seconds)
         try c.encode(flops, forKey: .flops)
     }
@@ -46,13 +50,16 @@ public struct EvaluationSummary: Sendable, Codable, Equatable {
 public struct EvaluationOutputs: Sendable {
     /// Next-token logits per sample.
     public var nextTokenLogits: [[Float]]
-    /// Kept visual-token indices per sample, ascending.
+    /// Kept visual-token indices per sample, ascending (merged tokens not included).
     public var keptIndices: [[Int]]
+    /// Per sample, the anchors (`MergedToken.anchor`) of its merged tokens in row order; empty for selections.
+    public var mergedAnchors: [[Int]]
 
     /// Outputs from their parts.
-    public init(nextTokenLogits: [[Float]], keptIndices: [[Int]]) {
+    public init(nextTokenLogits: [[Float]], keptIndices: [[Int]], mergedAnchors: [[Int]] = []) {
         self.nextTokenLogits = nextTokenLogits
         self.keptIndices = keptIndices
+        self.mergedAnchors = mergedAnchors
     }
 }
 
@@ -141,7 +148,7 @@ public enum PruningEvaluation {
         guard reference.count == set.count else {
             throw PruningError.invalidConfiguration("\(reference.count) reference logits for \(set.count) samples")
         }
-        var correct = 0, agree = 0, kl = 0.0, kept = 0.0, seconds = 0.0, flops = 0.0
+        var correct = 0, agree = 0, kl = 0.0, kept = 0.0, merged = 0.0, seconds = 0.0, flops = 0.0
         var recalls: [Double] = [], smallRecalls: [Double] = []
         var outputs = EvaluationOutputs(nextTokenLogits: [], keptIndices: [])
         for i in 0..<set.count {
@@ -151,6 +158,7 @@ public enum PruningEvaluation {
             if top == LlamaDecoder.argmax(reference[i]) { agree += 1 }
             kl += try Divergence.kl(p: result.nextTokenLogits, q: reference[i])
             kept += Double(result.report.keptVisualTokens)
+            merged += Double(result.mergedVisualTokens.count)
             seconds += result.report.seconds.total
             flops += result.report.flops.total
             if let mask = set.targetPatchMask?[i], mask.contains(true) {
@@ -162,6 +170,7 @@ public enum PruningEvaluation {
             }
             outputs.nextTokenLogits.append(result.nextTokenLogits)
             outputs.keptIndices.append(result.keptVisualIndices)
+            outputs.mergedAnchors.append(result.mergedVisualTokens.map(\.anchor))
             progress?(i + 1, set.count)
         }
         let n = Double(set.count)
@@ -169,18 +178,23 @@ public enum PruningEvaluation {
         let summary = EvaluationSummary(
             samples: set.count, accuracy: Double(correct) / n, agreement: Double(agree) / n, meanKL: kl / n,
             targetRecall: mean(recalls), smallTargetRecall: mean(smallRecalls), keptVisualTokens: kept / n,
-            seconds: seconds, flops: flops / n)
+            mergedVisualTokens: merged / n, seconds: seconds, flops: flops / n)
         return Result(summary: summary, outputs: outputs)
     }
 
-    /// The `--dump` file: `next_token_logits` F32 [n, vocab] and `kept_indices` I64 [n, k] (−1 where fewer).
+    /// The `--dump` file: `next_token_logits` F32 [n, vocab], `kept_indices` I64 [n, k] (−1 where fewer) and,
+    /// when a method merged tokens, `merged_anchors` I64 [n, m] (−1 where fewer).
     public static func dump(_ outputs: EvaluationOutputs) throws -> Data {
         let n = outputs.nextTokenLogits.count, vocab = outputs.nextTokenLogits.first?.count ?? 0
-        let k = outputs.keptIndices.map(\.count).max() ?? 0
+        let k = outputs.keptIndices.map(\.count).max() ?? 0, m = outputs.mergedAnchors.map(\.count).max() ?? 0
         var writer = SafetensorsWriter(metadata: ["format": "vtp-eval-dump-1"])
         try writer.add("next_token_logits", Tensor(shape: [n, vocab], scalars: outputs.nextTokenLogits.flatMap { $0 }))
         try writer.add("kept_indices", integers: outputs.keptIndices.flatMap { $0 + Array(repeating: -1, count: k - $0.count) },
                        shape: [n, k])
+        if m > 0 {
+            try writer.add("merged_anchors", integers: outputs.mergedAnchors.flatMap { $0 + Array(repeating: -1, count: m - $0.count) },
+                           shape: [n, m])
+        }
         return try writer.data()
     }
 }
