@@ -97,3 +97,7 @@ extension XCTestCase {
         return url
     }
 }
+
+/// The repository's own tiny CLIP fixture, `Tests/Fixtures/tiny-clip` (made by `Tests/Fixtures/make_tiny_clip.py`).
+public let tinyClipFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Fixtures/tiny-clip")

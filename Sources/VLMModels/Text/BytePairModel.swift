@@ -14,13 +14,17 @@ struct BytePairModel: Sendable {
     let fuseUnknown: Bool
     /// `<0xHH>` token ids, when byte fallback is on and all 256 exist.
     let byteTokenIds: [Int]?
+    /// Bytes appended to a word's last character before it is looked up (CLIP's `</w>`), nil for none.
+    let endOfWordSuffix: [UInt8]?
 
     struct MergePair: Hashable, Sendable {
         let left: Int
         let right: Int
     }
 
-    init(ids: [[UInt8]: Int], mergeList: [([UInt8], [UInt8])], unknownId: Int?, byteFallback: Bool, fuseUnknown: Bool) {
+    init(ids: [[UInt8]: Int], mergeList: [([UInt8], [UInt8])], unknownId: Int?, byteFallback: Bool, fuseUnknown: Bool,
+         endOfWordSuffix: [UInt8]? = nil) {
+        self.endOfWordSuffix = endOfWordSuffix
         self.ids = ids
         var merges: [MergePair: (rank: Int, merged: Int)] = [:]
         for (rank, (a, b)) in mergeList.enumerated() {
@@ -43,8 +47,10 @@ struct BytePairModel: Sendable {
         var symbols: [Int] = []
         symbols.reserveCapacity(word.count)
         var lastWasUnknown = false
-        for scalar in word {
-            let bytes = Array(String(scalar).utf8)
+        let last = word.count - 1
+        for (k, scalar) in word.enumerated() {
+            var bytes = Array(String(scalar).utf8)
+            if let suffix = endOfWordSuffix, k == last { bytes += suffix }
             if let id = ids[bytes] {
                 symbols.append(id)
                 lastWasUnknown = false

@@ -37,6 +37,19 @@ extension Tokenizer {
             case .prepend(let prefix): text = prefix + text
             case let .replace(pattern, content): text = Self.replacing(pattern, with: content, in: text)
             case .nfc: text = Array(String(String.UnicodeScalarView(text)).precomposedStringWithCanonicalMapping.unicodeScalars)
+            case .lowercase: text = Self.lowercased(text)
+            case .replaceWhitespaceRuns(let content):
+                var out: [Unicode.Scalar] = [], inRun = false
+                for s in text {
+                    if PiecewiseSplitter.isSpace(s) {
+                        if !inRun { out += content }
+                        inRun = true
+                    } else {
+                        out.append(s)
+                        inRun = false
+                    }
+                }
+                text = out
             }
         }
         switch preTokenizer {
@@ -48,11 +61,22 @@ extension Tokenizer {
             if prepend, text.first != replacement { text.insert(replacement, at: 0) }
             try model.encode(text, into: &out)
         case .byteLevelPieces:
-            for piece in PiecewiseSplitter.split(text) {
-                let mapped = String(String.UnicodeScalarView(piece)).utf8.map { ByteLevelAlphabet.characters[Int($0)] }
-                try model.encode(mapped, into: &out)
-            }
+            for piece in PiecewiseSplitter.split(text) { try encodeByteLevel(piece, into: &out) }
+        case .clipPieces(let literals):
+            for piece in CLIPSplitter.split(text, literals: literals) { try encodeByteLevel(piece, into: &out) }
         }
+    }
+
+    /// BPE of one pre-tokenized piece in the byte-level alphabet.
+    private func encodeByteLevel(_ piece: ArraySlice<Unicode.Scalar>, into out: inout [Int]) throws {
+        let mapped = String(String.UnicodeScalarView(piece)).utf8.map { ByteLevelAlphabet.characters[Int($0)] }
+        try model.encode(mapped, into: &out)
+    }
+
+    /// The `Lowercase` normalizer: each scalar's full lowercase mapping on its own (`tokenizers` maps char by
+    /// char, so a word-final Σ becomes σ, not ς).
+    static func lowercased(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        text.flatMap { $0.properties.lowercaseMapping.unicodeScalars }
     }
 
     /// `text` with every non-overlapping occurrence of `pattern`, left to right, replaced by `content`

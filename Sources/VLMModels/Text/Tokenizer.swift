@@ -3,15 +3,24 @@ import Foundation
 /// A Hugging Face `tokenizer.json` (BPE models as LLaMA/Vicuna/Mistral and Qwen2/LLaMA-3 checkpoints ship
 /// them), encoding and decoding exactly as the `tokenizers` library does with that file.
 ///
-/// Supported: added tokens (split out first, leftmost-longest); normalizers `Prepend`, `Replace`, `NFC` and
-/// sequences of them; pre-tokenizers `Metaspace` (prepend scheme first/always/never, no split) and the Qwen2
-/// `Split` regex followed by `ByteLevel`; BPE with byte fallback and merges in both encodings; post-processors
-/// `TemplateProcessing` and `ByteLevel`; decoders `Replace`/`ByteFallback`/`Fuse`/`Strip` sequences and
+/// Supported: added tokens (split out first, leftmost-longest); normalizers `Prepend`, `Replace` (a string, or
+/// the regex `\s+`), `NFC`, `Lowercase` and sequences of them; pre-tokenizers `Metaspace` (prepend scheme
+/// first/always/never, no split), the Qwen2 `Split` regex followed by `ByteLevel`, and CLIP's `Split` regex
+/// (removed, inverted) followed by `ByteLevel`; BPE with byte fallback, CLIP's `end_of_word_suffix` and merges in
+/// both encodings; post-processors `TemplateProcessing`, `RobertaProcessing` and `ByteLevel`; decoders `Replace`/`ByteFallback`/`Fuse`/`Strip` sequences and
 /// `ByteLevel`. Anything else is `TokenizerError.unsupported`. Text is handled per Unicode scalar.
 public struct Tokenizer: Sendable {
-    enum NormalizerStep: Sendable { case prepend([Unicode.Scalar]), replace([Unicode.Scalar], [Unicode.Scalar]), nfc }
+    enum NormalizerStep: Sendable {
+        case prepend([Unicode.Scalar]), replace([Unicode.Scalar], [Unicode.Scalar]), nfc, lowercase
+        /// Every run of whitespace replaced by the content (`Replace` with the regex `\s+`).
+        case replaceWhitespaceRuns([Unicode.Scalar])
+    }
     enum PrependScheme: String, Sendable { case first, always, never }
-    enum PreTokenizer: Sendable { case none, metaspace(Unicode.Scalar, PrependScheme), byteLevelPieces }
+    enum PreTokenizer: Sendable {
+        case none, metaspace(Unicode.Scalar, PrependScheme), byteLevelPieces
+        /// CLIP's split (with its literal alternatives), then the byte-level alphabet.
+        case clipPieces([[Unicode.Scalar]])
+    }
     enum DecoderStep: Sendable { case replace([UInt8], [UInt8]), byteFallback, fuse, strip(Unicode.Scalar, start: Int, stop: Int), byteLevel }
 
     /// An added token: its text, id and whether it is special (skipped by `decode(skipSpecialTokens: true)`).
@@ -71,9 +80,11 @@ public struct Tokenizer: Sendable {
             throw unsupported("model type '\(json["model"]?["type"]?.string ?? "none")' (only BPE is implemented)")
         }
         for key in ["dropout"] where !(model[key]?.isNull ?? true) { throw unsupported("BPE \(key)") }
-        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
-            if let v = model[key], !v.isNull, v.string != "" { throw unsupported("BPE \(key) '\(v.string ?? "?")'") }
+        if let v = model["continuing_subword_prefix"], !v.isNull, v.string != "" {
+            throw unsupported("BPE continuing_subword_prefix '\(v.string ?? "?")'")
         }
+        let suffix = model["end_of_word_suffix"].flatMap { $0.isNull ? nil : $0 }
+        guard suffix == nil || suffix?.string != nil else { throw malformed("BPE end_of_word_suffix is not a string") }
         if model["ignore_merges"]?.bool == true { throw unsupported("BPE ignore_merges true") }
         var ids: [[UInt8]: Int] = [:], tokenBytes: [Int: [UInt8]] = [:]
         for member in model["vocab"]!.members! {
@@ -114,7 +125,8 @@ public struct Tokenizer: Sendable {
             return id
         }
         self.model = BytePairModel(ids: ids, mergeList: mergeList, unknownId: unknownId,
-                                   byteFallback: model["byte_fallback"]?.bool ?? false, fuseUnknown: model["fuse_unk"]?.bool ?? false)
+                                   byteFallback: model["byte_fallback"]?.bool ?? false, fuseUnknown: model["fuse_unk"]?.bool ?? false,
+                                   endOfWordSuffix: suffix?.string.flatMap { $0.isEmpty ? nil : Array($0.utf8) })
         self.tokenBytes = tokenBytes
         addedTokens = added.sorted { $0.scalars.count > $1.scalars.count }
         specialIds = Set(added.filter(\.special).map(\.id))
@@ -132,11 +144,15 @@ public struct Tokenizer: Sendable {
         case "Sequence": return try (value["normalizers"]?.array ?? []).flatMap { try normalizer($0, unsupported) }
         case "Prepend": return [.prepend(scalars(value["prepend"]) ?? [])]
         case "Replace":
+            if value["pattern"]?["Regex"]?.string == #"\s+"#, let content = scalars(value["content"]) {
+                return [.replaceWhitespaceRuns(content)]
+            }
             guard let pattern = scalars(value["pattern"]?["String"]), let content = scalars(value["content"]) else {
-                throw unsupported("Replace normalizer with a regex pattern")
+                throw unsupported("Replace normalizer with a regex pattern other than \\s+")
             }
             return [.replace(pattern, content)]
         case "NFC": return [.nfc]
+        case "Lowercase": return [.lowercase]
         case let other: throw unsupported("normalizer '\(other ?? "?")'")
         }
     }
@@ -153,12 +169,17 @@ public struct Tokenizer: Sendable {
             return .metaspace(replacement[0], scheme)
         case "Sequence":
             let steps = value["pretokenizers"]?.array ?? []
+            if steps.count == 2, steps[0]["type"]?.string == "Split", let regex = steps[0]["pattern"]?["Regex"]?.string,
+               let literals = CLIPSplitter.literals(in: regex), steps[0]["behavior"]?.string == "Removed",
+               steps[0]["invert"]?.bool == true, steps[1]["type"]?.string == "ByteLevel", steps[1]["add_prefix_space"]?.bool != true {
+                return .clipPieces(literals)
+            }
             guard steps.count == 2, steps[0]["type"]?.string == "Split",
                   steps[0]["pattern"]?["Regex"]?.string == PiecewiseSplitter.qwen2Pattern,
                   steps[0]["behavior"]?.string == "Isolated", steps[0]["invert"]?.bool != true,
                   steps[1]["type"]?.string == "ByteLevel", steps[1]["add_prefix_space"]?.bool != true,
                   steps[1]["use_regex"]?.bool == false else {
-                throw unsupported("pre-tokenizer sequence other than the Qwen2 Split regex + ByteLevel")
+                throw unsupported("pre-tokenizer sequence other than the Qwen2 or CLIP Split regex + ByteLevel")
             }
             return .byteLevelPieces
         case let other: throw unsupported("pre-tokenizer '\(other ?? "?")'")
@@ -194,6 +215,12 @@ public struct Tokenizer: Sendable {
         guard let value, !value.isNull else { return ([], []) }
         switch value["type"]?.string {
         case "ByteLevel": return ([], [])
+        case "RobertaProcessing":
+            guard let cls = value["cls"]?.array, cls.count == 2, let clsId = cls[1].integer,
+                  let sep = value["sep"]?.array, sep.count == 2, let sepId = sep[1].integer else {
+                throw malformed("RobertaProcessing needs cls and sep as [token, id]")
+            }
+            return ([clsId], [sepId])
         case "TemplateProcessing":
             var before: [Int] = [], after: [Int] = [], seenSequence = false
             for piece in value["single"]?.array ?? [] {

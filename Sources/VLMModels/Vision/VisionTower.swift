@@ -22,15 +22,6 @@ public struct VisionTowerOutput: Sendable {
 /// embeddings, `pre_layrnorm` (CLIP), pre-norm layers with biased attention and a two-linear MLP.
 /// Immutable and `Sendable`: one instance serves any number of concurrent callers.
 public struct VisionTower: Sendable {
-    struct Layer: Sendable {
-        var norm1: LayerNorm
-        var qkv: Linear
-        var out: Linear
-        var norm2: LayerNorm
-        var fc1: Linear
-        var fc2: Linear
-    }
-
     /// The tower's configuration.
     public let configuration: VisionTowerConfiguration
     let patchWeight: Tensor  // [hidden, channels·patch·patch]
@@ -38,7 +29,7 @@ public struct VisionTower: Sendable {
     let classEmbedding: Tensor?  // [hidden], CLIP
     let positionEmbedding: Tensor  // [tokens, hidden]
     let preLayerNorm: LayerNorm?  // CLIP
-    let layers: [Layer]
+    let layers: [EncoderLayer]
     /// Loaded so that no checkpoint tensor is left unused; LLaVA-style models never apply it.
     let postLayerNorm: LayerNorm
 
@@ -57,16 +48,8 @@ public struct VisionTower: Sendable {
         positionEmbedding = try weights.tensor("\(prefix).embeddings.position_embedding.weight", shape: [c.tokenCount, h])
         preLayerNorm = family.hasPreLayerNorm ? try weights.layerNorm("\(prefix).pre_layrnorm", width: h, eps: c.layerNormEps) : nil
         layers = try (0..<c.layerCount).map { i in
-            let p = "\(prefix).encoder.layers.\(i)"
-            let qkv = try weights.linear(stacking: ["q_proj", "k_proj", "v_proj"].map { "\(p).self_attn.\($0)" },
-                                         inputs: h, outputs: [h, h, h], bias: true)
-            return Layer(
-                norm1: try weights.layerNorm("\(p).layer_norm1", width: h, eps: c.layerNormEps),
-                qkv: qkv,
-                out: try weights.linear("\(p).self_attn.out_proj", inputs: h, outputs: h, bias: true),
-                norm2: try weights.layerNorm("\(p).layer_norm2", width: h, eps: c.layerNormEps),
-                fc1: try weights.linear("\(p).mlp.fc1", inputs: h, outputs: c.intermediateSize, bias: true),
-                fc2: try weights.linear("\(p).mlp.fc2", inputs: c.intermediateSize, outputs: h, bias: true))
+            try EncoderLayer(weights: &weights, prefix: "\(prefix).encoder.layers.\(i)", hidden: h, intermediate: c.intermediateSize,
+                             eps: c.layerNormEps)
         }
         postLayerNorm = try weights.layerNorm("\(prefix).post_layernorm", width: h, eps: c.layerNormEps)
     }
@@ -108,8 +91,8 @@ public struct VisionTower: Sendable {
         if hiddenStates.contains(0) { output.hiddenStates[0] = x }
         let depth = max(hiddenStates.max() ?? 0, (attentions.keys.max() ?? -1) + 1, (headMeanKeys.max() ?? -1) + 1)
         for i in 0..<depth {
-            let (probabilities, keys) = try run(layers[i], &x, probabilities: attentions[i] ?? .none,
-                                                wantsKeys: headMeanKeys.contains(i))
+            let (probabilities, keys) = try layers[i](&x, heads: c.headCount, activation: c.activation,
+                                                      probabilities: attentions[i] ?? .none, wantsKeys: headMeanKeys.contains(i))
             output.headMeanKeys[i] = keys
             if let bad = x.firstNonFiniteIndex {
                 throw ModelError.invalidInput(
@@ -147,41 +130,6 @@ public struct VisionTower: Sendable {
             if let classEmbedding { tokens = try Tensor.concatenateRows([classEmbedding.reshaped([1, c.hiddenSize]), tokens]) }
             try tokens.add(positionEmbedding)
             return tokens
-        }
-    }
-
-    /// One pre-norm encoder layer in place on `x [tokens, hidden]`; returns the requested probabilities and,
-    /// when `wantsKeys`, the keys averaged over the heads `[tokens, headDim]`.
-    private func run(
-        _ layer: Layer, _ x: inout Tensor, probabilities: AttentionProbabilityRequest, wantsKeys: Bool
-    ) throws -> (probabilities: Tensor?, headMeanKeys: Tensor?) {
-        let h = configuration.hiddenSize, heads = configuration.headCount
-        let qkv = try layer.qkv(try layer.norm1(x))
-        let keys = wantsKeys ? try wrapTensorErrors { try Self.headMean(qkv.columns(h..<(2 * h)), heads: heads) } : nil
-        let attention = try wrapTensorErrors {
-            try Attention.scaledDotProduct(
-                query: qkv.columns(0..<h), key: qkv.columns(h..<(2 * h)), value: qkv.columns((2 * h)..<(3 * h)),
-                heads: heads, kvHeads: heads, causal: false, probabilities: probabilities)
-        }
-        try wrapTensorErrors { try x.add(try layer.out(attention.output)) }
-        let hidden = try layer.fc1(try layer.norm2(x)).applying(configuration.activation)
-        try wrapTensorErrors { try x.add(try layer.fc2(hidden)) }
-        return (attention.probabilities, keys)
-    }
-
-    /// `[tokens, heads · headDim]` averaged over the heads: `[tokens, headDim]`.
-    static func headMean(_ x: Tensor, heads: Int) throws -> Tensor {
-        let tokens = x.shape[0], d = x.shape[1] / heads
-        return Tensor(shape: [tokens, d]) { out in
-            x.withUnsafeBufferPointer { v in
-                for t in 0..<tokens {
-                    for j in 0..<d {
-                        var sum: Float = 0
-                        for head in 0..<heads { sum += v[t * heads * d + head * d + j] }
-                        out[t * d + j] = sum / Float(heads)
-                    }
-                }
-            }
         }
     }
 }
