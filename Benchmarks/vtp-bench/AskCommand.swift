@@ -9,6 +9,7 @@ enum AskCommand {
             throw BenchError.usage("ask needs --model DIR --image FILE \"question\"")
         }
         let tokenizerPath = try args.value("--tokenizer")
+        let clipPath = try args.value("--clip-text")
         let scorerName = try args.value("--scorer") ?? "none"
         let keep = try args.value("--keep")
         let positions = try args.positionPolicy()
@@ -23,7 +24,12 @@ enum AskCommand {
         let directory = URL(fileURLWithPath: modelPath)
         let assistant = try LlavaAssistant(directory: directory, tokenizerDirectory: tokenizerPath.map { URL(fileURLWithPath: $0) },
                                            weights: precision)
-        let scorer = try ScorerCatalog.scorer(named: scorerName, for: assistant.model.configuration)
+        var scorer = try ScorerCatalog.scorer(named: scorerName, for: assistant.model.configuration)
+        if let clipPath {
+            guard scorerName == "cdpruner" else { throw BenchError.usage("--clip-text applies to --scorer cdpruner only") }
+            // CDPruner's relevance as the official code computes it: CLIP's text embedding of the raw question.
+            scorer = try CDPrunerScorer(clipTextTower: CLIPTextTower(directory: URL(fileURLWithPath: clipPath)), question: question)
+        }
         guard (scorer == nil) == (keep == nil) else {
             throw BenchError.usage(scorer == nil ? "--keep needs --scorer NAME" : "--scorer \(scorerName) needs --keep N|P%")
         }

@@ -122,6 +122,39 @@ final class DiversityMethodTests: XCTestCase {
         }
     }
 
+    /// CDPruner as the official code runs it: relevance −cos(CLIP image head of the feature-layer patches, CLIP
+    /// text embedding of the raw question), both taken from transformers' reference (the repository's tiny CLIP
+    /// fixture, computed on this very sample's features), min–max normalised; greedy MAP on the projected tokens.
+    func testCDPrunerWithCLIPTextRelevanceOnAModelWithClassToken() throws {
+        let f = try FixtureSamples.load()
+        let (i, _) = try llavaInputs(f)
+        let clip = try CLIPTextTower(directory: tinyClipFixture)
+        let reference = try SafetensorsFile(url: tinyClipFixture.appendingPathComponent("reference.safetensors"))
+        let image = try reference.floatTensor("image.image_embeds").scalars  // [16, 16]
+        for (question, index) in [("What is in the image?", 0), ("Is there a DOG on the left?", 2)] {
+            let text = try reference.floatTensor("text.text_embeds.\(index)").scalars.map(Double.init)
+            let raw = (0..<16).map { j -> Double in
+                let v = (0..<16).map { Double(image[j * 16 + $0]) }
+                let dot = zip(v, text).reduce(0) { $0 + $1.0 * $1.1 }
+                return -dot / (v.reduce(0) { $0 + $1 * $1 }.squareRoot() * text.reduce(0) { $0 + $1 * $1 }.squareRoot())
+            }
+            let low = raw.min()!, high = raw.max()!
+            let r = raw.map { ($0 - low + 1e-6) / (high - low) }, s = cosines(i.projected, i.width, 16)
+            let kernel = (0..<256).map { r[$0 / 16] * s[$0] * r[$0 % 16] }
+            for k in [4, 9] {
+                let scorer = try CDPrunerScorer(clipTextTower: clip, question: question)
+                XCTAssertEqual(try run(f.model, scorer, keep: k, image: ImageInput(pixels: f.pixels[0]), prompt: f.prompts[0]),
+                               NaiveSelection.greedyMAP(kernel, 16, count: k).sorted(), "\(question) k \(k)")
+            }
+        }
+        // The CLIP image head must take the model's vision width.
+        XCTAssertThrowsError(try CDPrunerScorer(clipTextTower: clip, question: "a").requirements(for: ScorerTests.config)) {
+            guard case .invalidConfiguration(let m) = $0 as? PruningError, m.contains("takes 64-wide features"), m.contains("8-wide") else {
+                return XCTFail("\($0)")
+            }
+        }
+    }
+
     // MARK: - tiny-llava-onevision (SigLIP, no [CLS])
 
     func testEachMethodOnAModelWithoutClassToken() throws {

@@ -3,6 +3,7 @@ extension LlavaConfiguration: ModelDescription {
     public var modelType: String { family.rawValue }
     public var visionTowerName: String { vision.family.rawValue }
     public var visionLayerCount: Int { vision.layerCount }
+    public var visionHiddenSize: Int { vision.hiddenSize }
     public var visionHasClassToken: Bool { vision.hasClassToken }
     public var textLayerCount: Int { text.layerCount }
     public var fixedVisualTokens: VisualTokenMap? { isAnyResolution ? nil : VisualTokenMap(singleViewOf: self) }

@@ -8,6 +8,8 @@ public protocol ModelDescription: Sendable {
     var visionTowerName: String { get }
     /// Layers of the vision tower.
     var visionLayerCount: Int { get }
+    /// Width of the vision tower's features (the projector's input).
+    var visionHiddenSize: Int { get }
     /// Whether each view's encoder tokens start with a [CLS] token.
     var visionHasClassToken: Bool { get }
     /// The 0-based vision layer whose output feeds the projector, nil when it reads the embeddings.

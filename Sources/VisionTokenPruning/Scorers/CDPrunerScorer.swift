@@ -6,19 +6,35 @@ import VLMModels
 /// question; greedy MAP inference of the determinantal point process on L (`GreedyMAP`) keeps a set that is
 /// relevant and diverse at once.
 ///
-/// Relevance here comes from the language model's own input embeddings of the question (the text after the
-/// image, special tokens excluded), as OpenVINO GenAI's port does for models without a CLIP text tower:
-/// rⱼ = mean over text tokens of cos(visualⱼ, text), then min–max normalised over the image,
-/// (r − min + 1e-6) / (max − min), a constant relevance becoming 1. The official code reads CLIP's text tower
-/// instead and negates the cosine (a CLIP quirk its authors describe); `negatesRelevance` applies that sign.
+/// Relevance comes from one of two sources (`Relevance`), then is min–max normalised over the image,
+/// (r − min + 1e-6) / (max − min), a constant relevance becoming 1:
+/// - `.languageModelEmbeddings` (default, any model): the language model's own input embeddings of the question
+///   (the text after the image, special tokens excluded), as OpenVINO GenAI's port does: rⱼ = mean over text
+///   tokens of cos(visualⱼ, text), with the projected visual tokens.
+/// - `.clipText` (the official code, CLIP towers): rⱼ = −cos(visual_projection(post_layernorm(xⱼ)), t) for the
+///   feature-layer features xⱼ and CLIP's text embedding t of the question (`CLIPTextTower`). The official code
+///   negates the cosine, a CLIP quirk its authors describe; `negatesRelevance` is that sign (on by default for
+///   CLIP, off for the language model's embeddings). A question longer than CLIP's 77 positions is truncated
+///   (the official code splits it into segments and averages, pooling segments that have no end token).
 ///
 /// On multi-view images each view keeps a share of the budget (`allocation: .perView`, the default; the
 /// official code keeps T per crop) with the relevance normalised over the whole image, and newline tokens are
 /// always kept, as in the official NeXT code. Where the DPP runs out of rank (T close to N, low-rank features)
 /// the selection stops early and the rest of the share is filled by relevance.
 public struct CDPrunerScorer: TokenScorer {
+    /// Where relevance to the question comes from.
+    public enum Relevance: Sendable {
+        /// The language model's input embeddings of the text after the image, against the projected tokens.
+        case languageModelEmbeddings
+        /// CLIP's text embedding of the question (`textEmbedding`, `[projectionDim]`), against each token's
+        /// features through the tower's image head.
+        case clipText(tower: CLIPTextTower, textEmbedding: [Float])
+    }
+
     /// How a multi-view image's budget is shared (default `.perView`).
     public let allocation: ViewAllocation
+    /// Where relevance comes from.
+    public let relevance: Relevance
     /// Whether relevance is −cos (the official CLIP-text sign) instead of cos.
     public let negatesRelevance: Bool
     public var name: String { "cdpruner" }
@@ -26,6 +42,17 @@ public struct CDPrunerScorer: TokenScorer {
     /// CDPruner with relevance from the language model's embeddings of the question.
     public init(allocation: ViewAllocation = .perView, negatesRelevance: Bool = false) {
         self.allocation = allocation
+        relevance = .languageModelEmbeddings
+        self.negatesRelevance = negatesRelevance
+    }
+
+    /// CDPruner as the official code runs it: relevance from `tower`'s embedding of `question` (the raw question,
+    /// no chat template), negated by default.
+    /// - Throws: `TokenizerError` for a character CLIP's vocabulary cannot represent.
+    public init(clipTextTower tower: CLIPTextTower, question: String, allocation: ViewAllocation = .perView,
+                negatesRelevance: Bool = true) throws {
+        self.allocation = allocation
+        relevance = .clipText(tower: tower, textEmbedding: try tower.textEmbedding(question))
         self.negatesRelevance = negatesRelevance
     }
 
@@ -34,22 +61,47 @@ public struct CDPrunerScorer: TokenScorer {
     public func requirements(for model: any ModelDescription) throws -> ScoringRequirements {
         var r = ScoringRequirements()
         r.projectedTokens = true
-        r.promptEmbeddings = true
+        switch relevance {
+        case .languageModelEmbeddings:
+            r.promptEmbeddings = true
+        case .clipText(let tower, _):
+            guard let width = tower.configuration.visionHiddenSize else {
+                throw PruningError.invalidConfiguration(
+                    "CDPruner's CLIP text tower has no visual_projection (a CLIPTextModelWithProjection): give the CLIPModel folder, whose image head projects the vision features")
+            }
+            guard width == model.visionHiddenSize else {
+                throw PruningError.invalidConfiguration(
+                    "CDPruner's CLIP visual_projection takes \(width)-wide features, but the \(model.visionTowerName) tower of this \(model.modelType) model gives \(model.visionHiddenSize)-wide ones")
+            }
+        }
         return r
+    }
+
+    /// Each content token's relevance to the question before normalisation.
+    private func rawRelevance(_ context: ScoringContext, content: [Int]) throws -> [Float] {
+        let visual: Tensor, text: Tensor
+        switch relevance {
+        case .languageModelEmbeddings:
+            guard let projected = context.projectedTokens, let embeddings = context.promptEmbeddings else {
+                throw PruningError.missingInput(scorer: name, input: "the projected visual tokens and the prompt's input embeddings")
+            }
+            visual = try projected.gatherRows(content)
+            text = try embeddings.gatherRows(try TextSimilarityScorer(span: .afterImage).textRows(context))
+        case let .clipText(tower, embedding):
+            visual = try tower.imageEmbeddings(try context.featuresBeforeProjector(of: content, scorer: name))
+            text = try Tensor(shape: [1, embedding.count], scalars: embedding)
+        }
+        let cosine = try Similarity.cosineMatrix(visual, text)  // [content, text]
+        let m = text.shape[0]
+        return cosine.withUnsafeBufferPointer { c in
+            content.indices.map { j in (0..<m).reduce(Float(0)) { $0 + c[j * m + $1] } / Float(m) * (negatesRelevance ? -1 : 1) }
+        }
     }
 
     /// Each visual token's normalised relevance to the question (newlines 0).
     public func scores(_ context: ScoringContext) throws -> [Float] {
-        guard let projected = context.projectedTokens, let embeddings = context.promptEmbeddings else {
-            throw PruningError.missingInput(scorer: name, input: "the projected visual tokens and the prompt's input embeddings")
-        }
-        let text = try embeddings.gatherRows(try TextSimilarityScorer(span: .afterImage).textRows(context))
         let content = context.tokens.contentIndices
-        let cosine = try Similarity.cosineMatrix(try projected.gatherRows(content), text)  // [content, text]
-        let m = text.shape[0]
-        var raw = cosine.withUnsafeBufferPointer { c in
-            content.indices.map { j in (0..<m).reduce(Float(0)) { $0 + c[j * m + $1] } / Float(m) * (negatesRelevance ? -1 : 1) }
-        }
+        var raw = try rawRelevance(context, content: content)
         let low = raw.min() ?? 0, high = raw.max() ?? 0
         raw = raw.map { high > low ? ($0 - low + 1e-6) / (high - low) : 1 }
         var scores = [Float](repeating: 0, count: context.visualTokenCount)
