@@ -39,7 +39,7 @@ struct AnyResolutionBenchmark {
         let model = try LlavaModel.generated(configuration: config, seed: 7, precision: precision)
         let image = try model.imageProcessor.preprocess(try Self.picture(width: 672, height: 672))
         let prompt = BenchModels.prompt(imageToken: config.imageTokenId)
-        let scorers = quick ? ["cls", "text-sim", "fastv"] : ["cls", "cls-global", "cls-ensemble", "text-sim", "mixture", "fastv", "divprune", "cdpruner", "vispruner", "hiprune", "dart", "uniform", "random"]
+        let scorers = quick ? ["cls", "text-sim", "fastv"] : ["cls", "cls-global", "cls-ensemble", "text-sim", "mixture", "fastv", "divprune", "cdpruner", "vispruner", "visionzip", "hiprune", "dart", "uniform", "random"]
         let cases = try EndToEndRows.scorerCases(model: model, scorers: scorers, budgets: [.count(320), .count(160)])
         // Best of 3, alternating (one run with --quick): the unpruned row alone takes minutes, so a full run
         // takes most of an hour on 2 cores. The encoder spread shows disturbances.

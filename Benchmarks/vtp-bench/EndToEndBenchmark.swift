@@ -40,7 +40,7 @@ struct EndToEndBenchmark {
         let pixels = BenchModels.pixels(size: config.vision.imageSize)
         let prompt = BenchModels.prompt(imageToken: config.imageTokenId)
         let budgets: [TokenBudget] = (quick ? [64] : [192, 128, 64]).map { .count($0) }
-        let scorers = quick ? ["cls", "text-sim", "fastv"] : ["cls", "cls-ensemble", "text-sim", "mixture", "fastv", "divprune", "cdpruner", "vispruner", "hiprune", "dart", "random", "uniform"]
+        let scorers = quick ? ["cls", "text-sim", "fastv"] : ["cls", "cls-ensemble", "text-sim", "mixture", "fastv", "divprune", "cdpruner", "vispruner", "visionzip", "hiprune", "dart", "random", "uniform"]
         let withdrawal = quick ? [2] : [4, 8, 12, 16]
 
         var cases = try EndToEndRows.scorerCases(model: model, scorers: scorers, budgets: budgets)

@@ -33,7 +33,7 @@ struct OneVisionBenchmark {
         let model = try LlavaModel.generated(configuration: config, seed: 7, precision: precision)
         let prompt = BenchModels.prompt(imageToken: config.imageTokenId)
         let scorers = quick ? ["received", "text-sim", "fastv"]
-            : ["received", "received-global", "text-sim", "mixture", "fastv", "divprune", "cdpruner", "vispruner", "hiprune", "dart", "uniform", "random"]
+            : ["received", "received-global", "text-sim", "mixture", "fastv", "divprune", "cdpruner", "vispruner", "visionzip", "hiprune", "dart", "uniform", "random"]
         let cases = try EndToEndRows.scorerCases(model: model, scorers: scorers, budgets: [.ratio(0.25), .ratio(0.11)])
         var report: [String: Any] = [
             "model": "LLaVA-OneVision-0.5B shape: SigLIP-so400m/384 x\(config.vision.layerCount) + Qwen2 \(config.text.hiddenSize)x\(config.text.layerCount), \(precision) weights"]

@@ -28,6 +28,34 @@ final class AttentionKernelTests: XCTestCase {
         XCTAssertThrowsError(try rope.rotated(x, heads: heads, positions: [0, 1]))
     }
 
+    /// M-RoPE: frequency slot j reads the temporal, height or width index by `sections`; a uniform position is
+    /// ordinary RoPE.
+    func testMultimodalRotaryEmbeddingReadsEachAxisBySection() throws {
+        let d = 8, heads = 2
+        let rope = try RotaryEmbedding(headDimension: d, theta: 1e6, sections: [1, 1, 2])
+        let positions = [RotaryPosition(temporal: 3, height: 5, width: 7), RotaryPosition(4)]
+        let x = randomTensor([2, heads * d], seed: 12)
+        let out = try rope.rotated(x, heads: heads, positions: positions).scalars, v = x.scalars
+        var expected = [Double](repeating: 0, count: v.count)
+        for t in 0..<2 {
+            let axes = [positions[t].temporal, positions[t].height, positions[t].width, positions[t].width]
+            for h in 0..<heads {
+                for j in 0..<(d / 2) {
+                    let angle = Double(axes[j]) * pow(1e6, -2.0 * Double(j) / Double(d))
+                    let a = Double(v[t * heads * d + h * d + j]), b = Double(v[t * heads * d + h * d + j + d / 2])
+                    expected[t * heads * d + h * d + j] = a * cos(angle) - b * sin(angle)
+                    expected[t * heads * d + h * d + j + d / 2] = b * cos(angle) + a * sin(angle)
+                }
+            }
+        }
+        assertClose(out, expected, atol: 2e-5, "m-rope")
+        let plain = try RotaryEmbedding(headDimension: d, theta: 1e6)
+        assertClose(Array(out[16...]), try plain.rotated(x, heads: heads, positions: [4, 4]).scalars.suffix(16).map { $0 }, atol: 0, "uniform")
+        for bad in [[1, 1, 1], [2, 2], [-1, 2, 3], [Int.max, 1, 1]] {
+            XCTAssertThrowsError(try RotaryEmbedding(headDimension: d, theta: 1e6, sections: bad), "\(bad)")
+        }
+    }
+
     /// Naive attention: returns output [t, heads*d] and probabilities [heads, t, s].
     private func reference(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, kvHeads: Int, causal: Bool, offset: Int)
         -> (out: [Double], probs: [Double])

@@ -265,13 +265,14 @@ final class DiversityMethodTests: XCTestCase {
     func testNewMethodsComposeWithWithdrawalAndKVBudgets() throws {
         let f = try FixtureSamples.load()
         let image = ImageInput(pixels: f.pixels[0])
-        for name in ["divprune", "cdpruner", "vispruner", "hiprune", "dart"] {
+        for name in ["divprune", "cdpruner", "vispruner", "visionzip", "hiprune", "dart"] {
             let pruning = try ScorerCatalog.pruning(named: name, for: f.model.configuration, keep: .count(6))
             let alone = try PruningPipeline(model: f.model, pruning: pruning).run(image: image, tokenIds: f.prompts[0], maxNewTokens: 3)
             let combined = try PruningPipeline(model: f.model, pruning: pruning, withdrawalLayer: name == "dart" ? nil : 2,
                                                kvBudget: .calibratedPerRequest(retainedFraction: 0.5))
                 .run(image: image, tokenIds: f.prompts[0], maxNewTokens: 3)
             XCTAssertEqual(combined.keptVisualIndices, alone.keptVisualIndices, name)
+            XCTAssertEqual(combined.mergedVisualTokens, alone.mergedVisualTokens, name)
             XCTAssertLessThan(combined.report.kvCacheBytes, alone.report.kvCacheBytes, name)
             if name != "dart" { XCTAssertEqual(combined.report.tokensPerLayer[2], combined.report.tokensPerLayer[0] - 6, name) }
         }

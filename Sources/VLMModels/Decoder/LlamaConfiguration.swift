@@ -38,10 +38,15 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
     /// Mistral's attention window in positions (`sliding_window`), nil for full attention. Prompts reaching
     /// position `slidingWindow` are refused rather than attended differently.
     public var slidingWindow: Int?
-    /// `model_type`: "llama", "mistral" or "qwen2".
+    /// `model_type`: "llama", "mistral", "qwen2", or Qwen2.5-VL's text model ("qwen2_5_vl" in the hub's flat
+    /// config, "qwen2_5_vl_text" in transformers 5's `text_config`).
     public var modelType: String = "llama"
-    /// Whether the q, k and v projections have biases (Qwen2; o_proj and the MLP never do).
-    public var queryKeyValueBias: Bool { modelType == "qwen2" }
+    /// M-RoPE's frequency slots per axis (temporal, height, width; `mrope_section` under `rope_scaling` or
+    /// `rope_parameters`), summing to `headDimension / 2`; nil for 1-D RoPE.
+    public var mropeSection: [Int]?
+    /// Whether the q, k and v projections have biases (Qwen2 and Qwen2.5-VL; o_proj and the MLP never do).
+    public var queryKeyValueBias: Bool { Self.qwenTypes.contains(modelType) }
+    static let qwenTypes: Set<String> = ["qwen2", "qwen2_5_vl", "qwen2_5_vl_text"]
 
     /// A configuration with every size given; the rest take LLaMA defaults.
     public init(vocabularySize: Int, hiddenSize: Int, intermediateSize: Int, layerCount: Int, headCount: Int,
@@ -83,17 +88,20 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
     private struct RopeParameters: Codable {
         var rope_theta: Float?
         var rope_type: String?
+        /// The hub's Qwen2.5-VL key ("mrope"); transformers 5 writes `rope_type` "default" instead.
+        var type: String?
+        var mrope_section: [Int]?
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "llama"
-        guard ["llama", "mistral", "qwen2"].contains(modelType) else {
+        guard ["llama", "mistral"].contains(modelType) || Self.qwenTypes.contains(modelType) else {
             throw DecodingError.dataCorruptedError(
-                forKey: .modelType, in: c, debugDescription: "text model_type '\(modelType)' is not 'llama', 'mistral' or 'qwen2'")
+                forKey: .modelType, in: c, debugDescription: "text model_type '\(modelType)' is not 'llama', 'mistral', 'qwen2' or 'qwen2_5_vl'")
         }
         // Qwen2 writes a window size but attends fully unless `use_sliding_window` is true.
-        let windowed = try modelType != "qwen2" || (c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow) ?? false)
+        let windowed = try !Self.qwenTypes.contains(modelType) || (c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow) ?? false)
         slidingWindow = windowed ? try c.decodeIntegerIfPresent(forKey: .slidingWindow) : nil
         vocabularySize = try c.decodeIntegerIfPresent(forKey: .vocabularySize) ?? 32000
         hiddenSize = try c.decodeIntegerIfPresent(forKey: .hiddenSize) ?? 4096
@@ -109,10 +117,13 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         rmsNormEps = try c.decodeIfPresent(Float.self, forKey: .rmsNormEps) ?? 1e-6
         let parameters = try c.decodeIfPresent(RopeParameters.self, forKey: .ropeParameters)
         let scaling = try c.decodeIfPresent(RopeParameters.self, forKey: .ropeScaling)
-        for p in [parameters, scaling].compactMap({ $0 }) where !(p.rope_type == nil || p.rope_type == "default") {
-            throw DecodingError.dataCorruptedError(
-                forKey: .ropeParameters, in: c, debugDescription: "RoPE type '\(p.rope_type!)' is not supported (only default)")
+        for p in [parameters, scaling].compactMap({ $0 }) {
+            for type in [p.rope_type, p.type].compactMap({ $0 }) where !(type == "default" || (type == "mrope" && p.mrope_section != nil)) {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .ropeParameters, in: c, debugDescription: "RoPE type '\(type)' is not supported (only default, and mrope with mrope_section)")
+            }
         }
+        mropeSection = parameters?.mrope_section ?? scaling?.mrope_section
         ropeTheta = try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? parameters?.rope_theta ?? 10000
         maxPositionEmbeddings = try c.decodeIntegerIfPresent(forKey: .maxPositionEmbeddings) ?? 2048
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
@@ -167,7 +178,11 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         try c.encode(eosTokenIds, forKey: .eosTokenId)
         try c.encode(modelType, forKey: .modelType)
         try c.encodeIfPresent(slidingWindow, forKey: .slidingWindow)
-        if modelType == "qwen2" { try c.encode(slidingWindow != nil, forKey: .useSlidingWindow) }
+        if Self.qwenTypes.contains(modelType) { try c.encode(slidingWindow != nil, forKey: .useSlidingWindow) }
+        if let mropeSection {
+            try c.encode(RopeParameters(rope_theta: ropeTheta, rope_type: "default", type: nil, mrope_section: mropeSection),
+                         forKey: .ropeParameters)
+        }
     }
 
     /// Every inconsistency found, as readable sentences (empty when the configuration is usable).
@@ -195,6 +210,9 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         if !(rmsNormEps > 0) { p.append("rms_norm_eps must be positive") }
         if !(ropeTheta > 0) { p.append("rope_theta must be positive") }
         if let w = slidingWindow, w < 1 { p.append("text_config.sliding_window must be positive, got \(w)") }
+        if let s = mropeSection, s.count != 3 || s.contains(where: { !(0...headDimension).contains($0) }) || s.reduce(0, +) * 2 != headDimension {
+            p.append("mrope_section \(s) must be three counts summing to head_dim / 2 = \(headDimension / 2)")
+        }
         return p
     }
 }

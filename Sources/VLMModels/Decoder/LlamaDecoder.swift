@@ -49,7 +49,7 @@ public struct LlamaDecoder: Sendable {
         norm = try weights.rmsNorm("\(p).norm", width: h, eps: c.rmsNormEps)
         lmHead = c.tieWordEmbeddings ? embeddingTable
             : try weights.matrix(["language_model.lm_head.weight"], rowCounts: [c.vocabularySize], inputs: h)
-        rope = try wrapTensorErrors { try RotaryEmbedding(headDimension: d, theta: c.ropeTheta) }
+        rope = try wrapTensorErrors { try RotaryEmbedding(headDimension: d, theta: c.ropeTheta, sections: c.mropeSection) }
     }
 
     /// Bytes of the matrices one decoding step reads, in their load precision: every layer's linears and `lm_head`.
@@ -73,15 +73,27 @@ public struct LlamaDecoder: Sendable {
         return try wrapTensorErrors { try embeddingTable.gatherRows(tokenIds) }
     }
 
-    /// A prefill state for `embeddings [n, hidden]` at `positions`, before layer 0.
-    /// - Throws: `ModelError.invalidInput` for a shape/position mismatch, negative positions, positions beyond
-    ///   `max_position_embeddings` or a sliding window, or NaN inputs.
+    /// A prefill state for `embeddings [n, hidden]` at `positions` (the same index on every axis), before layer 0.
+    /// - Throws: as `beginPrefill(embeddings:rotaryPositions:)`.
     public func beginPrefill(embeddings: Tensor, positions: [Int]) throws -> DecoderState {
+        try beginPrefill(embeddings: embeddings, rotaryPositions: positions.map(RotaryPosition.init))
+    }
+
+    /// A prefill state for `embeddings [n, hidden]` at `rotaryPositions`, before layer 0. Only an M-RoPE model
+    /// (`mropeSection`) takes positions whose axes differ.
+    /// - Throws: `ModelError.invalidInput` for a shape/position mismatch, negative positions, positions beyond
+    ///   `max_position_embeddings` or a sliding window, 3-D positions for a 1-D RoPE model, or NaN inputs.
+    public func beginPrefill(embeddings: Tensor, rotaryPositions: [RotaryPosition]) throws -> DecoderState {
         guard embeddings.shape.rank == 2, embeddings.shape[1] == configuration.hiddenSize,
-              embeddings.shape[0] == positions.count, !positions.isEmpty else {
-            throw ModelError.invalidInput("embeddings \(embeddings.shape) do not match \(positions.count) positions of width \(configuration.hiddenSize)")
+              embeddings.shape[0] == rotaryPositions.count, !rotaryPositions.isEmpty else {
+            throw ModelError.invalidInput(
+                "embeddings \(embeddings.shape) do not match \(rotaryPositions.count) positions of width \(configuration.hiddenSize)")
         }
-        if let bad = positions.first(where: { $0 < 0 }) { throw ModelError.invalidInput("negative position \(bad)") }
+        if let bad = rotaryPositions.first(where: { $0.minimum < 0 }) { throw ModelError.invalidInput("negative position \(bad)") }
+        if configuration.mropeSection == nil, let bad = rotaryPositions.first(where: { !$0.isUniform }) {
+            throw ModelError.invalidInput("position \(bad) has distinct axes, but this text model uses 1-D RoPE (no mrope_section)")
+        }
+        let positions = rotaryPositions.map(\.maximum)
         if let last = positions.max(), last >= configuration.maxPositionEmbeddings {
             throw ModelError.invalidInput(
                 "position \(last) is beyond max_position_embeddings \(configuration.maxPositionEmbeddings) of the text model")
@@ -94,7 +106,7 @@ public struct LlamaDecoder: Sendable {
             throw ModelError.invalidInput(
                 "input embedding row \(bad / configuration.hiddenSize), column \(bad % configuration.hiddenSize) is NaN or infinite")
         }
-        return DecoderState(hidden: embeddings, positions: positions, sourceRows: Array(positions.indices), nextLayer: 0)
+        return DecoderState(hidden: embeddings, rotaryPositions: rotaryPositions, sourceRows: Array(positions.indices), nextLayer: 0)
     }
 
     /// Runs layers `state.nextLayer ..< endLayer`, appending each layer's keys and values to `cache`.
@@ -111,7 +123,7 @@ public struct LlamaDecoder: Sendable {
         }
         var recorded: [Int: Tensor] = [:]
         for i in state.nextLayer..<endLayer {
-            if let p = try run(layer: i, hidden: &state.hidden, positions: state.positions, cache: &cache,
+            if let p = try run(layer: i, hidden: &state.hidden, positions: state.rotaryPositions, cache: &cache,
                                probabilities: attentions[i] ?? .none) {
                 recorded[i] = p
             }
@@ -148,7 +160,7 @@ public struct LlamaDecoder: Sendable {
 
     /// One decoder layer in place on `hidden [n, width]`.
     private func run(
-        layer index: Int, hidden x: inout Tensor, positions: [Int], cache: inout KVCache,
+        layer index: Int, hidden x: inout Tensor, positions: [RotaryPosition], cache: inout KVCache,
         probabilities: AttentionProbabilityRequest
     ) throws -> Tensor? {
         let c = configuration, layer = layers[index]
@@ -159,7 +171,7 @@ public struct LlamaDecoder: Sendable {
             let q = try rope.rotated(qkv.columns(0..<qWidth), heads: c.headCount, positions: positions)
             let k = try rope.rotated(qkv.columns(qWidth..<(qWidth + kvWidth)), heads: c.kvHeadCount, positions: positions)
             let v = try qkv.columns((qWidth + kvWidth)..<(qWidth + 2 * kvWidth))
-            try cache.append(layer: index, keys: k, values: v, positions: positions)
+            try cache.append(layer: index, keys: k, values: v, positions: positions.map(\.temporal))
             let entry = cache.layers[index]
             return try Attention.scaledDotProduct(
                 query: q, key: entry.keys, value: entry.values, heads: c.headCount, kvHeads: c.kvHeadCount,
