@@ -56,15 +56,15 @@ enum ShowCommand {
     /// tokens have no region.
     private static func regions(_ tokens: VisualTokenMap, kept: Set<Int>, merged: Set<Int>, backdrop: RGBImage) -> [[SVG.Cell]] {
         var base: [SVG.Cell] = [], crops: [SVG.Cell] = []
-        let side = Double(tokens.patchesPerSide)
+        let rows = Double(tokens.patchRows), columns = Double(tokens.patchColumns)
         for (i, origin) in tokens.origins.enumerated() {
             let region: AnyResolutionLayout.ImageRegion?, isBase: Bool
             switch origin {
             case let .patch(view, row, column):
                 region = tokens.anyResolution.map { $0.imageRegion(view: view, row: row, column: column) }
                     ?? AnyResolutionLayout.ImageRegion(
-                        x: Double(column) * Double(backdrop.width) / side...Double(column + 1) * Double(backdrop.width) / side,
-                        y: Double(row) * Double(backdrop.height) / side...Double(row + 1) * Double(backdrop.height) / side)
+                        x: Double(column) * Double(backdrop.width) / columns...Double(column + 1) * Double(backdrop.width) / columns,
+                        y: Double(row) * Double(backdrop.height) / rows...Double(row + 1) * Double(backdrop.height) / rows)
                 isBase = view == 0
             case let .resampled(row, column):
                 region = tokens.anyResolution?.imageRegion(outputRow: row, column: column)

@@ -38,7 +38,25 @@ extension WeightSource {
     }
 }
 
-/// Weights read from a checkpoint, with names mapped to the classic llava-hf layout and a record of use,
+/// How a family's stored tensor names map onto the canonical names its loader asks for.
+public struct WeightNaming: Sendable {
+    /// The canonical name of a stored key, nil for buffers that are recomputed rather than loaded.
+    public var canonicalName: @Sendable (String) -> String?
+    /// Throws `ModelError.mixedWeightLayouts` when the stored names mix two key layouts.
+    public var checkSingleLayout: @Sendable ([String]) throws -> Void
+
+    /// A naming from its two rules.
+    public init(canonicalName: @escaping @Sendable (String) -> String?, checkSingleLayout: @escaping @Sendable ([String]) throws -> Void) {
+        self.canonicalName = canonicalName
+        self.checkSingleLayout = checkSingleLayout
+    }
+
+    /// The LLaVA family's layouts onto the classic llava-hf one (`LlavaWeightNames`).
+    public static let llava = WeightNaming(canonicalName: LlavaWeightNames.canonicalName,
+                                           checkSingleLayout: LlavaWeightNames.checkSingleLayout)
+}
+
+/// Weights read from a checkpoint, with names mapped to a canonical layout (`WeightNaming`) and a record of use,
 /// so that loading can fail on any tensor the model did not consume. Matrices are packed row panel by row
 /// panel straight from the memory-mapped file, and each tensor's pages are released once it is consumed, so
 /// loading holds about one copy of the model (in the chosen precision) plus a small buffer.
@@ -50,15 +68,15 @@ public struct CheckpointWeights: WeightSource {
     /// The precision matrices are packed in.
     public let precision: LoadPrecision
 
-    /// Indexes `checkpoint` under canonical names (see `LlavaWeightNames.canonicalName`).
+    /// Indexes `checkpoint` under the canonical names of `naming` (LLaVA's by default).
     /// - Throws: `ModelError.mixedWeightLayouts` when the names mix key layouts, `.duplicateTensor` when two
     ///   stored names map to one canonical name.
-    public init(checkpoint: SafetensorsCheckpoint, precision: LoadPrecision = .checkpoint) throws {
+    public init(checkpoint: SafetensorsCheckpoint, precision: LoadPrecision = .checkpoint, naming: WeightNaming = .llava) throws {
         self.precision = precision
-        try LlavaWeightNames.checkSingleLayout(checkpoint.tensorNames)
+        try naming.checkSingleLayout(checkpoint.tensorNames)
         var map: [String: String] = [:]
         for name in checkpoint.tensorNames {
-            guard let canonical = LlavaWeightNames.canonicalName(name) else { continue }
+            guard let canonical = naming.canonicalName(name) else { continue }
             guard map[canonical] == nil else { throw ModelError.duplicateTensor(name: canonical) }
             map[canonical] = name
         }

@@ -15,18 +15,22 @@ public enum VisualTokenOrigin: Sendable, Hashable {
 }
 
 /// The visual tokens of one image in the order the language model sees them, each with its origin: the one
-/// description scorers, selection, drawing and evaluation share for LLaVA-1.5, NeXT and OneVision alike.
+/// description scorers, selection, drawing and evaluation share for LLaVA-1.5, NeXT, OneVision and Qwen2.5-VL
+/// alike. A view's patch grid is square for the LLaVA family and rectangular for a native-resolution image
+/// (Qwen2.5-VL, whose "patches" are the merger's 2x2 units).
 public struct VisualTokenMap: Sendable, Equatable {
     /// Origin of each visual token, in sequence order.
     public let origins: [VisualTokenOrigin]
     /// Views the image was encoded as.
     public let viewCount: Int
-    /// Patches per view side.
-    public let patchesPerSide: Int
+    /// Patch rows per view.
+    public let patchRows: Int
+    /// Patch columns per view.
+    public let patchColumns: Int
     /// Whether the vision encoder puts a [CLS] token before each view's patches (CLIP, not SigLIP).
     public let encoderHasClassToken: Bool
     /// Encoder tokens per view: [CLS] (when the encoder has one) then the patches row-major.
-    public var encoderTokensPerView: Int { classTokenOffset + patchesPerSide * patchesPerSide }
+    public var encoderTokensPerView: Int { classTokenOffset + patchRows * patchColumns }
     /// How the views were cut (LLaVA-NeXT, OneVision), nil for a single view.
     public let anyResolution: AnyResolutionLayout?
 
@@ -47,8 +51,20 @@ public struct VisualTokenMap: Sendable, Equatable {
         for row in 0..<side { for column in 0..<side { origins.append(.patch(view: 0, row: row, column: column)) } }
         self.origins = origins
         viewCount = 1
-        patchesPerSide = side
+        patchRows = side
+        patchColumns = side
         self.encoderHasClassToken = encoderHasClassToken
+        anyResolution = nil
+    }
+
+    /// The tokens of one view without [CLS] whose patch grid is `rows` x `columns`, row-major (Qwen2.5-VL's merged
+    /// units).
+    public init(singleViewRows rows: Int, columns: Int) {
+        origins = (0..<(rows * columns)).map { .patch(view: 0, row: $0 / columns, column: $0 % columns) }
+        viewCount = 1
+        patchRows = rows
+        patchColumns = columns
+        encoderHasClassToken = false
         anyResolution = nil
     }
 
@@ -80,7 +96,8 @@ public struct VisualTokenMap: Sendable, Equatable {
         }
         self.origins = origins
         viewCount = layout.viewCount
-        patchesPerSide = side
+        patchRows = side
+        patchColumns = side
         self.encoderHasClassToken = encoderHasClassToken
         anyResolution = layout
     }
@@ -102,7 +119,7 @@ public struct VisualTokenMap: Sendable, Equatable {
     /// The encoder token behind `origin`, nil for a newline or a resampled position (a mix of several).
     public func encoderToken(_ origin: VisualTokenOrigin) -> EncoderToken? {
         switch origin {
-        case let .patch(view, row, column): return EncoderToken(view: view, token: classTokenOffset + row * patchesPerSide + column)
+        case let .patch(view, row, column): return EncoderToken(view: view, token: classTokenOffset + row * patchColumns + column)
         case let .classToken(view): return EncoderToken(view: view, token: 0)
         case .newline, .resampled: return nil
         }
@@ -165,7 +182,7 @@ public struct VisualTokenMap: Sendable, Equatable {
     public func contains(_ origin: VisualTokenOrigin) -> Bool {
         switch origin {
         case let .patch(view, row, column):
-            return (0..<viewCount).contains(view) && (0..<patchesPerSide).contains(row) && (0..<patchesPerSide).contains(column)
+            return (0..<viewCount).contains(view) && (0..<patchRows).contains(row) && (0..<patchColumns).contains(column)
         case let .classToken(view): return encoderHasClassToken && (0..<viewCount).contains(view)
         case let .resampled(row, column):
             guard let layout = anyResolution, layout.isDownsampled else { return false }

@@ -91,13 +91,13 @@ public struct HiPruneScorer: TokenScorer {
     /// A content token's view (the downsampled grid counts as one), flat index in that view's grid, the grid's
     /// width and its number of positions.
     private func gridPlace(_ origin: VisualTokenOrigin, _ tokens: VisualTokenMap) -> (view: Int, flat: Int, width: Int, size: Int) {
-        let side = tokens.patchesPerSide, view = tokens.allocationGroup(origin) ?? -1
+        let columns = tokens.patchColumns, size = tokens.patchRows * columns, view = tokens.allocationGroup(origin) ?? -1
         switch origin {
-        case let .patch(_, row, column): return (view, row * side + column, side, side * side)
+        case let .patch(_, row, column): return (view, row * columns + column, columns, size)
         case let .resampled(row, column):
             let layout = tokens.anyResolution!
             return (view, row * layout.outputColumns + column, layout.outputColumns, layout.outputRows * layout.outputColumns)
-        case .classToken, .newline: return (view, -1, side, side * side)
+        case .classToken, .newline: return (view, -1, columns, size)
         }
     }
 }
