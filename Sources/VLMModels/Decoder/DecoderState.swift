@@ -15,6 +15,10 @@ public struct DecoderState: Sendable {
     /// The next decoder layer to run (== layer count when all have run).
     public internal(set) var nextLayer: Int
 
+    /// Where decoding continues: one past the largest position component of any row (the expanded length for
+    /// 1-D RoPE; after the image's largest 3-D position under M-RoPE).
+    public var nextPosition: Int { (rotaryPositions.map(\.maximum).max() ?? -1) + 1 }
+
     /// Keeps only `rows` (ascending indices into the current rows).
     /// - Throws: `ModelError.invalidInput` when `rows` is empty, unsorted or out of range.
     public mutating func keepRows(_ rows: [Int]) throws {

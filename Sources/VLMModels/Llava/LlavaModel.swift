@@ -199,24 +199,8 @@ public struct LlavaModel: VisionLanguageModel {
         return try wrapTensorErrors { try projector(features) }
     }
 
-    /// Language-model input for `layout` with the placeholder replaced by `visual [k, textHidden]` for any
-    /// k >= 1 (every visual token, or those kept by pruning): the text before the placeholder, the visual rows,
-    /// the text after it, `[tokenIds.count − 1 + k, textHidden]`.
-    /// - Throws: `ModelError.invalidInput` when `visual` is not `[k >= 1, textHidden]` or an id is outside the vocabulary.
-    public func embeddings(layout: PromptLayout, splicing visual: Tensor) throws -> Tensor {
-        guard visual.shape.rank == 2, visual.shape[0] >= 1, visual.shape[1] == configuration.text.hiddenSize else {
-            throw ModelError.invalidInput("visual tokens \(visual.shape), expected [k >= 1, \(configuration.text.hiddenSize)]")
-        }
-        let text = try language.embed(layout.tokenIds)
-        return try wrapTensorErrors {
-            let before = try text.rows(0..<layout.imageStart)
-            let after = try text.rows((layout.imageStart + 1)..<layout.tokenIds.count)
-            return try Tensor.concatenateRows([before, visual, after].filter { $0.shape[0] > 0 })
-        }
-    }
-
-    /// FLOPs of `layers` vision layers over `views` views (`VisionTowerConfiguration.flops`).
-    public func visionFlops(views: Int, layers: Int) -> Double { Double(views) * configuration.vision.flops(layers: layers) }
+    /// FLOPs of `layers` vision layers over `image`'s views (`VisionTowerConfiguration.flops`).
+    public func visionFlops(image: ImageInput, layers: Int) -> Double { Double(image.views.count) * configuration.vision.flops(layers: layers) }
 
     /// FLOPs of the projector's two linears over `rows` encoder rows: 2·rows·(dᵥ·dₜ + dₜ²).
     public func projectorFlops(rows: Int) -> Double {

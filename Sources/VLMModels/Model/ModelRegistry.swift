@@ -11,6 +11,7 @@ public enum ModelRegistry {
         LlavaFamily.llava.rawValue: { try LlavaModel(directory: $0, weights: $1) },
         LlavaFamily.llavaNext.rawValue: { try LlavaModel(directory: $0, weights: $1) },
         LlavaFamily.llavaOneVision.rawValue: { try LlavaModel(directory: $0, weights: $1) },
+        "qwen2_5_vl": { try Qwen25VLModel(directory: $0, weights: $1) },
     ]
 
     /// The `model_type` of `config.json` in `directory` ("llava" when the key is absent, as transformers reads

@@ -85,13 +85,12 @@ public struct Qwen25VisionConfiguration: Sendable, Equatable {
         return c
     }
 
-    /// FLOPs of the tower over `patches` patches (2 per multiply-add): the patch embedding, every block's
-    /// projections and MLP, attention over `attendedPairs` (query, key) pairs summed over the blocks, and the
-    /// merger.
+    /// FLOPs of the tower before the merger over `patches` patches (2 per multiply-add): the patch embedding,
+    /// every block's projections and MLP, and attention over `attendedPairs` (query, key) pairs summed over the
+    /// blocks (the merger is the projector, counted apart).
     public func flops(patches: Int, attendedPairs: Int) -> Double {
-        let n = Double(patches), d = Double(hiddenSize), m = Double(intermediateSize), u = Double(mergeUnit)
+        let n = Double(patches), d = Double(hiddenSize), m = Double(intermediateSize)
         let perBlock = 2 * n * d * 3 * d + 2 * n * d * d + 2 * n * d * m * 3
-        let merger = 2 * (n / u) * (u * d) * (u * d) + 2 * (n / u) * (u * d) * Double(outputHiddenSize)
-        return 2 * n * Double(patchValues) * d + Double(depth) * perBlock + 4 * Double(attendedPairs) * d + merger
+        return 2 * n * Double(patchValues) * d + Double(depth) * perBlock + 4 * Double(attendedPairs) * d
     }
 }

@@ -141,7 +141,7 @@ public struct Qwen25VisionTower: Sendable {
         }
     }
 
-    /// FLOPs of one image on `grid` (2 per multiply-add), attention counted per segment.
+    /// FLOPs of the blocks on one image on `grid` (2 per multiply-add), attention counted per segment.
     public func flops(grid: PatchGrid) -> Double {
         let c = configuration, partition = windows(for: grid), unit = c.mergeUnit
         let windowPairs = partition.windowSizes.reduce(0) { $0 + ($1 * unit) * ($1 * unit) }

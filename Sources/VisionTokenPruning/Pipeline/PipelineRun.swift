@@ -17,9 +17,11 @@ struct PipelineRun {
     var reduction = TokenReduction(rows: [])
     /// Vision output: every view's features, the token map and the [CLS] attention rows the scorer asked for.
     var encoded: EncodedImage!
-    /// Prefill input rows and the expanded-sequence position each row came from.
+    /// Prefill input rows and the expanded-sequence row each came from (a merged token: its anchor's).
     var embeddings = Tensor(zeros: [0])
     var originalPositions: [Int] = []
+    /// The unpruned sequence's rotary position of every expanded row (`VisionLanguageModel.rotaryPositions`).
+    var expandedPositions: [RotaryPosition] = []
     var state: DecoderState!
     var cache: KVCache
     var tokensPerLayer: [Int] = []
@@ -58,6 +60,7 @@ struct PipelineRun {
         seconds.encoder += encoderSeconds
         self.encoded = encoded
         layout = try model.layout(tokenIds: tokenIds, imageTokenCount: encoded.tokens.count)
+        expandedPositions = model.rotaryPositions(layout: layout, tokens: encoded.tokens)
         reduction = TokenReduction(kept: Array(0..<layout.imageTokenCount))
         let budget = pipeline.pruning?.budget
         keptVisualTokens = try budget.map { try $0.resolve(available: layout.imageTokenCount) } ?? layout.imageTokenCount
@@ -65,7 +68,7 @@ struct PipelineRun {
             // A share too small for the always-kept newlines keeps them and one content token.
             keptVisualTokens = max(keptVisualTokens, min(layout.imageTokenCount, encoded.tokens.newlineIndices.count + 1))
         }
-        flops.encoder = model.visionFlops(views: image.views.count, layers: depth)
+        flops.encoder = model.visionFlops(image: image, layers: depth)
     }
 
     /// Pre-LLM reduction and the prefill input. Scorers that read projected tokens need every token projected
@@ -133,8 +136,10 @@ struct PipelineRun {
     /// Prefill through every layer, dropping tokens at the in-LLM pruning layer and at the withdrawal layer.
     mutating func prefill() throws {
         let renumber = pipeline.stage == .beforeLanguageModel && pipeline.options.positions == .renumber
+        // Renumbering is 1-D (0, 1, 2, … on every axis, also under M-RoPE); keeping positions keeps all three axes.
         state = try model.language.beginPrefill(
-            embeddings: embeddings, positions: renumber ? Array(originalPositions.indices) : originalPositions)
+            embeddings: embeddings,
+            rotaryPositions: renumber ? originalPositions.indices.map(RotaryPosition.init) : originalPositions.map { expandedPositions[$0] })
         if let scorer = pipeline.pruning?.scorer, case .insideLanguageModel(let scoringLayer, let queryRows) = pipeline.stage {
             // No pre-LLM pruning happened, so rows are still the expanded prompt's rows.
             let queries = queryRows.rows(in: layout)
@@ -221,7 +226,7 @@ struct PipelineRun {
         if eviction != nil {
             try eviction!.evictAfterPrefill(cache: &cache, scores: (0..<text.layerCount).map { importance[$0]! })
         }
-        let evictor = eviction, nextPosition = state.positions.last! + 1
+        let evictor = eviction, nextPosition = state.nextPosition
         var processed = originalPositions.count, decodeFlops = 0.0
         let (result, elapsed) = try measured {
             try language.continuation(from: logits, nextPosition: nextPosition,
