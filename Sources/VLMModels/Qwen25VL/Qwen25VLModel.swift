@@ -61,23 +61,22 @@ public struct Qwen25VLModel: VisionLanguageModel {
     }
 
     /// Runs the vision tower; attention received is recorded per merge unit (averaged over the image's
-    /// patches as queries and over the heads, summed over the unit's 4 patches).
+    /// patches as queries and over the heads, summed over the unit's 4 patches), keys per merge unit (before
+    /// the rotary embedding, averaged over the heads and the unit's patches).
     /// - Throws: `ModelError.invalidInput` for an input that does not suit the model, or a request for [CLS]
-    ///   attention or keys, which this tower does not record.
+    ///   attention, which this tower has none of.
     public func encodeImage(_ image: ImageInput, requesting request: VisionRequest) throws -> EncodedImage {
         guard request.classAttentionLayers.isEmpty else {
             throw ModelError.invalidInput("the Qwen2.5-VL vision tower has no [CLS] token, so it has no [CLS] attention")
         }
-        guard request.headMeanKeyLayers.isEmpty else {
-            throw ModelError.invalidInput("the Qwen2.5-VL vision tower does not record keys")
-        }
         let tokens = try tokenMap(for: image)
-        let output = try vision.encode(image, attentionReceived: request.attentionReceivedLayers)
+        let output = try vision.encode(image, attentionReceived: request.attentionReceivedLayers, headMeanKeys: request.headMeanKeyLayers)
         let patches = Float(image.patchGrid!.patchCount)
         let received = try output.unitAttentionReceived.mapValues { sums in
             try Tensor(shape: [1, sums.count], scalars: sums.map { $0 / patches })
         }
-        return EncodedImage(features: output.unitFeatures, tokens: tokens, classAttention: [:], attentionReceived: received)
+        return EncodedImage(features: output.unitFeatures, tokens: tokens, classAttention: [:], attentionReceived: received,
+                            headMeanKeys: output.unitHeadMeanKeys)
     }
 
     public func layout(tokenIds: [Int], imageTokenCount: Int) throws -> PromptLayout {

@@ -13,6 +13,9 @@ public struct Qwen25VisionOutput: Sendable {
     /// Requested blocks' attention each merge unit receives: per patch the head-mean probability summed over
     /// every query of the image (zero across windows), summed over the unit's patches, raster order `[units]`.
     public var unitAttentionReceived: [Int: [Float]]
+    /// Requested blocks' keys (before the rotary embedding) averaged over the heads and over each unit's
+    /// patches, raster order `[units, headDim]`.
+    public var unitHeadMeanKeys: [Int: Tensor] = [:]
 }
 
 /// Qwen2.5-VL's vision transformer and PatchMerger. Patch embedding (the Conv3d as one GEMM), 2-D rotary
@@ -76,10 +79,11 @@ public struct Qwen25VisionTower: Sendable {
     /// - Parameters:
     ///   - blockOutputs: blocks whose output to return (window order).
     ///   - attentionReceived: blocks whose attention received per merge unit to return.
+    ///   - headMeanKeys: blocks whose keys per merge unit to return.
     /// - Throws: `ModelError.invalidInput` for rows that do not fit the grid or the tower, a grid the merger
     ///   cannot divide, NaN pixels, or block indices out of range.
     public func encode(
-        _ image: ImageInput, blockOutputs: Set<Int> = [], attentionReceived: Set<Int> = []
+        _ image: ImageInput, blockOutputs: Set<Int> = [], attentionReceived: Set<Int> = [], headMeanKeys: Set<Int> = []
     ) throws -> Qwen25VisionOutput {
         let c = configuration, m = c.spatialMergeSize, unit = c.mergeUnit
         guard let grid = image.patchGrid, image.views.count == 1 else {
@@ -95,7 +99,7 @@ public struct Qwen25VisionTower: Sendable {
         if let bad = pixels.firstNonFiniteIndex {
             throw ModelError.invalidInput("pixel value \(bad % c.patchValues) of patch \(bad / c.patchValues) is NaN or infinite")
         }
-        if let bad = blockOutputs.union(attentionReceived).first(where: { !(0..<c.depth).contains($0) }) {
+        if let bad = blockOutputs.union(attentionReceived).union(headMeanKeys).first(where: { !(0..<c.depth).contains($0) }) {
             throw ModelError.invalidInput("vision block \(bad) is outside 0..<\(c.depth)")
         }
         let partition = windows(for: grid)
@@ -107,8 +111,8 @@ public struct Qwen25VisionTower: Sendable {
         var output = Qwen25VisionOutput(unitFeatures: Tensor(zeros: [0]), blockOutputs: [:], unitAttentionReceived: [:])
         for (i, block) in blocks.enumerated() {
             let full = c.fullAttentionBlocks.contains(i)
-            let received = try run(block, &x, angles: angles, segments: full ? [0, grid.patchCount] : windowSegments,
-                                   wantsReceived: attentionReceived.contains(i))
+            let (received, keys) = try run(block, &x, angles: angles, segments: full ? [0, grid.patchCount] : windowSegments,
+                                           wantsReceived: attentionReceived.contains(i), wantsKeys: headMeanKeys.contains(i))
             if let bad = x.firstNonFiniteIndex {
                 throw ModelError.invalidInput("vision block \(i) produced a NaN or infinite value (patch \(bad / c.hiddenSize))")
             }
@@ -117,6 +121,17 @@ public struct Qwen25VisionTower: Sendable {
                 // Sum over each unit's patches (consecutive in window order), then back to raster order.
                 let inWindowOrder = (0..<partition.windowIndex.count).map { w in (0..<unit).reduce(Float(0)) { $0 + received[w * unit + $1] } }
                 output.unitAttentionReceived[i] = partition.rasterToWindow.map { inWindowOrder[$0] }
+            }
+            if let keys {
+                let d = c.headDimension, units = partition.windowIndex.count
+                let perUnit = Tensor(shape: [units, d]) { out in
+                    keys.withUnsafeBufferPointer { k in
+                        for (u, w) in partition.rasterToWindow.enumerated() {
+                            for p in 0..<unit { for j in 0..<d { out[u * d + j] += k[(w * unit + p) * d + j] / Float(unit) } }
+                        }
+                    }
+                }
+                output.unitHeadMeanKeys[i] = perUnit
             }
         }
         let rasterRows = partition.rasterToWindow.flatMap { w in (0..<unit).map { w * unit + $0 } }
@@ -168,14 +183,15 @@ public struct Qwen25VisionTower: Sendable {
     }
 
     /// One block in place on `x [patches, hidden]` (window order); attention within each segment of
-    /// `segments` (cumulative patch offsets). Returns, when `wantsReceived`, each patch's head-mean attention
-    /// summed over all queries.
+    /// `segments` (cumulative patch offsets). Returns, when asked, each patch's head-mean attention summed over
+    /// all queries, and its keys before the rotary embedding averaged over the heads `[patches, headDim]`.
     private func run(
-        _ block: Block, _ x: inout Tensor, angles: (cos: [Float], sin: [Float]), segments: [Int], wantsReceived: Bool
-    ) throws -> [Float]? {
+        _ block: Block, _ x: inout Tensor, angles: (cos: [Float], sin: [Float]), segments: [Int], wantsReceived: Bool, wantsKeys: Bool
+    ) throws -> (received: [Float]?, keys: Tensor?) {
         let c = configuration, h = c.hiddenSize, heads = c.headCount, d = c.headDimension, n = x.shape[0]
         let qkv = try block.qkv(try block.norm1(x))
         var q = try wrapTensorErrors { try qkv.columns(0..<h) }, k = try wrapTensorErrors { try qkv.columns(h..<(2 * h)) }
+        let keys = wantsKeys ? try wrapTensorErrors { try EncoderLayer.headMean(k, heads: heads) } : nil
         let v = try wrapTensorErrors { try qkv.columns((2 * h)..<(3 * h)) }
         for t in [0, 1] {
             var target = t == 0 ? q : k
@@ -215,6 +231,6 @@ public struct Qwen25VisionTower: Sendable {
             try gateUp.columns(0..<m).applying(c.activation).multiplying(try gateUp.columns(m..<(2 * m)))
         }
         try wrapTensorErrors { try x.add(try block.down(activated)) }
-        return received
+        return (received, keys)
     }
 }
