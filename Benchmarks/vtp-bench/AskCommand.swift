@@ -24,7 +24,7 @@ enum AskCommand {
         let directory = URL(fileURLWithPath: modelPath)
         let assistant = try LlavaAssistant(directory: directory, tokenizerDirectory: tokenizerPath.map { URL(fileURLWithPath: $0) },
                                            weights: precision)
-        var scorer = try ScorerCatalog.scorer(named: scorerName, for: assistant.model.configuration)
+        var scorer = try ScorerCatalog.scorer(named: scorerName, for: assistant.model.modelDescription)
         if let clipPath {
             guard scorerName == "cdpruner" else { throw BenchError.usage("--clip-text applies to --scorer cdpruner only") }
             // CDPruner's relevance as the official code computes it: CLIP's text embedding of the raw question.

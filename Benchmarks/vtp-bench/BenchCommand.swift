@@ -15,10 +15,11 @@ enum BenchCommand {
                      [--kv-budget R [--decode-steps N]] [--dump FILE] [--sweep [--svg FILE]]
       e2e            time to first token and FLOPs, full vs pruned, generated LLaVA-1.5-shaped model, and
                      decode speed per weight precision [--quick] [--weights f32,bf16,f16,int8]
-                     [--size 1b|7b|next-7b|onevision-0.5b [--checkpoint DIR]]: next-7b is a LLaVA-NeXT-7B
-                     shape on a 672x672 image (5 views, 2928 visual tokens), TTFT full and at 320/160 per
-                     method; onevision-0.5b a LLaVA-OneVision-0.5B shape on 384x384 and 1152x768 images,
-                     TTFT full and at 25 %/11 % per method;
+                     [--size 1b|7b|next-7b|onevision-0.5b|qwen2.5-vl-3b [--checkpoint DIR]]: next-7b is a
+                     LLaVA-NeXT-7B shape on a 672x672 image (5 views, 2928 visual tokens), TTFT full and at
+                     320/160 per method; onevision-0.5b a LLaVA-OneVision-0.5B shape on 384x384 and 1152x768
+                     images, TTFT full and at 25 %/11 % per method; qwen2.5-vl-3b a Qwen2.5-VL-3B shape on
+                     448x448, 896x896 and 1344x896 images, TTFT full and at 25 %/11 % per method;
                      7b writes (or reuses) a LLaVA-1.5-7B-shaped
                      BF16 checkpoint and reports load time, peak RSS, TTFT full and at 64 tokens, decode
       show           --model DIR --image FILE.ppm --prompt "ID ID ..." --keep N|P% --svg FILE [--scorers a,b]
@@ -80,7 +81,7 @@ enum BenchCommand {
                 let quick = try args.flag("--quick")
                 let sizeText = try args.value("--size") ?? "1b"
                 guard let size = EndToEndBenchmark.Size(rawValue: sizeText) else {
-                    throw BenchError.usage("--size is 1b, 7b, next-7b or onevision-0.5b, got '\(sizeText)'")
+                    throw BenchError.usage("--size is 1b, 7b, next-7b, onevision-0.5b or qwen2.5-vl-3b, got '\(sizeText)'")
                 }
                 let precisions = try (try args.value("--weights") ?? (size == .oneBillion ? "f32" : "bf16"))
                     .split(separator: ",").map { text -> WeightPrecision in
@@ -92,10 +93,13 @@ enum BenchCommand {
                 let checkpoint = try args.value("--checkpoint").map { URL(fileURLWithPath: $0) }
                 if checkpoint != nil && size != .sevenBillion { throw BenchError.usage("--checkpoint applies to --size 7b only") }
                 try args.finish()
-                if size == .nextSevenBillion || size == .oneVisionHalfBillion {
+                if size == .nextSevenBillion || size == .oneVisionHalfBillion || size == .qwenThreeBillion {
                     guard precisions.count == 1 else { throw BenchError.usage("--size \(sizeText) takes one --weights precision") }
-                    try emit(size == .nextSevenBillion ? try AnyResolutionBenchmark(quick: quick, precision: precisions[0]).run()
-                             : try OneVisionBenchmark(quick: quick, precision: precisions[0]).run(), json: json)
+                    switch size {
+                    case .nextSevenBillion: try emit(try AnyResolutionBenchmark(quick: quick, precision: precisions[0]).run(), json: json)
+                    case .oneVisionHalfBillion: try emit(try OneVisionBenchmark(quick: quick, precision: precisions[0]).run(), json: json)
+                    default: try emit(try QwenBenchmark(quick: quick, precision: precisions[0]).run(), json: json)
+                    }
                 } else {
                     try emit(try EndToEndBenchmark(quick: quick, size: size, precisions: precisions, checkpoint: checkpoint).run(), json: json)
                 }

@@ -9,6 +9,7 @@ struct EndToEndBenchmark {
     /// Model shapes `e2e` can run.
     enum Size: String {
         case oneBillion = "1b", sevenBillion = "7b", nextSevenBillion = "next-7b", oneVisionHalfBillion = "onevision-0.5b"
+        case qwenThreeBillion = "qwen2.5-vl-3b"
     }
 
     var quick: Bool

@@ -1,7 +1,7 @@
 import Foundation
 import VisionTokenPruning
 
-/// The rows, headline and timing spread `e2e` reports, shared by the LLaVA-1.5, NeXT and OneVision runs.
+/// The rows, headline and timing spread `e2e` reports, shared by the LLaVA-1.5, NeXT, OneVision and Qwen2.5-VL runs.
 enum EndToEndRows {
     /// A labelled pipeline to time.
     typealias Case = (label: String, pipeline: PruningPipeline)
@@ -20,12 +20,12 @@ enum EndToEndRows {
     }
 
     /// The unpruned pipeline, then each catalogued scorer at each budget, labelled `name@budget`.
-    static func scorerCases(model: LlavaModel, scorers: [String], budgets: [TokenBudget]) throws -> [Case] {
+    static func scorerCases(model: any VisionLanguageModel, scorers: [String], budgets: [TokenBudget]) throws -> [Case] {
         var cases: [Case] = [("full", try PruningPipeline(model: model))]
         for budget in budgets {
             for name in scorers {
                 cases.append(("\(name)@\(budget)", try PruningPipeline(
-                    model: model, pruning: ScorerCatalog.pruning(named: name, for: model.configuration, keep: budget))))
+                    model: model, pruning: ScorerCatalog.pruning(named: name, for: model.modelDescription, keep: budget))))
             }
         }
         return cases

@@ -3,7 +3,7 @@ import VisionTokenPruning
 
 /// `vtp-bench show`: which visual tokens each scorer keeps for one picture and prompt, drawn as an SVG over
 /// the image (LLaVA-NeXT, OneVision: the base view's patches, then every crop's patches, or OneVision's
-/// downsampled grid, over the original image).
+/// downsampled grid, over the original image; Qwen2.5-VL: its merged tokens over the original image).
 enum ShowCommand {
     static func run(_ args: inout Arguments) throws {
         guard let modelPath = try args.value("--model"), let imagePath = try args.value("--image"),
@@ -15,8 +15,8 @@ enum ShowCommand {
         try args.finish()
         let directory = URL(fileURLWithPath: modelPath)
         let output = try OutputFile(svgPath, flag: "--svg", inputs: [URL(fileURLWithPath: imagePath)], modelFolder: directory)
-        let model = try LlavaModel(directory: directory)
-        let c = model.configuration
+        let model = try ModelRegistry.load(directory: directory)
+        let c = model.modelDescription
         let names = listed ?? ScorerCatalog.names(for: c).filter { $0 != "none" }
         let original = try PortablePixmap.read(URL(fileURLWithPath: imagePath))
         let prompt = try promptText.split(separator: " ").map { token -> Int in
@@ -24,15 +24,11 @@ enum ShowCommand {
             return id
         }
         let budget = try TokenBudget(parsing: keep)
-        // What is drawn: the image the model saw (LLaVA-1.5: resized and cropped) or the original (LLaVA-NeXT).
-        let image: ImageInput, backdrop: RGBImage
-        switch model.imageProcessor {
-        case .singleView(let clip):
+        // What is drawn: the image the model saw (LLaVA-1.5: resized and cropped) or the original (the others).
+        var image = try model.preprocess(original), backdrop = original
+        if let llava = model as? LlavaModel, case .singleView(let clip) = llava.imageProcessor {
             backdrop = try clip.resizedAndCropped(original)
             image = ImageInput(pixels: clip.normalize(backdrop))
-        case .anyResolution(let next):
-            backdrop = original
-            image = try next.preprocess(original)
         }
         let tokens = try model.encodeImage(image).tokens
         var panels: [SVG.TokenPanel] = []

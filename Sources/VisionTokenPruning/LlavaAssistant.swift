@@ -2,7 +2,8 @@ import Foundation
 import TensorCore
 import VLMModels
 
-/// Ask a LLaVA checkpoint a question about an image, in text: the model, its tokenizer and its chat template.
+/// Ask a vision-language checkpoint (LLaVA-1.5, NeXT, OneVision, Qwen2.5-VL) a question about an image, in text:
+/// the model, its tokenizer and its chat template.
 ///
 /// ```swift
 /// let assistant = try LlavaAssistant(directory: URL(fileURLWithPath: "llava-1.5-7b-hf"))
@@ -11,8 +12,8 @@ import VLMModels
 /// print(answer.text)
 /// ```
 public struct LlavaAssistant: Sendable {
-    /// The model.
-    public let model: LlavaModel
+    /// The model (any family `ModelRegistry` loads).
+    public let model: any VisionLanguageModel
     /// Its tokenizer (`tokenizer.json`).
     public let tokenizer: Tokenizer
     /// Its chat template.
@@ -31,13 +32,15 @@ public struct LlavaAssistant: Sendable {
     }
 
     /// An assistant from its parts.
-    /// - Throws: `ModelError.invalidConfiguration` when the tokenizer's `<image>` id is not the model's
-    ///   `image_token_index`.
-    public init(model: LlavaModel, tokenizer: Tokenizer, template: ChatTemplate) throws {
-        let image = model.configuration.imageTokenId
-        guard tokenizer.id(of: "<image>") == image else {
+    /// - Throws: `ModelError.invalidConfiguration` when the model's image token (`<image>`, `<|image_pad|>`) is
+    ///   not one of the tokenizer's added tokens (a tokenizer of another model).
+    public init(model: any VisionLanguageModel, tokenizer: Tokenizer, template: ChatTemplate) throws {
+        let image = model.modelDescription.imageTokenId
+        guard tokenizer.addedTokens.contains(where: { $0.id == image }) else {
+            let placeholders = tokenizer.addedTokens.filter { ["<image>", "<|image_pad|>"].contains($0.content) }.map { "\($0.content) = \($0.id)" }
             throw ModelError.invalidConfiguration(
-                path: "tokenizer.json", reason: "the tokenizer's <image> id \(tokenizer.id(of: "<image>").map(String.init) ?? "(none)") is not the model's image_token_index \(image)")
+                path: "tokenizer.json",
+                reason: "the model's image_token_index \(image) is not one of the tokenizer's added tokens (its image placeholders: \(placeholders.isEmpty ? "none" : placeholders.joined(separator: ", ")))")
         }
         self.model = model
         self.tokenizer = tokenizer
@@ -49,12 +52,13 @@ public struct LlavaAssistant: Sendable {
     /// - Throws: `ModelError`, `TokenizerError` or `ChatTemplateError` for missing or unsupported files.
     public init(directory: URL, tokenizerDirectory: URL? = nil, weights: LoadPrecision = .checkpoint) throws {
         let text = tokenizerDirectory ?? directory
-        try self.init(model: try LlavaModel(directory: directory, weights: weights),
+        try self.init(model: try ModelRegistry.load(directory: directory, weights: weights),
                       tokenizer: try Tokenizer(directory: text), template: try ChatTemplate(directory: text))
     }
 
     /// The prompt ids for one question about one image: the template's rendering of a user turn (image, then
-    /// text) with the assistant's turn opened, encoded with the tokenizer's special tokens (LLaMA's BOS).
+    /// text) with the assistant's turn opened (Qwen2.5-VL's template adds its default system turn), encoded with
+    /// the tokenizer's special tokens (LLaMA's BOS).
     /// - Throws: `ChatTemplateError`, `TokenizerError`, or `ModelError.invalidInput` when the rendering does
     ///   not hold exactly one image placeholder or an id is outside the model's vocabulary.
     public func promptIds(question: String) throws -> [Int] {
@@ -76,7 +80,7 @@ public struct LlavaAssistant: Sendable {
     public func answer(image: RGBImage, question: String, pruning: PruningOptions = .none, maxNewTokens: Int = 256,
                        onText: (String) -> Void = { _ in }) throws -> Answer {
         let ids = try promptIds(question: question)
-        let input = try model.imageProcessor.preprocess(image)
+        let input = try model.preprocess(image)
         let pipeline = try PruningPipeline(model: model, options: pruning)
         var stream = TextStream(tokenizer: tokenizer)
         let result = try pipeline.run(image: input, tokenIds: ids, maxNewTokens: maxNewTokens) { token in

@@ -32,6 +32,19 @@ final class ChatTemplateTests: XCTestCase {
         XCTAssertEqual(checked, 12)
     }
 
+    /// Qwen2.5-VL's template keeps image and video counts in `namespace()` objects that loop bodies update.
+    func testNamespacesOutliveTheLoopsThatChangeThem() throws {
+        let counting = try ChatTemplate("{% set ns = namespace(n=0, seen='') %}{% for x in [1, 2, 3] %}{% set ns.n = ns.n + x %}"
+            + "{% set ns.last = x %}{% endfor %}{{ ns.n }} {{ ns.last }} {{ ns.seen == '' }}{% set ns = namespace() %}[{{ ns.n }}]")
+        XCTAssertEqual(try counting.render([:]), "6 3 True[]")
+        XCTAssertThrowsError(try ChatTemplate("{% set x = 1 %}{% set x.y = 2 %}").render([:])) {
+            guard case .render(let m) = $0 as? ChatTemplateError, m.contains("not a namespace") else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try ChatTemplate("{{ namespace(1) }}")) {
+            guard case .syntax(let m, _) = $0 as? ChatTemplateError, m.contains("name=value") else { return XCTFail("\($0)") }
+        }
+    }
+
     func testJinjaSubsetOnHandCheckedTemplates() throws {
         // The LLaVA-NeXT Mistral prompt form.
         let mistral = try ChatTemplate("""

@@ -19,7 +19,7 @@ final class AssistantTests: XCTestCase {
         let answer = try assistant.answer(image: imageURL, question: question, maxNewTokens: 12) { pieces.append($0) }
         // The same tokens as the model's own greedy generation on the same inputs.
         let model = assistant.model
-        let input = try model.imageProcessor.preprocess(try PortablePixmap.read(imageURL))
+        let input = try model.preprocess(try PortablePixmap.read(imageURL))
         XCTAssertEqual(answer.tokens, try model.generate(image: input, tokenIds: ids, maxNewTokens: 12).tokens)
         let expectedText = try assistant.tokenizer.decode(answer.tokens.filter { $0 != 2 }, skipSpecialTokens: true)
         XCTAssertEqual(Array(answer.text.utf8), Array(expectedText.utf8))
@@ -44,7 +44,7 @@ final class AssistantTests: XCTestCase {
         XCTAssertEqual(ids, [2996, 614, 260, 198, 2998, 198, 2625, 282, 323, 493, 1652, 291, 336, 1832, 30, 2997, 198, 2996, 2501,
                              703, 404, 198])
         let answer = try assistant.answer(image: imageURL, question: "What is shown in this image?", maxNewTokens: 6)
-        let input = try assistant.model.imageProcessor.preprocess(try PortablePixmap.read(imageURL))
+        let input = try assistant.model.preprocess(try PortablePixmap.read(imageURL))
         XCTAssertEqual(answer.tokens, try assistant.model.generate(image: input, tokenIds: ids, maxNewTokens: 6).tokens)
         // 40x30 → a 1x2 grid (30x60) of 2x2-patch views, a 2x4 map unpadded to 2x2 (40·2/30 = 2 columns kept):
         // 4 base tokens + 2 rows of 2 + newline.

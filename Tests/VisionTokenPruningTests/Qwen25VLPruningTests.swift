@@ -117,3 +117,53 @@ private struct KeepFixed: TokenScorer {
     func requirements(for model: any ModelDescription) throws -> ScoringRequirements { ScoringRequirements() }
     func scores(_ context: ScoringContext) throws -> [Float] { (0..<context.visualTokenCount).map { indices.contains($0) ? 1 : 0 } }
 }
+
+/// Asking Qwen2.5-VL through the assistant: the hub's chat template (default system turn, the image inline as
+/// `<|vision_start|><|image_pad|><|vision_end|>`), a Qwen2 byte-level tokenizer with those added tokens, and a
+/// generated Qwen2.5-VL model over its vocabulary.
+final class Qwen25VLAssistantTests: XCTestCase {
+    static let template = """
+    {% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}{% for message in messages %}{% if loop.first and message['role'] != 'system' %}<|im_start|>system
+    You are a helpful assistant.<|im_end|>
+    {% endif %}<|im_start|>{{ message['role'] }}
+    {% if message['content'] is string %}{{ message['content'] }}<|im_end|>
+    {% else %}{% for content in message['content'] %}{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}{% set image_count.value = image_count.value + 1 %}{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}<|vision_start|><|image_pad|><|vision_end|>{% elif content['type'] == 'video' or 'video' in content %}{% set video_count.value = video_count.value + 1 %}{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}<|vision_start|><|video_pad|><|vision_end|>{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>
+    {% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant
+    {% endif %}
+    """
+
+    func testAnswerThroughTheChatTemplateEqualsTheModelsGreedyTokens() throws {
+        let folder = try requireFixture("tokenizers/byte-level")
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("tokenizer.json"))) as! [String: Any]
+        var added = json["added_tokens"] as! [[String: Any]]
+        for (id, content) in [(3000, "<|vision_start|>"), (3001, "<|vision_end|>"), (3002, "<|image_pad|>")] {
+            added.append(["id": id, "content": content, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true])
+        }
+        json["added_tokens"] = added
+        let tokenizer = try Tokenizer(data: try JSONSerialization.data(withJSONObject: json))
+        let config = try Qwen25VLConfiguration.decode(Data("""
+        {"model_type": "qwen2_5_vl", "vocab_size": 3003, "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2,
+         "num_attention_heads": 2, "num_key_value_heads": 1, "rope_theta": 1000000.0, "tie_word_embeddings": true,
+         "eos_token_id": 2997, "image_token_id": 3002, "vision_start_token_id": 3000, "vision_end_token_id": 3001,
+         "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]},
+         "vision_config": {"depth": 2, "hidden_size": 16, "num_heads": 2, "intermediate_size": 24, "window_size": 56,
+          "fullatt_block_indexes": [1], "out_hidden_size": 32}}
+        """.utf8))
+        let model = try Qwen25VLModel.generated(configuration: config, seed: 3)
+        let assistant = try LlavaAssistant(model: model, tokenizer: tokenizer, template: try ChatTemplate(Self.template))
+        let ids = try assistant.promptIds(question: "What is it?")
+        let rendered = try tokenizer.decode(ids)
+        XCTAssertTrue(rendered.hasPrefix("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>What is it?"),
+                      rendered)
+        XCTAssertTrue(rendered.hasSuffix("<|im_start|>assistant\n"), rendered)
+        let picture = try RGBImage(width: 60, height: 40, pixels: (0..<(60 * 40 * 3)).map { UInt8(($0 * 29) % 253) })
+        let answer = try assistant.answer(image: picture, question: "What is it?", maxNewTokens: 5)
+        let expected = try model.generate(image: try model.preprocess(picture), tokenIds: ids, maxNewTokens: 5).tokens
+        XCTAssertEqual(answer.tokens, expected)
+        XCTAssertEqual(answer.report.visualTokens, 6)  // 60 x 40 → 84 x 56 (min_pixels) → 3 x 2 merged tokens
+        // A tokenizer without the model's image token is refused.
+        XCTAssertThrowsError(try LlavaAssistant(model: model, tokenizer: try Tokenizer(directory: folder), template: try ChatTemplate(Self.template))) {
+            guard case .invalidConfiguration(_, let m) = $0 as? ModelError, m.contains("image_token_index 3002") else { return XCTFail("\($0)") }
+        }
+    }
+}

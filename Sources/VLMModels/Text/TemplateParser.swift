@@ -11,6 +11,8 @@ indirect enum TemplateExpression: Sendable {
     case not(TemplateExpression)
     case test(TemplateExpression, String, negated: Bool)
     case conditional(TemplateExpression, condition: TemplateExpression, otherwise: TemplateExpression?)
+    /// `namespace(name=value, …)`: a mapping whose attributes `{% set ns.name = … %}` may change from inside loops.
+    case namespace([(String, TemplateExpression)])
 }
 
 /// A chat-template statement or text run.
@@ -20,6 +22,8 @@ indirect enum TemplateNode: Sendable {
     case forLoop(names: [String], sequence: TemplateExpression, filter: TemplateExpression?, body: [TemplateNode], otherwise: [TemplateNode])
     case conditional([(TemplateExpression, [TemplateNode])], otherwise: [TemplateNode])
     case set(String, TemplateExpression)
+    /// `{% set ns.attribute = … %}` on a namespace.
+    case setAttribute(String, String, TemplateExpression)
     case generation([TemplateNode])
     case breakLoop, continueLoop
 }
@@ -108,10 +112,13 @@ struct TemplateParser {
         case "set":
             guard let eq = rest.firstIndex(of: "=") else { throw ChatTemplateError.syntax("set without '='", offset: offset) }
             let name = String(rest[..<eq]).trimmingWhitespace
+            let value = try ExpressionParser.parse(String(rest[rest.index(after: eq)...]), offset: offset)
+            let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            if parts.count == 2, parts.allSatisfy(Self.isName) { return .setAttribute(parts[0], parts[1], value) }
             guard Self.isName(name) else {
-                throw ChatTemplateError.unknownTag("set \(name) (only plain names can be set)")
+                throw ChatTemplateError.unknownTag("set \(name) (only plain names and namespace attributes can be set)")
             }
-            return .set(name, try ExpressionParser.parse(String(rest[rest.index(after: eq)...]), offset: offset))
+            return .set(name, value)
         case "generation":
             let body = try parseBlock(until: ["endgeneration"])
             _ = try expect("endgeneration")
@@ -323,6 +330,17 @@ struct ExpressionParser {
         case .name("true"), .name("True"): return .literal(.bool(true))
         case .name("false"), .name("False"): return .literal(.bool(false))
         case .name("none"), .name("None"): return .literal(.none)
+        case .name("namespace") where current == .op("("):
+            position += 1
+            var attributes: [(String, TemplateExpression)] = []
+            if accept(")") { return .namespace(attributes) }
+            repeat {
+                guard case .name(let key) = current, tokens[position + 1] == .op("=") else { throw fail("namespace() takes name=value arguments") }
+                position += 2
+                attributes.append((key, try parseExpression(allowConditional: true)))
+            } while accept(",")
+            guard accept(")") else { throw fail("expected ')'") }
+            return .namespace(attributes)
         case .name(let n): return .name(n)
         case .op("("):
             let e = try parseExpression(allowConditional: true)

@@ -10,6 +10,17 @@ struct TemplateScope {
     }
 
     mutating func assign(_ name: String, _ value: TemplateValue) { frames[frames.count - 1][name] = value }
+
+    /// Sets `attribute` of the namespace `name` where it was defined, so the change outlives the loop body
+    /// that makes it (Jinja's `namespace` semantics).
+    /// - Throws: `ChatTemplateError.render` when `name` is not a namespace.
+    mutating func assignAttribute(_ name: String, _ attribute: String, _ value: TemplateValue) throws {
+        guard let f = frames.indices.last(where: { frames[$0][name] != nil }), case .dict(var pairs) = frames[f][name]! else {
+            throw ChatTemplateError.render("cannot set \(name).\(attribute): \(name) is not a namespace")
+        }
+        if let i = pairs.firstIndex(where: { $0.0 == attribute }) { pairs[i].1 = value } else { pairs.append((attribute, value)) }
+        frames[f][name] = .dict(pairs)
+    }
 }
 
 /// Evaluates template nodes and expressions.
@@ -22,6 +33,7 @@ enum TemplateRenderer {
             case .text(let t): out += t
             case .output(let e): out += try evaluate(e, scope).rendered
             case .set(let name, let e): scope.assign(name, try evaluate(e, scope))
+            case let .setAttribute(name, attribute, e): try scope.assignAttribute(name, attribute, try evaluate(e, scope))
             case .generation(let body):
                 let flow = try run(body, &scope, &out)
                 if flow != .normal { return flow }
@@ -109,6 +121,8 @@ enum TemplateRenderer {
             return .bool(result != negated)
         case let .conditional(value, condition, otherwise):
             return try evaluate(condition, scope).isTrue ? try evaluate(value, scope) : try otherwise.map { try evaluate($0, scope) } ?? .undefined
+        case .namespace(let attributes):
+            return .dict(try attributes.map { ($0.0, try evaluate($0.1, scope)) })
         }
     }
 
