@@ -31,8 +31,12 @@ extension TokenScorer {
     }
 
     /// Default reduction: the selection, unchanged tokens in ascending order.
+    /// - Throws: `PruningError.invalidScores` when `select` breaks its contract (indices not ascending or outside
+    ///   the visual tokens).
     public func reduce(_ context: ScoringContext, keep k: Int) throws -> TokenReduction {
-        TokenReduction(kept: try select(context, keep: k))
+        let kept = try select(context, keep: k)
+        try PipelineRun.checkSelection(kept, count: context.visualTokenCount, scorer: self)
+        return TokenReduction(kept: kept)
     }
 
     /// `scores`, checked for count and NaN.

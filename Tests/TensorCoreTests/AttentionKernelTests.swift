@@ -11,21 +11,26 @@ final class AttentionKernelTests: XCTestCase {
         let x = randomTensor([tokens, heads * d], seed: 11)
         let positions = [0, 5, 17]
         let out = try rope.rotated(x, heads: heads, positions: positions).scalars
-        let v = x.scalars
+        let expected = naiveRotation(x.scalars, heads: heads, d: d, theta: 10000) { t, _ in positions[t] }
+        assertClose(out, expected, atol: 2e-5, "rope")
+        XCTAssertThrowsError(try RotaryEmbedding(headDimension: 7, theta: 10000))
+        XCTAssertThrowsError(try rope.rotated(x, heads: heads, positions: [0, 1]))
+    }
+
+    /// Rotate-half RoPE in double: pair (j, j + d/2) of every head of row t by `position(t, j)` · theta^(−2j/d).
+    private func naiveRotation(_ v: [Float], heads: Int, d: Int, theta: Double, position: (Int, Int) -> Int) -> [Double] {
         var expected = [Double](repeating: 0, count: v.count)
-        for t in 0..<tokens {
+        for t in 0..<(v.count / (heads * d)) {
             for h in 0..<heads {
                 for j in 0..<(d / 2) {
-                    let angle = Double(positions[t]) * pow(10000.0, -2.0 * Double(j) / Double(d))
+                    let angle = Double(position(t, j)) * pow(theta, -2.0 * Double(j) / Double(d))
                     let a = Double(v[t * heads * d + h * d + j]), b = Double(v[t * heads * d + h * d + j + d / 2])
                     expected[t * heads * d + h * d + j] = a * cos(angle) - b * sin(angle)
                     expected[t * heads * d + h * d + j + d / 2] = b * cos(angle) + a * sin(angle)
                 }
             }
         }
-        assertClose(out, expected, atol: 2e-5, "rope")
-        XCTAssertThrowsError(try RotaryEmbedding(headDimension: 7, theta: 10000))
-        XCTAssertThrowsError(try rope.rotated(x, heads: heads, positions: [0, 1]))
+        return expected
     }
 
     /// M-RoPE: frequency slot j reads the temporal, height or width index by `sections`; a uniform position is
@@ -35,18 +40,9 @@ final class AttentionKernelTests: XCTestCase {
         let rope = try RotaryEmbedding(headDimension: d, theta: 1e6, sections: [1, 1, 2])
         let positions = [RotaryPosition(temporal: 3, height: 5, width: 7), RotaryPosition(4)]
         let x = randomTensor([2, heads * d], seed: 12)
-        let out = try rope.rotated(x, heads: heads, positions: positions).scalars, v = x.scalars
-        var expected = [Double](repeating: 0, count: v.count)
-        for t in 0..<2 {
-            let axes = [positions[t].temporal, positions[t].height, positions[t].width, positions[t].width]
-            for h in 0..<heads {
-                for j in 0..<(d / 2) {
-                    let angle = Double(axes[j]) * pow(1e6, -2.0 * Double(j) / Double(d))
-                    let a = Double(v[t * heads * d + h * d + j]), b = Double(v[t * heads * d + h * d + j + d / 2])
-                    expected[t * heads * d + h * d + j] = a * cos(angle) - b * sin(angle)
-                    expected[t * heads * d + h * d + j + d / 2] = b * cos(angle) + a * sin(angle)
-                }
-            }
+        let out = try rope.rotated(x, heads: heads, positions: positions).scalars
+        let expected = naiveRotation(x.scalars, heads: heads, d: d, theta: 1e6) { t, j in
+            [positions[t].temporal, positions[t].height, positions[t].width, positions[t].width][j]
         }
         assertClose(out, expected, atol: 2e-5, "m-rope")
         let plain = try RotaryEmbedding(headDimension: d, theta: 1e6)

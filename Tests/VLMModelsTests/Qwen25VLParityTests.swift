@@ -25,6 +25,8 @@ final class Qwen25VLParityTests: XCTestCase {
             XCTAssertEqual(encoded.tokens.count, try reference.integerTensor("num_image_tokens.\(i)").values[0])
             let layout = try model.layout(tokenIds: prompt, imageTokenCount: encoded.tokens.count)
             XCTAssertEqual((0..<layout.expandedLength).map(layout.expandedTokenId(row:)), try reference.integerTensor("input_ids_expanded.\(i)").values)
+            XCTAssertEqual((0..<layout.expandedLength).map { layout.imageSpan.contains($0) ? 1 : 0 },
+                           try reference.integerTensor("mm_token_type_ids.\(i)").values, "mm_token_type_ids \(i)")
             let positions = model.rotaryPositions(layout: layout, tokens: encoded.tokens)
             let expected = try reference.integerTensor("position_ids.\(i)").values, t = layout.expandedLength
             XCTAssertEqual(positions.map(\.temporal), Array(expected[0..<t]), "t \(i)")

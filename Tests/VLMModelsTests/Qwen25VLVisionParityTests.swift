@@ -15,6 +15,15 @@ final class Qwen25VLVisionParityTests: XCTestCase {
         return (dir, try SafetensorsFile(url: dir.appendingPathComponent("reference.safetensors")), try Qwen25VLConfiguration.load(directory: dir))
     }
 
+    /// The fixture's processor, vision tower and reference, and reference image `i` preprocessed.
+    private func loadTower() throws -> (processor: Qwen2VLImageProcessor, tower: Qwen25VisionTower, reference: SafetensorsFile, images: [ImageInput]) {
+        let (dir, reference, config) = try load()
+        let processor = try Qwen2VLImageProcessor(directory: dir, vision: config.vision)
+        var weights = try CheckpointWeights(checkpoint: SafetensorsCheckpoint(directory: dir), naming: .qwen25VL)
+        let images = try Self.files.map { try processor.preprocess(try PortablePixmap.read(dir.appendingPathComponent("images/\($0).ppm"))) }
+        return (processor, try Qwen25VisionTower(configuration: config.vision, weights: &weights), reference, images)
+    }
+
     func testProcessorMatchesTransformersExactly() throws {
         let (dir, reference, config) = try load()
         let processor = try Qwen2VLImageProcessor(directory: dir, vision: config.vision)
@@ -65,12 +74,8 @@ final class Qwen25VLVisionParityTests: XCTestCase {
 
     /// Windows of 2 x 2 units over non-square grids, partial at the edges; empty windows dropped.
     func testWindowPartitionMatchesTransformers() throws {
-        let (dir, reference, config) = try load()
-        let processor = try Qwen2VLImageProcessor(directory: dir, vision: config.vision)
-        var weights = try CheckpointWeights(checkpoint: SafetensorsCheckpoint(directory: dir), naming: .qwen25VL)
-        let tower = try Qwen25VisionTower(configuration: config.vision, weights: &weights)
-        for (i, file) in Self.files.enumerated() {
-            let input = try processor.preprocess(try PortablePixmap.read(dir.appendingPathComponent("images/\(file).ppm")))
+        let (_, tower, reference, images) = try loadTower()
+        for (i, input) in images.enumerated() {
             let partition = tower.windows(for: try XCTUnwrap(input.patchGrid))
             XCTAssertEqual(partition.windowIndex, try reference.integerTensor("vision.window_index.\(i)").values, "window index \(i)")
             XCTAssertEqual(partition.cumulativePatchLengths(patchesPerUnit: 4), try reference.integerTensor("vision.cu_window_seqlens.\(i)").values,
@@ -85,12 +90,14 @@ final class Qwen25VLVisionParityTests: XCTestCase {
     }
 
     func testVisionTowerMatchesTransformers() throws {
-        let (dir, reference, config) = try load()
-        let processor = try Qwen2VLImageProcessor(directory: dir, vision: config.vision)
-        var weights = try CheckpointWeights(checkpoint: SafetensorsCheckpoint(directory: dir), naming: .qwen25VL)
-        let tower = try Qwen25VisionTower(configuration: config.vision, weights: &weights)
-        for (i, file) in Self.files.enumerated() {
-            let input = try processor.preprocess(try PortablePixmap.read(dir.appendingPathComponent("images/\(file).ppm")))
+        let (_, tower, reference, images) = try loadTower()
+        for (i, input) in images.enumerated() {
+            let grid = try XCTUnwrap(input.patchGrid)
+            XCTAssertEqual(tower.rotaryPositionIds(grid: grid).flatMap { [$0.row, $0.column] },
+                           try reference.integerTensor("vision.rotary_pos_ids.\(i)").values, "rotary ids \(i)")
+            XCTAssertEqual([0, grid.patchCount], try reference.integerTensor("vision.cu_seqlens.\(i)").values)
+            assertClose(try tower.embedPatches(input.views[0]).scalars, try reference.floatTensor("vision.patch_embeds.\(i)").scalars,
+                        atol: 1e-4, "patch embeds \(i)")
             let out = try tower.encode(input, blockOutputs: [0, 1, 2, 3], attentionReceived: [1, 3])
             for b in 0..<4 {
                 assertClose(out.blockOutputs[b]!.scalars, try reference.floatTensor("vision.block_output.\(b).\(i)").scalars, atol: 2e-4,
@@ -98,6 +105,8 @@ final class Qwen25VLVisionParityTests: XCTestCase {
             }
             let patches = Float(try XCTUnwrap(input.patchGrid).patchCount)
             for b in [1, 3] {
+                assertClose(out.patchAttentionReceived[b]!.map { $0 / patches },
+                            try reference.floatTensor("vision.attention_received.\(b).\(i)").scalars, atol: 2e-5, "patch received \(b) image \(i)")
                 assertClose(out.unitAttentionReceived[b]!.map { $0 / patches },
                             try reference.floatTensor("vision.token_attention_received.\(b).\(i)").scalars, atol: 2e-5, "received \(b) image \(i)")
             }

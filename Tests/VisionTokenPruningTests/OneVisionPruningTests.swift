@@ -111,18 +111,6 @@ final class OneVisionPruningTests: XCTestCase {
                        (best(9, of: origins.indices.filter { origins[$0] != .newline }, by: scores) + newlines).sorted())
     }
 
-    /// Keeps exactly the fixture's kept subset.
-    private struct FixedSelection: TokenScorer {
-        let indices: [Int]
-        var name: String { "fixed" }
-        func stage(for model: any ModelDescription) throws -> ScoringStage { .beforeLanguageModel }
-        func requirements(for model: any ModelDescription) throws -> ScoringRequirements { ScoringRequirements() }
-        func scores(_ context: ScoringContext) throws -> [Float] {
-            (0..<context.visualTokenCount).map { indices.contains($0) ? 1 : 0 }
-        }
-        func select(_ context: ScoringContext, keep k: Int) throws -> [Int] { indices }
-    }
-
     func testKeptSubsetAtOriginalPositionsMatchesTransformers() throws {
         let f = try NextFixtureSamples.loadOneVision()
         for i in 0..<5 {
@@ -142,7 +130,7 @@ final class OneVisionPruningTests: XCTestCase {
         let f = try NextFixtureSamples.loadOneVision()
         let names = ScorerCatalog.names(for: f.model.configuration)
         XCTAssertEqual(names, ["none", "random", "uniform", "received", "received-global", "text-sim", "mixture", "fastv",
-                               "divprune", "cdpruner", "vispruner", "hiprune", "dart"])
+                               "divprune", "cdpruner", "vispruner", "visionzip", "hiprune", "dart"])
         let i = 4  // a 3x5 grid downsampled to 6x11
         let input = try f.model.imageProcessor.preprocess(f.images[i])
         let total = try f.integers("num_image_tokens", i)[0], newlines = try f.integers("newline_indices", i)
@@ -152,7 +140,8 @@ final class OneVisionPruningTests: XCTestCase {
                 let pruning = try ScorerCatalog.pruning(named: name, for: f.model.configuration, keep: .count(k))
                 let r = try PruningPipeline(model: f.model, pruning: pruning, positions: positions)
                     .run(image: input, tokenIds: f.prompts[i], maxNewTokens: 2)
-                XCTAssertEqual(r.keptVisualIndices.count, k, "\(name)")
+                XCTAssertEqual(r.report.keptVisualTokens, k, "\(name)")
+                XCTAssertEqual(r.keptVisualIndices.count + r.mergedVisualTokens.count, k, "\(name)")
                 XCTAssertTrue(Set(newlines).isSubset(of: r.keptVisualIndices), "\(name) keeps the newlines")
                 XCTAssertEqual(r.report.visualTokens, total)
                 XCTAssertFalse(r.nextTokenLogits.contains { !$0.isFinite })

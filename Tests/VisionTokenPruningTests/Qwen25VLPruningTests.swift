@@ -26,7 +26,7 @@ final class Qwen25VLPruningTests: XCTestCase {
         for i in 0..<5 {
             let kept = try reference.integerTensor("kept.token_indices.\(i)").values
             let prompt = try reference.integerTensor("input_ids.\(i)").values
-            let pipeline = try PruningPipeline(model: model, pruning: TokenPruning(KeepFixed(indices: kept), keep: .count(kept.count)))
+            let pipeline = try PruningPipeline(model: model, pruning: TokenPruning(FixedSelection(indices: kept), keep: .count(kept.count)))
             let result = try pipeline.run(image: try image(dir, model, i), tokenIds: prompt, maxNewTokens: 8, stopAtEndOfSequence: false)
             XCTAssertEqual(result.keptVisualIndices, kept)
             assertClose(result.nextTokenLogits, try reference.floatTensor("kept.logits.\(i)").scalars, atol: 2e-4, "kept logits \(i)")
@@ -107,15 +107,6 @@ final class Qwen25VLPruningTests: XCTestCase {
             guard case .invalidConfiguration(_, let m) = $0 as? ModelError, m.contains("above max_pixels") else { return XCTFail("\($0)") }
         }
     }
-}
-
-/// Keeps fixed visual tokens.
-private struct KeepFixed: TokenScorer {
-    var indices: [Int]
-    var name: String { "fixed" }
-    func stage(for model: any ModelDescription) throws -> ScoringStage { .beforeLanguageModel }
-    func requirements(for model: any ModelDescription) throws -> ScoringRequirements { ScoringRequirements() }
-    func scores(_ context: ScoringContext) throws -> [Float] { (0..<context.visualTokenCount).map { indices.contains($0) ? 1 : 0 } }
 }
 
 /// Asking Qwen2.5-VL through the assistant: the hub's chat template (default system turn, the image inline as

@@ -186,14 +186,3 @@ final class VisionZipTests: XCTestCase {
         XCTAssertEqual(same.report.flops.projector, kept.report.flops.projector)
     }
 }
-
-/// Keeps fixed visual tokens (a selection written by hand).
-private struct FixedSelection: TokenScorer {
-    var indices: [Int]
-    var name: String { "fixed" }
-    func stage(for model: any ModelDescription) throws -> ScoringStage { .beforeLanguageModel }
-    func requirements(for model: any ModelDescription) throws -> ScoringRequirements { ScoringRequirements() }
-    func scores(_ context: ScoringContext) throws -> [Float] {
-        (0..<context.visualTokenCount).map { indices.contains($0) ? 1 : 0 }
-    }
-}

@@ -10,8 +10,10 @@ public struct Qwen25VisionOutput: Sendable {
     public var unitFeatures: Tensor
     /// Requested blocks' hidden states after the block, window order, `[patches, hidden]`.
     public var blockOutputs: [Int: Tensor]
-    /// Requested blocks' attention each merge unit receives: per patch the head-mean probability summed over
-    /// every query of the image (zero across windows), summed over the unit's patches, raster order `[units]`.
+    /// Requested blocks' attention each patch receives: the head-mean probability summed over every query of
+    /// the image (zero across windows), window order `[patches]`.
+    public var patchAttentionReceived: [Int: [Float]] = [:]
+    /// The same summed over each merge unit's patches, raster order `[units]`.
     public var unitAttentionReceived: [Int: [Float]]
     /// Requested blocks' keys (before the rotary embedding) averaged over the heads and over each unit's
     /// patches, raster order `[units, headDim]`.
@@ -106,7 +108,7 @@ public struct Qwen25VisionTower: Sendable {
         // Window order: the units of each window in turn, each unit's patches consecutive.
         let order = partition.windowIndex.flatMap { u in (0..<unit).map { u * unit + $0 } }
         let windowSegments = partition.cumulativePatchLengths(patchesPerUnit: unit)
-        var x = try wrapTensorErrors { try pixels.matmul(patchWeight, transposeOther: true).gatherRows(order) }
+        var x = try wrapTensorErrors { try embedPatches(pixels).gatherRows(order) }
         let angles = rotaryAngles(grid: grid, order: order)
         var output = Qwen25VisionOutput(unitFeatures: Tensor(zeros: [0]), blockOutputs: [:], unitAttentionReceived: [:])
         for (i, block) in blocks.enumerated() {
@@ -118,6 +120,7 @@ public struct Qwen25VisionTower: Sendable {
             }
             if blockOutputs.contains(i) { output.blockOutputs[i] = x }
             if let received {
+                output.patchAttentionReceived[i] = received
                 // Sum over each unit's patches (consecutive in window order), then back to raster order.
                 let inWindowOrder = (0..<partition.windowIndex.count).map { w in (0..<unit).reduce(Float(0)) { $0 + received[w * unit + $1] } }
                 output.unitAttentionReceived[i] = partition.rasterToWindow.map { inWindowOrder[$0] }
@@ -139,6 +142,26 @@ public struct Qwen25VisionTower: Sendable {
             try x.gatherRows(rasterRows).reshaped([grid.patchCount / unit, unit * c.hiddenSize])
         }
         return output
+    }
+
+    /// The patch embedding (the Conv3d with kernel = stride, as one GEMM) of patch rows `[patches, values]`, in
+    /// their order: `[patches, hidden]`.
+    /// - Throws: `ModelError.invalidInput` for rows of the wrong width.
+    public func embedPatches(_ patches: Tensor) throws -> Tensor {
+        guard patches.shape.rank == 2, patches.shape[1] == configuration.patchValues else {
+            throw ModelError.invalidInput("patch rows \(patches.shape), expected [patches, \(configuration.patchValues)]")
+        }
+        return try wrapTensorErrors { try patches.matmul(patchWeight, transposeOther: true) }
+    }
+
+    /// Each patch's (row, column) in the grid, in the processor's merge-block order: the positions the 2-D
+    /// rotary embedding reads.
+    public func rotaryPositionIds(grid: PatchGrid) -> [(row: Int, column: Int)] {
+        let m = configuration.spatialMergeSize, unit = configuration.mergeUnit, unitColumns = grid.columns / m
+        return (0..<grid.patchCount).map { patch in
+            let u = patch / unit, inner = patch % unit
+            return ((u / unitColumns) * m + inner / m, (u % unitColumns) * m + inner % m)
+        }
     }
 
     /// The PatchMerger on merge-unit features `[units, 4 · hidden]`: `ln_q` on each patch's part, Linear, exact
@@ -167,12 +190,10 @@ public struct Qwen25VisionTower: Sendable {
     /// cos and sin of every patch's 2-D rotary angles, in `order` (window order): `[patches, headDim / 2]` each,
     /// slot j < headDim/4 the row times frequency j, the rest the column times frequency j − headDim/4.
     private func rotaryAngles(grid: PatchGrid, order: [Int]) -> (cos: [Float], sin: [Float]) {
-        let m = configuration.spatialMergeSize, unit = configuration.mergeUnit, quarter = inverseFrequencies.count
-        let unitColumns = grid.columns / m, half = 2 * quarter
+        let quarter = inverseFrequencies.count, half = 2 * quarter, ids = rotaryPositionIds(grid: grid)
         var cosines = [Float](repeating: 0, count: order.count * half), sines = cosines
         for (r, patch) in order.enumerated() {
-            let u = patch / unit, inner = patch % unit
-            let row = (u / unitColumns) * m + inner / m, column = (u % unitColumns) * m + inner % m
+            let (row, column) = ids[patch]
             for j in 0..<half {
                 let angle = Float(j < quarter ? row : column) * inverseFrequencies[j % quarter]
                 cosines[r * half + j] = cosf(angle)

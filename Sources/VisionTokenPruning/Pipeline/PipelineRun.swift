@@ -243,8 +243,7 @@ struct PipelineRun {
         return result
     }
 
-    /// Throws unless an in-LLM selection is ascending and within the visual tokens (user scorers can get this
-    /// wrong).
+    /// Throws unless a selection is ascending and within the visual tokens (user scorers can get this wrong).
     static func checkSelection(_ kept: [Int], count: Int, scorer: (any TokenScorer)?) throws {
         guard zip(kept, kept.dropFirst()).allSatisfy({ $0 < $1 }), kept.allSatisfy({ (0..<count).contains($0) }) else {
             throw PruningError.invalidScores(scorer: scorer?.name ?? "none",
