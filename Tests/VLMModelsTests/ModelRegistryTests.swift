@@ -19,7 +19,7 @@ final class ModelRegistryTests: XCTestCase {
 
     func testUnknownOrMalformedModelTypeIsATypedError() throws {
         let folder = try temporaryFolder()
-        for (json, reason) in [(#"{"model_type": "qwen2_5_vl"}"#, "model_type 'qwen2_5_vl' is not supported; supported: llava, llava_next, llava_onevision"),
+        for (json, reason) in [(#"{"model_type": "qwen3_vl"}"#, "model_type 'qwen3_vl' is not supported; supported: llava, llava_next, llava_onevision, qwen2_5_vl"),
                                (#"{"model_type": 7}"#, "model_type: expected a string"),
                                (#"[1]"#, "not a JSON object")] {
             try Data(json.utf8).write(to: folder.appendingPathComponent("config.json"))
