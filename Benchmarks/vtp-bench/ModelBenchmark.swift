@@ -49,29 +49,30 @@ struct ModelBenchmark {
         ]]
     }
 
-    /// Seconds each scorer takes for 576 visual tokens, a 4096-wide LM and 32 text tokens (LLaVA-1.5-7B
-    /// shapes, synthetic inputs), as a share of the CLIP-L encoder's forward pass.
+    /// Seconds each scorer takes to reduce 576 visual tokens to 64 (merging included), a 4096-wide LM and 32
+    /// text tokens (LLaVA-1.5-7B shapes, synthetic inputs), as a share of the CLIP-L encoder's forward pass.
     private func scorerOverhead(encoderSeconds: Double) throws -> [[String: Any]] {
         var text = LlamaConfiguration(vocabularySize: 32064, hiddenSize: 4096, intermediateSize: 11008, layerCount: 32, headCount: 32)
         text.padTokenId = 0
         let config = LlavaConfiguration(vision: .clipViTLarge336, text: text, imageTokenId: 32000)
         let prompt = BenchModels.prompt(system: 35, question: 32)
         let layout = try PromptLayout(tokenIds: prompt, imageTokenId: 32000, imageTokenCount: 576)
-        var attention: [Int: Tensor] = [:], received: [Int: Tensor] = [:]
+        var attention: [Int: Tensor] = [:], received: [Int: Tensor] = [:], keys: [Int: Tensor] = [:]
         for layer in 0..<24 {
             attention[layer] = BenchData.tensor([1, 16, 577], seed: UInt64(layer), scale: 0.01)
             received[layer] = BenchData.tensor([1, 577], seed: UInt64(100 + layer), scale: 0.01)
+            keys[layer] = BenchData.tensor([577, 64], seed: UInt64(200 + layer))
         }
         let embeddings = BenchData.tensor([layout.expandedLength, 4096], seed: 5)
         let context = ScoringContext(
             configuration: config, layout: layout, visionClassAttention: attention, visionAttentionReceived: received,
-            visionFeatures: BenchData.tensor([577, 1024], seed: 11), projectedTokens: try embeddings.gatherRows(Array(layout.imageSpan)), promptEmbeddings: embeddings,
+            visionKeys: keys, visionFeatures: BenchData.tensor([577, 1024], seed: 11), projectedTokens: try embeddings.gatherRows(Array(layout.imageSpan)), promptEmbeddings: embeddings,
             languageAttention: BenchData.tensor([32, 1, layout.expandedLength], seed: 9, scale: 0.01),
             languageKeys: BenchData.tensor([layout.expandedLength, 4096], seed: 12),
             languageHidden: BenchData.tensor([layout.expandedLength, 4096], seed: 13))
         return try ScorerCatalog.names.compactMap { try ScorerCatalog.scorer(named: $0, for: config) }.map { scorer in
             Progress.say("scorer overhead: \(scorer.name)")
-            let t = try Stopwatch.best(repetitions: 5) { _ = try scorer.select(context, keep: 64) }
+            let t = try Stopwatch.best(repetitions: 5) { _ = try scorer.reduce(context, keep: 64) }
             return ["scorer": scorer.name, "seconds": t.wallSeconds, "share_of_encoder": t.wallSeconds / encoderSeconds]
         }
     }
