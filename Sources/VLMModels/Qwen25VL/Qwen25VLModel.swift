@@ -48,6 +48,8 @@ public struct Qwen25VLModel: VisionLanguageModel {
         return try Qwen25VLModel(configuration: configuration, weights: &weights)
     }
 
+    /// `image` through `imageProcessor`: smart_resize, bicubic, patch rows.
+    /// - Throws: `ModelError.invalidInput` for an image the limits cannot fit.
     public func preprocess(_ image: RGBImage) throws -> ImageInput { try imageProcessor.preprocess(image) }
 
     /// The merged tokens of `image`: one view, a `gh/2 x gw/2` grid, row-major.
@@ -79,6 +81,8 @@ public struct Qwen25VLModel: VisionLanguageModel {
                             headMeanKeys: output.unitHeadMeanKeys)
     }
 
+    /// The layout of a prompt with one `<|image_pad|>` that expands into `imageTokenCount` merged tokens.
+    /// - Throws: `ModelError.invalidInput` for a missing/duplicate placeholder or ids outside the vocabulary.
     public func layout(tokenIds: [Int], imageTokenCount: Int) throws -> PromptLayout {
         if let bad = tokenIds.first(where: { !(0..<configuration.text.vocabularySize).contains($0) }) {
             throw ModelError.invalidInput("token id \(bad) is outside the vocabulary 0..<\(configuration.text.vocabularySize)")
