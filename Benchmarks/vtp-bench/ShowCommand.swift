@@ -25,10 +25,13 @@ enum ShowCommand {
         }
         let budget = try TokenBudget(parsing: keep)
         // What is drawn: the image the model saw (LLaVA-1.5: resized and cropped) or the original (the others).
-        var image = try model.preprocess(original), backdrop = original
+        let image: ImageInput, backdrop: RGBImage
         if let llava = model as? LlavaModel, case .singleView(let clip) = llava.imageProcessor {
             backdrop = try clip.resizedAndCropped(original)
             image = ImageInput(pixels: clip.normalize(backdrop))
+        } else {
+            backdrop = original
+            image = try model.preprocess(original)
         }
         let tokens = try model.encodeImage(image).tokens
         var panels: [SVG.TokenPanel] = []

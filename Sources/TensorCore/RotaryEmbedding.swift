@@ -56,14 +56,25 @@ public struct RotaryEmbedding: Sendable, Equatable {
                     table[j] = cosf(angle)
                     table[half + j] = sinf(angle)
                 }
-                for h in 0..<heads {
-                    let v = x + t * rowStride + h * headDimension
-                    for j in 0..<half {
-                        let a = v[j], b = v[j + half], c = table[j], s = table[half + j]
-                        v[j] = a * c - b * s
-                        v[j + half] = b * c + a * s
-                    }
-                }
+                Self.rotateHalf(x + t * rowStride, heads: heads, headDimension: headDimension,
+                                cosines: table.baseAddress!, sines: table.baseAddress! + half)
+            }
+        }
+    }
+
+    /// Rotates, in place, the `heads` heads of one row (`headDimension` floats each, consecutive): pair
+    /// (j, j + d/2) of every head by the angle whose cosine and sine are `cosines[j]`, `sines[j]` (j < d/2). The
+    /// one rotate-half kernel behind every rotary embedding (1-D, M-RoPE, Qwen2.5-VL's 2-D vision RoPE).
+    public static func rotateHalf(
+        _ row: UnsafeMutablePointer<Float>, heads: Int, headDimension: Int, cosines: UnsafePointer<Float>, sines: UnsafePointer<Float>
+    ) {
+        let half = headDimension / 2
+        for h in 0..<heads {
+            let v = row + h * headDimension
+            for j in 0..<half {
+                let a = v[j], b = v[j + half], c = cosines[j], s = sines[j]
+                v[j] = a * c - b * s
+                v[j + half] = b * c + a * s
             }
         }
     }

@@ -214,23 +214,19 @@ public struct Qwen25VisionTower: Sendable {
         var q = try wrapTensorErrors { try qkv.columns(0..<h) }, k = try wrapTensorErrors { try qkv.columns(h..<(2 * h)) }
         let keys = wantsKeys ? try wrapTensorErrors { try EncoderLayer.headMean(k, heads: heads) } : nil
         let v = try wrapTensorErrors { try qkv.columns((2 * h)..<(3 * h)) }
-        for t in [0, 1] {
-            var target = t == 0 ? q : k
+        for i in 0..<2 {
+            var target = i == 0 ? q : k
             target.withUnsafeMutableBufferPointer { p in
-                let half = d / 2
-                for row in 0..<n {
-                    for head in 0..<heads {
-                        let base = p.baseAddress! + row * h + head * d
-                        for j in 0..<half {
-                            let cosine = angles.cos[row * half + j], sine = angles.sin[row * half + j]
-                            let a = base[j], b = base[j + half]
-                            base[j] = a * cosine - b * sine
-                            base[j + half] = b * cosine + a * sine
+                angles.cos.withUnsafeBufferPointer { cosines in
+                    angles.sin.withUnsafeBufferPointer { sines in
+                        for row in 0..<n {
+                            RotaryEmbedding.rotateHalf(p.baseAddress! + row * h, heads: heads, headDimension: d,
+                                                       cosines: cosines.baseAddress! + row * d / 2, sines: sines.baseAddress! + row * d / 2)
                         }
                     }
                 }
             }
-            if t == 0 { q = target } else { k = target }
+            if i == 0 { q = target } else { k = target }
         }
         var attended = Tensor(zeros: [n, h])
         var received = wantsReceived ? [Float](repeating: 0, count: n) : nil
