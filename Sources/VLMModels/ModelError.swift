@@ -6,6 +6,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case fileUnreadable(path: String, reason: String)
     /// A safetensors file breaks the format (truncated, bad header, offsets, dtype, sizes).
     case malformedSafetensors(path: String, reason: String)
+    /// A GGUF file breaks the format (truncated, bad header, metadata, tensor infos, offsets, types).
+    case malformedGGUF(path: String, reason: String)
     /// A tensor the model needs is absent from the checkpoint.
     case missingTensor(name: String)
     /// A tensor has a different shape than the configuration implies.
@@ -29,6 +31,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case let .fileUnreadable(path, reason): return "cannot read \(path): \(reason)"
         case let .malformedSafetensors(path, reason): return "malformed safetensors file \(path): \(reason)"
+        case let .malformedGGUF(path, reason): return "malformed GGUF file \(path): \(reason)"
         case let .missingTensor(name): return "checkpoint has no tensor '\(name)'"
         case let .tensorShapeMismatch(name, expected, actual):
             return "tensor '\(name)' has shape \(actual), expected \(expected)"

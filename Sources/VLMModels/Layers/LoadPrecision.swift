@@ -3,7 +3,8 @@ import TensorCore
 /// The precision a model's matrices (linears, token embeddings, `lm_head`) are held in after loading.
 /// Norms, biases and the small vision embeddings stay Float32.
 public enum LoadPrecision: Sendable, Equatable, CustomStringConvertible {
-    /// Each matrix in its checkpoint dtype: F32 stays F32, BF16 stays BF16, F16 stays F16 (F64 becomes F32).
+    /// Each matrix in its checkpoint dtype: F32 stays F32, BF16 stays BF16, F16 stays F16 (F64 becomes F32;
+    /// GGUF's quantised types become BF16).
     case checkpoint
     /// Every matrix converted to this precision while it is packed (`int8`: quantised at load).
     case fixed(WeightPrecision)
@@ -24,6 +25,14 @@ public enum LoadPrecision: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .fixed(let precision): return precision
         case .checkpoint: return dtype == .bf16 ? .bf16 : dtype == .f16 ? .f16 : .f32
+        }
+    }
+
+    /// The precision for a matrix stored in a GGUF file as `type`: quantised types become BF16 under `.checkpoint`.
+    func resolved(for type: GGUFTensorType) -> WeightPrecision {
+        switch self {
+        case .fixed(let precision): return precision
+        case .checkpoint: return type == .f32 ? .f32 : type == .f16 ? .f16 : .bf16
         }
     }
 

@@ -26,9 +26,14 @@ public struct ChatMessage: Sendable, Equatable {
         ChatMessage(role: "user", content: (withImage ? [.image] : []) + [.text(text)])
     }
 
-    /// The template value transformers passes for this message.
-    var templateValue: TemplateValue {
-        .dict([("role", .string(role)), ("content", .list(content.map { part in
+    /// The template value transformers passes for this message: content as a list of typed parts, or (for
+    /// text-only templates, `textContent`) the text parts joined into one string.
+    func templateValue(textContent: Bool) -> TemplateValue {
+        if textContent {
+            let text = content.map { if case .text(let t) = $0 { return t } else { return "" } }.joined()
+            return .dict([("role", .string(role)), ("content", .string(text))])
+        }
+        return .dict([("role", .string(role)), ("content", .list(content.map { part in
             switch part {
             case .image: return .dict([("type", .string("image"))])
             case .text(let t): return .dict([("type", .string("text")), ("text", .string(t))])
@@ -62,12 +67,13 @@ extension ChatTemplate {
     }
 
     /// The prompt for `messages`, ending with the assistant's turn opener when `addGenerationPrompt`.
-    /// `variables` adds template variables (e.g. `bos_token`).
+    /// `variables` adds template variables (e.g. `bos_token`); `textContent` gives each message's content as
+    /// one string (what text-only templates such as ChatML expect) instead of a list of typed parts.
     /// - Throws: `ChatTemplateError.render`.
     public func render(messages: [ChatMessage], addGenerationPrompt: Bool = true,
-                       variables: [String: TemplateValue] = [:]) throws -> String {
+                       variables: [String: TemplateValue] = [:], textContent: Bool = false) throws -> String {
         var all = variables
-        all["messages"] = .list(messages.map(\.templateValue))
+        all["messages"] = .list(messages.map { $0.templateValue(textContent: textContent) })
         all["add_generation_prompt"] = .bool(addGenerationPrompt)
         return try render(all)
     }

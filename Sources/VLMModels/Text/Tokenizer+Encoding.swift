@@ -64,6 +64,8 @@ extension Tokenizer {
             for piece in PiecewiseSplitter.split(text) { try encodeByteLevel(piece, into: &out) }
         case .clipPieces(let literals):
             for piece in CLIPSplitter.split(text, literals: literals) { try encodeByteLevel(piece, into: &out) }
+        case .gpt2Pieces(let isolatingNumbers):
+            for piece in GPT2Splitter.split(text, isolatingNumbers: isolatingNumbers) { try encodeByteLevel(piece, into: &out) }
         }
     }
 

@@ -5,8 +5,9 @@ import Foundation
 ///
 /// Supported: added tokens (split out first, leftmost-longest); normalizers `Prepend`, `Replace` (a string, or
 /// the regex `\s+`), `NFC`, `Lowercase` and sequences of them; pre-tokenizers `Metaspace` (prepend scheme
-/// first/always/never, no split), the Qwen2 `Split` regex followed by `ByteLevel`, and CLIP's `Split` regex
-/// (removed, inverted) followed by `ByteLevel`; BPE with byte fallback, CLIP's `end_of_word_suffix` and merges in
+/// first/always/never, no split), the Qwen2 `Split` regex followed by `ByteLevel`, CLIP's `Split` regex
+/// (removed, inverted) followed by `ByteLevel`, and `ByteLevel` with GPT-2's regex (after `Digits` with
+/// `individual_digits`, or alone); BPE with byte fallback, CLIP's `end_of_word_suffix` and merges in
 /// both encodings; post-processors `TemplateProcessing`, `RobertaProcessing` and `ByteLevel`; decoders `Replace`/`ByteFallback`/`Fuse`/`Strip` sequences and
 /// `ByteLevel`. Anything else is `TokenizerError.unsupported`. Text is handled per Unicode scalar.
 public struct Tokenizer: Sendable {
@@ -20,6 +21,8 @@ public struct Tokenizer: Sendable {
         case none, metaspace(Unicode.Scalar, PrependScheme), byteLevelPieces
         /// CLIP's split (with its literal alternatives), then the byte-level alphabet.
         case clipPieces([[Unicode.Scalar]])
+        /// GPT-2's regex (`ByteLevel` with `use_regex`), optionally after isolating every number character.
+        case gpt2Pieces(isolatingNumbers: Bool)
     }
     enum DecoderStep: Sendable { case replace([UInt8], [UInt8]), byteFallback, fuse, strip(Unicode.Scalar, start: Int, stop: Int), byteLevel }
 
@@ -124,16 +127,28 @@ public struct Tokenizer: Sendable {
             }
             return id
         }
-        self.model = BytePairModel(ids: ids, mergeList: mergeList, unknownId: unknownId,
-                                   byteFallback: model["byte_fallback"]?.bool ?? false, fuseUnknown: model["fuse_unk"]?.bool ?? false,
-                                   endOfWordSuffix: suffix?.string.flatMap { $0.isEmpty ? nil : Array($0.utf8) })
-        self.tokenBytes = tokenBytes
+        let (prefixIds, suffixIds) = try Self.postProcessor(json["post_processor"], unsupported, malformed)
+        self.init(normalizer: try Self.normalizer(json["normalizer"], unsupported),
+                  preTokenizer: try Self.preTokenizer(json["pre_tokenizer"], unsupported),
+                  model: BytePairModel(ids: ids, mergeList: mergeList, unknownId: unknownId,
+                                       byteFallback: model["byte_fallback"]?.bool ?? false, fuseUnknown: model["fuse_unk"]?.bool ?? false,
+                                       endOfWordSuffix: suffix?.string.flatMap { $0.isEmpty ? nil : Array($0.utf8) }),
+                  decoderSteps: try Self.decoder(json["decoder"], unsupported), prefixIds: prefixIds, suffixIds: suffixIds,
+                  addedTokens: added, tokenBytes: tokenBytes)
+    }
+
+    /// A tokenizer from its parts; added tokens are sorted longest first here.
+    init(normalizer: [NormalizerStep], preTokenizer: PreTokenizer, model: BytePairModel, decoderSteps: [DecoderStep],
+         prefixIds: [Int], suffixIds: [Int], addedTokens added: [AddedToken], tokenBytes: [Int: [UInt8]]) {
+        self.normalizer = normalizer
+        self.preTokenizer = preTokenizer
+        self.model = model
+        self.decoderSteps = decoderSteps
+        self.prefixIds = prefixIds
+        self.suffixIds = suffixIds
         addedTokens = added.sorted { $0.scalars.count > $1.scalars.count }
+        self.tokenBytes = tokenBytes
         specialIds = Set(added.filter(\.special).map(\.id))
-        normalizer = try Self.normalizer(json["normalizer"], unsupported)
-        preTokenizer = try Self.preTokenizer(json["pre_tokenizer"], unsupported)
-        decoderSteps = try Self.decoder(json["decoder"], unsupported)
-        (prefixIds, suffixIds) = try Self.postProcessor(json["post_processor"], unsupported, malformed)
     }
 
     private static func scalars(_ value: JSONValue?) -> [Unicode.Scalar]? { value?.string.map { Array($0.unicodeScalars) } }
@@ -167,8 +182,17 @@ public struct Tokenizer: Sendable {
             let scheme = value["prepend_scheme"]?.string.flatMap(PrependScheme.init(rawValue:))
                 ?? (value["add_prefix_space"]?.bool == false ? .never : .always)
             return .metaspace(replacement[0], scheme)
+        case "ByteLevel":
+            guard value["add_prefix_space"]?.bool != true, value["use_regex"]?.bool ?? true else {
+                throw unsupported("ByteLevel pre-tokenizer with add_prefix_space true or without its regex")
+            }
+            return .gpt2Pieces(isolatingNumbers: false)
         case "Sequence":
             let steps = value["pretokenizers"]?.array ?? []
+            if steps.count == 2, steps[0]["type"]?.string == "Digits", steps[0]["individual_digits"]?.bool == true,
+               case .gpt2Pieces(false) = try preTokenizer(steps[1], unsupported) {
+                return .gpt2Pieces(isolatingNumbers: true)
+            }
             if steps.count == 2, steps[0]["type"]?.string == "Split", let regex = steps[0]["pattern"]?["Regex"]?.string,
                let literals = CLIPSplitter.literals(in: regex), steps[0]["behavior"]?.string == "Removed",
                steps[0]["invert"]?.bool == true, steps[1]["type"]?.string == "ByteLevel", steps[1]["add_prefix_space"]?.bool != true {
