@@ -66,7 +66,7 @@ enum AskCommand {
             if firstToken == nil { firstToken = Stopwatch.wallNow() - start }
             FileHandle.standardOutput.write(Data(piece.utf8))
         }
-        print()
+        FileHandle.standardOutput.write(Data("\n".utf8))
         let total = Stopwatch.wallNow() - start, first = firstToken ?? total, fed = max(0, answer.tokens.count - 1)
         Progress.say(String(format: "ask: %d prompt tokens; time to first token %.2f s; %d tokens, %.2f tokens/s decoding",
                             answer.promptIds.count, first, answer.tokens.count, fed > 0 && total > first ? Double(fed) / (total - first) : 0))

@@ -25,7 +25,10 @@ enum BenchCommand {
       show           --model DIR --image FILE.ppm --prompt "ID ID ..." --keep N|P% --svg FILE [--scorers a,b]
       ask            --model DIR --image FILE [--tokenizer DIR] [--scorer NAME --keep N|P%]
                      [--positions keep|renumber] [--withdraw-layer K] [--kv-budget R] [--weights P]
-                     [--max-tokens N] "question": streams the answer (PPM; PNG/JPEG with ImageCodecs)
+                     [--max-tokens N] "question": streams the answer (PPM; PNG/JPEG with ImageCodecs);
+                     without --image, --model FILE.gguf (a llama text model) answers through its chat template
+      parity         --fixture DIR: the long checks of a real-weight fixture (smollm2-135m-instruct: logits,
+                     hidden states, attention, 24 greedy tokens per prompt) against its tolerances
       tokenize       --tokenizer DIR (--check CASES.json | --throughput TEXTFILE | "text"): checks a
                      tokenizer.json against vtp-tokenizer-cases-1 (exit 1 on any mismatch), measures
                      single-thread encoding, or prints a text's ids and tokens
@@ -109,6 +112,8 @@ enum BenchCommand {
                 try AskCommand.run(&args)
             case "tokenize":
                 try TokenizeCommand.run(&args, json: json)
+            case "parity":
+                try ParityCommand.run(&args, json: json)
             case "":
                 try args.finish()
                 var report = try KernelBenchmark(shapes: Array(KernelBenchmark.fullShapes.prefix(2)), repetitions: 2).run()
