@@ -50,4 +50,20 @@ final class TextCommandTests: XCTestCase {
             guard case .unsupported(_, let what) = $0 as? TokenizerError, what.contains("Unigram") else { return XCTFail("\($0)") }
         }
     }
+
+    func testAskWithoutAnImageAnswersFromAGGUFTextModel() throws {
+        let folder = try temporaryFolder()
+        let model = folder.appendingPathComponent("tiny.gguf")
+        try TextGGUFFixture().data.write(to: model)
+        XCTAssertNoThrow(try BenchCommand.run(["ask", "--model", model.path, "--max-tokens", "3", "hello"]))
+        XCTAssertThrowsError(try BenchCommand.run(["ask", "--model", folder.path, "hello"])) {
+            guard case .usage(let m)? = $0 as? BenchError else { return XCTFail("\($0)") }
+            XCTAssertTrue(m.contains("needs a GGUF text model"), m)
+        }
+        // Pruning options need an image: an unknown option here, not silently ignored.
+        XCTAssertThrowsError(try BenchCommand.run(["ask", "--model", model.path, "--scorer", "cls", "hello"])) {
+            guard case .usage(let m)? = $0 as? BenchError else { return XCTFail("\($0)") }
+            XCTAssertTrue(m.contains("--scorer"), m)
+        }
+    }
 }
