@@ -27,8 +27,9 @@ enum BenchCommand {
                      [--positions keep|renumber] [--withdraw-layer K] [--kv-budget R] [--weights P]
                      [--max-tokens N] "question": streams the answer (PPM; PNG/JPEG with ImageCodecs);
                      without --image, --model FILE.gguf (a llama text model) answers through its chat template
-      parity         --fixture DIR: the long checks of a real-weight fixture (smollm2-135m-instruct: logits,
-                     hidden states, attention, 24 greedy tokens per prompt) against its tolerances
+      parity         --fixture DIR: the long checks of a real-weight fixture against its tolerances
+                     (smollm2-135m-instruct: logits, hidden states, attention, 24 greedy tokens per prompt;
+                     dinov2-small-photos: pixels, hidden states, [CLS] attention, top-64 patches per photo)
       tokenize       --tokenizer DIR (--check CASES.json | --throughput TEXTFILE | "text"): checks a
                      tokenizer.json against vtp-tokenizer-cases-1 (exit 1 on any mismatch), measures
                      single-thread encoding, or prints a text's ids and tokens

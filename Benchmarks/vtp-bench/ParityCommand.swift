@@ -22,10 +22,15 @@ enum ParityCommand {
         try args.finish()
         let folder = URL(fileURLWithPath: path)
         let gguf = folder.appendingPathComponent("SmolLM2-135M-Instruct.Q4_1.gguf")
-        guard FileManager.default.fileExists(atPath: gguf.path) else {
-            throw BenchError.usage("\(path) is not a fixture this command knows (smollm2-135m-instruct)")
+        let reference = folder.appendingPathComponent("reference.safetensors")
+        let checks: [Check]
+        if FileManager.default.fileExists(atPath: gguf.path) {
+            checks = try smolLM2(gguf: gguf, reference: try SafetensorsFile(url: reference))
+        } else if (try? ModelRegistry.modelType(directory: folder)) == "dinov2" {
+            checks = try dinov2(folder: folder, reference: try SafetensorsFile(url: reference))
+        } else {
+            throw BenchError.usage("\(path) is not a fixture this command knows (smollm2-135m-instruct, dinov2-small-photos)")
         }
-        let checks = try smolLM2(gguf: gguf, reference: try SafetensorsFile(url: folder.appendingPathComponent("reference.safetensors")))
         try BenchCommand.emit(["parity": checks.map(\.row)], json: json)
         let failed = checks.filter { !$0.passed }.map(\.name)
         guard failed.isEmpty else { throw BenchError.usage("parity failed: \(failed.joined(separator: ", "))") }
@@ -76,6 +81,45 @@ enum ParityCommand {
             let firstMismatch = zip(generated, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
             checks.append(Check(name: "\(prompt) 24 greedy tokens (mismatches)",
                                 worst: Double(firstMismatch.map { 24 - $0 } ?? 0), tolerance: 0))
+        }
+        return checks
+    }
+
+    /// DINOv2-small on the four photos against transformers' float32 reference: preprocessing, hidden states after
+    /// layers 5 and 11, `last_hidden_state`, every layer's [CLS] attention row per head, and the top 64 patches by
+    /// the last layer's head-mean [CLS] attention (as a set).
+    static func dinov2(folder: URL, reference: SafetensorsFile) throws -> [Check] {
+        let model = try StandaloneVisionTower(directory: folder, weights: .fixed(.f32))
+        let layers = model.tower.configuration.layerCount, tokens = model.tower.configuration.tokenCount, width = 384
+        let pixels = try reference.floatTensor("pixel_values").scalars, size = 3 * 224 * 224, plane = tokens * width
+        let after5 = try reference.floatTensor("hidden_state_after_layer_5").scalars
+        let after11 = try reference.floatTensor("hidden_state_after_layer_11").scalars
+        let last = try reference.floatTensor("last_hidden_state").scalars
+        let attention = try reference.floatTensor("cls_attention").scalars, row = 6 * tokens
+        let top = try reference.integerTensor("topk_patch_indices").values
+        var checks: [Check] = []
+        for (i, photo) in ["0_astronaut", "1_chelsea", "2_coffee", "3_rocket"].enumerated() {
+            Progress.say("parity: \(photo)")
+            let image = try PortablePixmap.read(folder.appendingPathComponent("images/\(photo).ppm"))
+            let input = try model.processor.preprocess(image)
+            checks.append(Check(name: "\(photo) pixel values", worst: maxDifference(input.scalars, Array(pixels[(i * size)..<((i + 1) * size)])), tolerance: 0))
+            let output = try model.tower.encode(pixels: input, hiddenStates: [6, 12],
+                                                attentions: Dictionary(uniqueKeysWithValues: (0..<layers).map { ($0, .rows([0])) }))
+            func slice(_ values: [Float]) -> [Float] { Array(values[(i * plane)..<((i + 1) * plane)]) }
+            let h6 = output.hiddenStates[6]!, h12 = output.hiddenStates[12]!
+            checks.append(Check(name: "\(photo) hidden after layer 5", worst: maxDifference(h6.scalars, slice(after5)), tolerance: 2e-5))
+            checks.append(Check(name: "\(photo) hidden after layer 11", worst: maxDifference(h12.scalars, slice(after11)), tolerance: 7e-4))
+            checks.append(Check(name: "\(photo) last_hidden_state", worst: maxDifference(try model.tower.finalNorm(h12).scalars, slice(last)), tolerance: 4e-4))
+            var worstAttention = 0.0
+            for layer in 0..<layers {
+                let start = (i * layers + layer) * row
+                worstAttention = max(worstAttention, maxDifference(output.attentions[layer]!.scalars, Array(attention[start..<(start + row)])))
+            }
+            checks.append(Check(name: "\(photo) [CLS] attention, 12 layers x 6 heads", worst: worstAttention, tolerance: 3e-5))
+            let scores = try model.classAttention(pixels: input, layer: layers - 1)
+            let kept = Set(scores.indices.sorted { (scores[$0], -$0) > (scores[$1], -$1) }.prefix(64))
+            let expected = Set(top[(i * 64)..<((i + 1) * 64)])
+            checks.append(Check(name: "\(photo) top-64 patches (differing)", worst: Double(kept.symmetricDifference(expected).count / 2), tolerance: 0))
         }
         return checks
     }

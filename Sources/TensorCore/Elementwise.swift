@@ -92,3 +92,24 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// Every row of this `[rows, columns]` tensor multiplied elementwise by `scale [columns]` (a per-channel
+    /// scale such as DINOv2's LayerScale).
+    /// - Throws: `TensorError.shapeMismatch` unless `scale` has one entry per column.
+    public func scalingColumns(by scale: Tensor) throws -> Tensor {
+        let columns = shape.last
+        guard scale.shape == [columns] else {
+            throw TensorError.shapeMismatch(operation: "scalingColumns", expected: [columns], actual: scale.shape)
+        }
+        return Tensor(shape: shape) { out in
+            withUnsafeBufferPointer { a in
+                scale.withUnsafeBufferPointer { s in
+                    for row in 0..<shape.rowCount {
+                        Elementwise.zip(a.baseAddress! + row * columns, s.baseAddress!, out.baseAddress! + row * columns, count: columns) { $0 * $1 }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -186,7 +186,7 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
         do {
             config = try JSONDecoder().decode(LlavaConfiguration.self, from: data)
         } catch let error as DecodingError {
-            throw ModelError.invalidConfiguration(path: path, reason: describe(error))
+            throw ModelError.invalidConfiguration(path: path, reason: error.readableReason)
         } catch {
             throw ModelError.invalidConfiguration(path: path, reason: "\(error)")
         }
@@ -231,22 +231,5 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
         }
         if maxGridViews != nil && imageGridPinpoints == nil { p.append("vision_aspect_ratio anyres_max_N needs image_grid_pinpoints") }
         guard p.isEmpty else { throw ModelError.invalidConfiguration(path: path, reason: p.joined(separator: "; ")) }
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
-        }
-        switch error {
-        case let .typeMismatch(_, context), let .valueNotFound(_, context):
-            return "\(path(context)): \(context.debugDescription)"
-        case let .keyNotFound(key, context):
-            return "\(path(context)): missing key '\(key.stringValue)'"
-        case let .dataCorrupted(context):
-            let underlying = context.underlyingError.map { " (\($0))" } ?? ""
-            return (path(context).isEmpty ? "" : "\(path(context)): ") + context.debugDescription + underlying
-        @unknown default:
-            return "\(error)"
-        }
     }
 }

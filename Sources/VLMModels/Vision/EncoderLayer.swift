@@ -1,7 +1,8 @@
 import TensorCore
 
 /// One pre-norm transformer encoder layer as CLIP's and SigLIP's towers (vision and text) have it:
-/// `x += out(attention(layer_norm1(x)))`, `x += fc2(act(fc1(layer_norm2(x))))`, biased linears throughout.
+/// `x += out(attention(layer_norm1(x)))`, `x += fc2(act(fc1(layer_norm2(x))))`, biased linears throughout;
+/// DINOv2's adds LayerScale, `x += λ1 ⊙ out(…)` and `x += λ2 ⊙ fc2(…)`.
 struct EncoderLayer: Sendable {
     var norm1: LayerNorm
     var qkv: Linear
@@ -9,10 +10,13 @@ struct EncoderLayer: Sendable {
     var norm2: LayerNorm
     var fc1: Linear
     var fc2: Linear
+    /// LayerScale's per-channel factors of the attention and MLP branches, `[hidden]` each (DINOv2).
+    var layerScale: (attention: Tensor, mlp: Tensor)?
 
     /// Loads the layer under `prefix` (`….encoder.layers.i`): `layer_norm1`, `self_attn.{q,k,v,out}_proj`,
-    /// `layer_norm2`, `mlp.fc1`, `mlp.fc2`.
-    init(weights: inout some WeightSource, prefix p: String, hidden h: Int, intermediate: Int, eps: Float) throws {
+    /// `layer_norm2`, `mlp.fc1`, `mlp.fc2`, and with `layerScale` `layer_scale1.lambda1`, `layer_scale2.lambda1`.
+    init(weights: inout some WeightSource, prefix p: String, hidden h: Int, intermediate: Int, eps: Float,
+         layerScale scaled: Bool = false) throws {
         norm1 = try weights.layerNorm("\(p).layer_norm1", width: h, eps: eps)
         qkv = try weights.linear(stacking: ["q_proj", "k_proj", "v_proj"].map { "\(p).self_attn.\($0)" },
                                  inputs: h, outputs: [h, h, h], bias: true)
@@ -20,6 +24,8 @@ struct EncoderLayer: Sendable {
         norm2 = try weights.layerNorm("\(p).layer_norm2", width: h, eps: eps)
         fc1 = try weights.linear("\(p).mlp.fc1", inputs: h, outputs: intermediate, bias: true)
         fc2 = try weights.linear("\(p).mlp.fc2", inputs: intermediate, outputs: h, bias: true)
+        layerScale = scaled ? (try weights.tensor("\(p).layer_scale1.lambda1", shape: [h]),
+                                   try weights.tensor("\(p).layer_scale2.lambda1", shape: [h])) : nil
     }
 
     /// Runs the layer in place on `x [tokens, hidden]` with `heads` heads (causal for a text tower); returns the
@@ -36,9 +42,11 @@ struct EncoderLayer: Sendable {
                 query: qkv.columns(0..<h), key: qkv.columns(h..<(2 * h)), value: qkv.columns((2 * h)..<(3 * h)),
                 heads: heads, kvHeads: heads, causal: causal, probabilities: probabilities)
         }
-        try wrapTensorErrors { try x.add(try out(attention.output)) }
+        let attended = try out(attention.output)
+        try wrapTensorErrors { try x.add(try layerScale.map { try attended.scalingColumns(by: $0.attention) } ?? attended) }
         let hidden = try fc1(try norm2(x)).applying(activation)
-        try wrapTensorErrors { try x.add(try fc2(hidden)) }
+        let transformed = try fc2(hidden)
+        try wrapTensorErrors { try x.add(try layerScale.map { try transformed.scalingColumns(by: $0.mlp) } ?? transformed) }
         return (attention.probabilities, keys)
     }
 

@@ -1,7 +1,7 @@
 import TensorCore
 
 // A port of transformers' CLIPVisionModel (modeling_clip.py) and SiglipVisionModel (modeling_siglip.py) as
-// LLaVA-style models use them.
+// LLaVA-style models use them, and of Dinov2Model (modeling_dinov2.py).
 
 /// What `VisionTower.encode` returns.
 public struct VisionTowerOutput: Sendable {
@@ -18,8 +18,9 @@ public struct VisionTowerOutput: Sendable {
     public var headMeanKeys: [Int: Tensor] = [:]
 }
 
-/// A ViT vision tower, CLIP or SigLIP (`VisionTowerFamily`): patch embedding, [CLS] (CLIP), learned position
-/// embeddings, `pre_layrnorm` (CLIP), pre-norm layers with biased attention and a two-linear MLP.
+/// A ViT vision tower, CLIP, SigLIP or DINOv2 (`VisionTowerFamily`): patch embedding, [CLS] (CLIP, DINOv2),
+/// learned position embeddings (resized to the input grid for DINOv2), `pre_layrnorm` (CLIP), pre-norm layers with
+/// biased attention and a two-linear MLP (with LayerScale for DINOv2).
 /// Immutable and `Sendable`: one instance serves any number of concurrent callers.
 public struct VisionTower: Sendable {
     /// The tower's configuration.
@@ -30,7 +31,8 @@ public struct VisionTower: Sendable {
     let positionEmbedding: Tensor  // [tokens, hidden]
     let preLayerNorm: LayerNorm?  // CLIP
     let layers: [EncoderLayer]
-    /// Loaded so that no checkpoint tensor is left unused; LLaVA-style models never apply it.
+    /// The final LayerNorm (`post_layernorm`; DINOv2's `layernorm`). LLaVA-style models never apply it; DINOv2's
+    /// `last_hidden_state` is it applied to every token of the last layer's output (`finalNorm`).
     let postLayerNorm: LayerNorm
 
     /// Builds the tower from `weights` under `prefix` (e.g. `vision_tower.vision_model`).
@@ -44,12 +46,27 @@ public struct VisionTower: Sendable {
         }
         let family = c.family
         patchBias = family.hasPatchBias ? try weights.tensor("\(prefix).embeddings.patch_embedding.bias", shape: [h]) : nil
-        classEmbedding = family.hasClassToken ? try weights.tensor("\(prefix).embeddings.class_embedding", shape: [h]) : nil
-        positionEmbedding = try weights.tensor("\(prefix).embeddings.position_embedding.weight", shape: [c.tokenCount, h])
+        if let native = c.nativeImageSize {
+            // DINOv2: [CLS] and the position table as [1, 1, h] and [1, 1 + g², h] at the native grid g, resized to
+            // the input grid once here; its [CLS] row stays as stored. The mask token serves training only.
+            classEmbedding = try wrapTensorErrors { try weights.tensor("\(prefix).embeddings.class_embedding", shape: [1, 1, h]).reshaped([h]) }
+            _ = try weights.tensor("\(prefix).embeddings.mask_token", shape: [1, h])
+            let g = native / c.patchSize, side = c.patchesPerSide
+            let table = try weights.tensor("\(prefix).embeddings.position_embedding.weight", shape: [1, 1 + g * g, h])
+            positionEmbedding = try wrapTensorErrors {
+                let rows = try table.reshaped([1 + g * g, h])
+                let grid = g == side ? try rows.rows(1..<(1 + g * g))
+                    : PositionGridInterpolation.bicubic(try rows.rows(1..<(1 + g * g)), from: (g, g), to: (side, side))
+                return try Tensor.concatenateRows([try rows.rows(0..<1), grid])
+            }
+        } else {
+            classEmbedding = family.hasClassToken ? try weights.tensor("\(prefix).embeddings.class_embedding", shape: [h]) : nil
+            positionEmbedding = try weights.tensor("\(prefix).embeddings.position_embedding.weight", shape: [c.tokenCount, h])
+        }
         preLayerNorm = family.hasPreLayerNorm ? try weights.layerNorm("\(prefix).pre_layrnorm", width: h, eps: c.layerNormEps) : nil
         layers = try (0..<c.layerCount).map { i in
             try EncoderLayer(weights: &weights, prefix: "\(prefix).encoder.layers.\(i)", hidden: h, intermediate: c.intermediateSize,
-                             eps: c.layerNormEps)
+                             eps: c.layerNormEps, layerScale: family.hasLayerScale)
         }
         postLayerNorm = try weights.layerNorm("\(prefix).post_layernorm", width: h, eps: c.layerNormEps)
     }
@@ -103,6 +120,10 @@ public struct VisionTower: Sendable {
         }
         return output
     }
+
+    /// The final LayerNorm applied to every row of `hidden [tokens, hidden]` (DINOv2's `last_hidden_state` from
+    /// the last hidden state).
+    public func finalNorm(_ hidden: Tensor) throws -> Tensor { try postLayerNorm(hidden) }
 
     /// Patchify (row-major grid, each patch ordered channel, y, x; pixels past the last whole patch ignored),
     /// project (+ bias), prepend [CLS] when the tower has one, add positions.

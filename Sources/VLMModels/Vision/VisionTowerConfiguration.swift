@@ -1,7 +1,7 @@
 import TensorCore
 
-/// The two vision transformers LLaVA-style models use. They share one implementation (`VisionTower`) and differ
-/// only in these points.
+/// The vision transformers the library runs: the two LLaVA-style models use, and DINOv2 on its own. They share
+/// one implementation (`VisionTower`) and differ only in these points.
 public enum VisionTowerFamily: String, Sendable, Equatable, Codable {
     /// CLIP ViT (`clip_vision_model`): a learned [CLS] token before the patches, `pre_layrnorm` after the
     /// embeddings, a patch convolution without bias, quick_gelu MLPs.
@@ -9,13 +9,19 @@ public enum VisionTowerFamily: String, Sendable, Equatable, Codable {
     /// SigLIP ViT (`siglip_vision_model`): no [CLS] token, no pre-norm, a patch convolution with bias,
     /// tanh-approximated GELU MLPs; the attention-pooling head is not used by VLMs and never loaded.
     case siglip = "siglip_vision_model"
+    /// DINOv2 ViT (`dinov2`): a [CLS] token, no pre-norm, a patch convolution with bias, exact-GELU MLPs,
+    /// LayerScale on both residual branches, a position table learned at `nativeImageSize` and bicubically
+    /// resized to the input grid, and a final LayerNorm over every token.
+    case dinov2
 
     /// Whether the tower prepends a [CLS] token to the patches.
-    public var hasClassToken: Bool { self == .clip }
+    public var hasClassToken: Bool { self != .siglip }
     /// Whether a LayerNorm runs on the embeddings before the first layer (CLIP's `pre_layrnorm`).
     public var hasPreLayerNorm: Bool { self == .clip }
     /// Whether the patch convolution has a bias.
-    public var hasPatchBias: Bool { self == .siglip }
+    public var hasPatchBias: Bool { self != .clip }
+    /// Whether each residual branch is scaled per channel by a learned vector (DINOv2's LayerScale).
+    public var hasLayerScale: Bool { self == .dinov2 }
 }
 
 /// The vision tower of a LLaVA-style checkpoint (`vision_config` in `config.json`): a CLIP or a SigLIP ViT.
@@ -42,6 +48,9 @@ public struct VisionTowerConfiguration: Codable, Sendable, Equatable {
     public var activation: Activation
     /// LayerNorm epsilon (`layer_norm_eps`).
     public var layerNormEps: Float
+    /// The side the stored position table was learned at (DINOv2's `image_size`, 518), when the tower resizes
+    /// that table to the `imageSize` it encodes; nil when the table is used as stored (CLIP, SigLIP).
+    public var nativeImageSize: Int?
 
     /// Patches per image side (`image_size // patch_size`).
     public var patchesPerSide: Int { imageSize / patchSize }
@@ -66,7 +75,7 @@ public struct VisionTowerConfiguration: Codable, Sendable, Equatable {
         self.channelCount = channelCount
         self.imageSize = imageSize
         self.patchSize = patchSize
-        self.activation = activation ?? (family == .clip ? .quickGelu : .geluTanh)
+        self.activation = activation ?? (family == .clip ? .quickGelu : family == .siglip ? .geluTanh : .gelu)
         self.layerNormEps = layerNormEps ?? (family == .clip ? 1e-5 : 1e-6)
     }
 
@@ -84,6 +93,7 @@ public struct VisionTowerConfiguration: Codable, Sendable, Equatable {
         case hiddenSize = "hidden_size", intermediateSize = "intermediate_size", layerCount = "num_hidden_layers"
         case headCount = "num_attention_heads", channelCount = "num_channels", imageSize = "image_size"
         case patchSize = "patch_size", activation = "hidden_act", layerNormEps = "layer_norm_eps"
+        case mlpRatio = "mlp_ratio", swiGLU = "use_swiglu_ffn", queryKeyValueBias = "qkv_bias"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -91,18 +101,31 @@ public struct VisionTowerConfiguration: Codable, Sendable, Equatable {
         let type = try c.decodeIfPresent(String.self, forKey: .family) ?? VisionTowerFamily.clip.rawValue
         guard let family = VisionTowerFamily(rawValue: type) else {
             throw DecodingError.dataCorruptedError(
-                forKey: .family, in: c, debugDescription: "vision model_type '\(type)' is not 'clip_vision_model' or 'siglip_vision_model'")
+                forKey: .family, in: c, debugDescription: "vision model_type '\(type)' is not 'clip_vision_model', 'siglip_vision_model' or 'dinov2'")
         }
         self.family = family
-        let siglip = family == .siglip
+        let siglip = family == .siglip, dinov2 = family == .dinov2
         hiddenSize = try c.decodeIntegerIfPresent(forKey: .hiddenSize) ?? 768
-        intermediateSize = try c.decodeIntegerIfPresent(forKey: .intermediateSize) ?? 3072
+        if dinov2 {
+            // Dinov2Config has no intermediate_size: the MLP is mlp_ratio (default 4) times the width.
+            let ratio = try c.decodeIntegerIfPresent(forKey: .mlpRatio) ?? 4
+            guard (1...64).contains(ratio) else {
+                throw DecodingError.dataCorruptedError(forKey: .mlpRatio, in: c, debugDescription: "mlp_ratio \(ratio) is outside 1 ... 64")
+            }
+            intermediateSize = hiddenSize.multipliedReportingOverflow(by: ratio).overflow ? Int.max : hiddenSize * ratio
+            for (key, refused) in [(CodingKeys.swiGLU, true), (.queryKeyValueBias, false)] where try c.decodeIfPresent(Bool.self, forKey: key) == refused {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(key.rawValue) = \(refused) is not supported")
+            }
+        } else {
+            intermediateSize = try c.decodeIntegerIfPresent(forKey: .intermediateSize) ?? 3072
+        }
         layerCount = try c.decodeIntegerIfPresent(forKey: .layerCount) ?? 12
         headCount = try c.decodeIntegerIfPresent(forKey: .headCount) ?? 12
         channelCount = try c.decodeIntegerIfPresent(forKey: .channelCount) ?? 3
-        imageSize = try c.decodeIntegerIfPresent(forKey: .imageSize) ?? 224
-        patchSize = try c.decodeIntegerIfPresent(forKey: .patchSize) ?? (siglip ? 16 : 32)
-        let act = try c.decodeIfPresent(String.self, forKey: .activation) ?? (siglip ? "gelu_pytorch_tanh" : "quick_gelu")
+        imageSize = try c.decodeIntegerIfPresent(forKey: .imageSize) ?? (dinov2 ? 518 : 224)
+        nativeImageSize = dinov2 ? imageSize : nil
+        patchSize = try c.decodeIntegerIfPresent(forKey: .patchSize) ?? (siglip ? 16 : dinov2 ? 14 : 32)
+        let act = try c.decodeIfPresent(String.self, forKey: .activation) ?? (siglip ? "gelu_pytorch_tanh" : dinov2 ? "gelu" : "quick_gelu")
         do { activation = try Activation(huggingFaceName: act) } catch {
             throw DecodingError.dataCorruptedError(forKey: .activation, in: c, debugDescription: "unsupported hidden_act '\(act)'")
         }
@@ -117,10 +140,11 @@ public struct VisionTowerConfiguration: Codable, Sendable, Equatable {
         try c.encode(layerCount, forKey: .layerCount)
         try c.encode(headCount, forKey: .headCount)
         try c.encode(channelCount, forKey: .channelCount)
-        try c.encode(imageSize, forKey: .imageSize)
+        try c.encode(nativeImageSize ?? imageSize, forKey: .imageSize)
         try c.encode(patchSize, forKey: .patchSize)
         try c.encode(activation.rawValue, forKey: .activation)
         try c.encode(layerNormEps, forKey: .layerNormEps)
+        if family == .dinov2 { try c.encode(intermediateSize / max(hiddenSize, 1), forKey: .mlpRatio) }
     }
 
     /// FLOPs of the patch embedding and `layers` encoder layers over one view's n tokens ([CLS] included where
@@ -149,8 +173,11 @@ public struct VisionTowerConfiguration: Codable, Sendable, Equatable {
         ])
         if p.isEmpty {
             if hiddenSize % headCount != 0 { p.append("vision hidden_size \(hiddenSize) is not divisible by \(headCount) heads") }
-            if family == .clip && imageSize % patchSize != 0 {
+            if family != .siglip && imageSize % patchSize != 0 {
                 p.append("image_size \(imageSize) is not a multiple of patch_size \(patchSize)")
+            }
+            if let native = nativeImageSize, !(patchSize...B.imageSide).contains(native) || native % patchSize != 0 {
+                p.append("the position table's image_size \(native) is not a multiple of patch_size \(patchSize) within \(B.imageSide)")
             }
             if patchSize > imageSize { p.append("patch_size \(patchSize) is larger than image_size \(imageSize)") }
         }
