@@ -73,7 +73,7 @@ enum SVG {
                         sum.0 += Int(image.pixels[i]); sum.1 += Int(image.pixels[i + 1]); sum.2 += Int(image.pixels[i + 2]); n += 1
                     }
                 }
-                picture += "<rect x=\"\(Double(bx) * scale)\" y=\"\(Double(by) * scale)\" width=\"\(Double(block) * scale + 0.5)\" height=\"\(Double(block) * scale + 0.5)\" fill=\"rgb(\(sum.0 / n),\(sum.1 / n),\(sum.2 / n))\"/>"
+                picture += "<rect x=\"\(number(Double(bx) * scale))\" y=\"\(number(Double(by) * scale))\" width=\"\(number(Double(block) * scale + 0.5))\" height=\"\(number(Double(block) * scale + 0.5))\" fill=\"rgb(\(sum.0 / n),\(sum.1 / n),\(sum.2 / n))\"/>"
             }
         }
         var body = ""
@@ -85,7 +85,7 @@ enum SVG {
                 body += "<g transform=\"translate(\(Double(v) * (width + gap)),\(oy + 20))\">\n" + picture + "\n"
                 for cell in cells where cell.fate != .kept {
                     let fill = cell.fate == .merged ? "fill=\"orange\" fill-opacity=\"0.55\"" : "fill=\"black\" fill-opacity=\"0.75\""
-                    body += "<rect x=\"\(cell.x.lowerBound * scale)\" y=\"\(cell.y.lowerBound * scale)\" width=\"\((cell.x.upperBound - cell.x.lowerBound) * scale)\" height=\"\((cell.y.upperBound - cell.y.lowerBound) * scale)\" \(fill)/>"
+                    body += "<rect x=\"\(number(cell.x.lowerBound * scale))\" y=\"\(number(cell.y.lowerBound * scale))\" width=\"\(number((cell.x.upperBound - cell.x.lowerBound) * scale))\" height=\"\(number((cell.y.upperBound - cell.y.lowerBound) * scale))\" \(fill)/>"
                 }
                 body += "\n</g>\n"
             }
@@ -97,6 +97,9 @@ enum SVG {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\">\n"
             + "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n" + body + "</svg>\n"
     }
+
+    /// A coordinate with two decimals (a hundredth of a pixel), keeping drawings small.
+    private static func number(_ value: Double) -> String { String(format: "%.2f", value) }
 
     private static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")

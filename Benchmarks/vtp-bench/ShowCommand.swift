@@ -3,18 +3,27 @@ import VisionTokenPruning
 
 /// `vtp-bench show`: which visual tokens each scorer keeps for one picture and prompt, drawn as an SVG over
 /// the image (LLaVA-NeXT, OneVision: the base view's patches, then every crop's patches, or OneVision's
-/// downsampled grid, over the original image; Qwen2.5-VL: its merged tokens over the original image).
+/// downsampled grid, over the original image; Qwen2.5-VL: its merged tokens over the original image). For a
+/// vision tower on its own (DINOv2), no prompt: the patches its last layer's [CLS] attention keeps.
 enum ShowCommand {
     static func run(_ args: inout Arguments) throws {
         guard let modelPath = try args.value("--model"), let imagePath = try args.value("--image"),
-              let promptText = try args.value("--prompt"), let keep = try args.value("--keep"),
-              let svgPath = try args.value("--svg") else {
-            throw BenchError.usage("show needs --model DIR --image FILE.ppm --prompt \"ID ID ...\" --keep N|P% --svg FILE")
+              let keep = try args.value("--keep"), let svgPath = try args.value("--svg") else {
+            throw BenchError.usage("show needs --model DIR --image FILE.ppm [--prompt \"ID ID ...\"] --keep N|P% --svg FILE")
         }
+        let promptText = try args.value("--prompt")
         let listed = try args.value("--scorers")?.split(separator: ",").map(String.init)
         try args.finish()
         let directory = URL(fileURLWithPath: modelPath)
         let output = try OutputFile(svgPath, flag: "--svg", inputs: [URL(fileURLWithPath: imagePath)], modelFolder: directory)
+        if try ModelRegistry.modelType(directory: directory) == VisionTowerFamily.dinov2.rawValue {
+            guard promptText == nil, listed == nil else {
+                throw BenchError.usage("a vision tower on its own has no prompt and one selection ([CLS] attention): drop --prompt and --scorers")
+            }
+            return try showClassAttention(directory: directory, image: URL(fileURLWithPath: imagePath),
+                                          budget: try TokenBudget(parsing: keep), output: output, path: svgPath)
+        }
+        guard let promptText else { throw BenchError.usage("show needs --prompt \"ID ID ...\" for a vision-language model") }
         let model = try ModelRegistry.load(directory: directory)
         let c = model.modelDescription
         let names = listed ?? ScorerCatalog.names(for: c).filter { $0 != "none" }
@@ -76,5 +85,23 @@ enum ShowCommand {
             if isBase { base.append(cell) } else { crops.append(cell) }
         }
         return crops.isEmpty ? [base] : [base, crops]
+    }
+
+    /// The patches a standalone tower's last-layer [CLS] attention (averaged over heads) keeps, over the crop it saw.
+    private static func showClassAttention(directory: URL, image: URL, budget: TokenBudget, output: OutputFile, path: String) throws {
+        let model = try StandaloneVisionTower(directory: directory)
+        let backdrop = try model.processor.resizedAndCropped(try PortablePixmap.read(image))
+        let c = model.tower.configuration
+        let scores = try model.classAttention(pixels: model.processor.normalize(backdrop), layer: c.layerCount - 1)
+        let kept = Set(try TopK.indices(of: scores, k: try budget.resolve(available: scores.count)))
+        let side = Double(c.patchesPerSide), cellWidth = Double(backdrop.width) / side, cellHeight = Double(backdrop.height) / side
+        let cells = scores.indices.map { p in
+            SVG.Cell(x: Double(p % c.patchesPerSide) * cellWidth...Double(p % c.patchesPerSide + 1) * cellWidth,
+                     y: Double(p / c.patchesPerSide) * cellHeight...Double(p / c.patchesPerSide + 1) * cellHeight,
+                     fate: kept.contains(p) ? .kept : .dropped)
+        }
+        let title = "[CLS] attention: \(kept.count) of \(scores.count) kept"
+        try output.write(Data(SVG.tokenPanels(image: backdrop, panels: [SVG.TokenPanel(title: title, views: [cells])]).utf8))
+        print("wrote \(path): \(kept.count) of \(scores.count) patches kept by [CLS] attention")
     }
 }
