@@ -25,7 +25,23 @@ public enum ChatTemplateError: Error, Equatable, CustomStringConvertible, Sendab
 /// `in`, `is defined`/`is none`, subscripts, `.upper()`/`.lower()`/`.strip()`, filters `selectattr`,
 /// `rejectattr`, `length`, `upper`, `lower`, `trim`, `first`, `last`, and `raise_exception`. Unknown tags are
 /// `ChatTemplateError.unknownTag` when the template is parsed.
+///
+/// Work is bounded: blocks, and sub-expressions inside one expression, nest at most `maximumNesting` deep, an
+/// expression has at most
+/// `maximumExpressionTokens` tokens, and rendering stops with `ChatTemplateError.render` after `maximumSteps`
+/// statements and loop iterations or once the output or any string or list value would exceed
+/// `maximumOutputBytes` bytes (elements).
 public struct ChatTemplate: Sendable {
+    /// Deepest nesting of `for`, `if` and `generation` blocks, and of parentheses, brackets, arguments and `not`
+    /// inside one expression.
+    public static let maximumNesting = 64
+    /// Most tokens in one `{{ … }}` expression or statement expression.
+    public static let maximumExpressionTokens = 512
+    /// Most statements, outputs and loop iterations one rendering runs.
+    public static let maximumSteps = 1_000_000
+    /// Largest output, and largest string (bytes) or list (elements) any expression may build: 16 MiB.
+    public static let maximumOutputBytes = 16 << 20
+
     let nodes: [TemplateNode]
 
     /// Parses `source`.
@@ -36,7 +52,7 @@ public struct ChatTemplate: Sendable {
     }
 
     /// Renders the template for `messages` with the given extra variables (`add_generation_prompt`, …).
-    /// - Throws: `ChatTemplateError.render`.
+    /// - Throws: `ChatTemplateError.render`, also when rendering exceeds the work bounds above.
     public func render(_ variables: [String: TemplateValue]) throws -> String {
         var scope = TemplateScope(variables: variables)
         var out = ""

@@ -32,11 +32,19 @@ indirect enum TemplateNode: Sendable {
 struct TemplateParser {
     let tokens: [TemplateLexer.Token]
     var position = 0
+    /// Blocks open around the one being parsed.
+    private var depth = 0
 
     init(tokens: [TemplateLexer.Token]) { self.tokens = tokens }
 
     /// Nodes up to one of the `until` tags (which is left unconsumed), or to the end when `until` is empty.
+    /// - Throws: `ChatTemplateError.syntax` for blocks nested deeper than `ChatTemplate.maximumNesting`.
     mutating func parseBlock(until: Set<String>) throws -> [TemplateNode] {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= ChatTemplate.maximumNesting else {
+            throw ChatTemplateError.syntax("blocks nested deeper than \(ChatTemplate.maximumNesting)", offset: Self.offset(of: tokens, at: position))
+        }
         var nodes: [TemplateNode] = []
         while position < tokens.count {
             switch tokens[position] {
@@ -56,6 +64,17 @@ struct TemplateParser {
         }
         guard until.isEmpty else { throw ChatTemplateError.syntax("missing {% \(until.sorted().joined(separator: " / ")) %}", offset: -1) }
         return nodes
+    }
+
+    /// The template offset of token `i` (the last statement's for a text run), for error messages.
+    private static func offset(of tokens: [TemplateLexer.Token], at i: Int) -> Int {
+        for token in tokens[..<min(i + 1, tokens.count)].reversed() {
+            switch token {
+            case let .output(_, offset), let .statement(_, offset): return offset
+            case .text: continue
+            }
+        }
+        return 0
     }
 
     private mutating func expect(_ keyword: String) throws -> (source: String, offset: Int) {
@@ -143,12 +162,18 @@ struct ExpressionParser {
         return try p.parseComplete()
     }
 
+    /// Tokens the lexer stopped at: past `ChatTemplate.maximumExpressionTokens` the expression is refused.
+    private var truncated = false
+    /// Sub-expressions (parentheses, brackets, arguments, `not`) open around the one being parsed.
+    private var nesting = 0
+
     init(source: String, offset: Int) {
         self.offset = offset
         let s = Array(source.unicodeScalars)
         var i = 0
         func isNameStart(_ c: Unicode.Scalar) -> Bool { c == "_" || c.properties.isAlphabetic }
         while i < s.count {
+            guard tokens.count < ChatTemplate.maximumExpressionTokens else { truncated = true; break }
             let c = s[i]
             if c.properties.isWhitespace { i += 1; continue }
             if isNameStart(c) {
@@ -212,12 +237,22 @@ struct ExpressionParser {
     }
 
     mutating func parseComplete() throws -> TemplateExpression {
+        try checkSize()
         let e = try parseExpression(allowConditional: true)
         try finish()
         return e
     }
 
+    /// - Throws: `ChatTemplateError.syntax` for an expression of more than `ChatTemplate.maximumExpressionTokens`
+    ///   tokens, which bounds the depth of every expression tree (and of its evaluation).
+    mutating func checkSize() throws {
+        guard !truncated else { throw fail("expression longer than \(ChatTemplate.maximumExpressionTokens) tokens") }
+    }
+
     mutating func parseExpression(allowConditional: Bool) throws -> TemplateExpression {
+        try checkSize()
+        try enter()
+        defer { nesting -= 1 }
         let value = try parseOr()
         guard allowConditional, accept(keyword: "if") else { return value }
         let condition = try parseOr()
@@ -236,8 +271,17 @@ struct ExpressionParser {
         return left
     }
 
+    /// Opens one level of sub-expression. - Throws: `ChatTemplateError.syntax` past `ChatTemplate.maximumNesting`.
+    private mutating func enter() throws {
+        nesting += 1
+        guard nesting <= ChatTemplate.maximumNesting else { throw fail("expression nested deeper than \(ChatTemplate.maximumNesting)") }
+    }
+
     private mutating func parseNot() throws -> TemplateExpression {
-        accept(keyword: "not") ? .not(try parseNot()) : try parseComparison()
+        guard accept(keyword: "not") else { return try parseComparison() }
+        try enter()
+        defer { nesting -= 1 }
+        return .not(try parseNot())
     }
 
     private mutating func parseComparison() throws -> TemplateExpression {

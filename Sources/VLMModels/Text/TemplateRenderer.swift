@@ -1,8 +1,18 @@
 /// Variables visible while rendering: a stack of frames, innermost last.
 struct TemplateScope {
     var frames: [[String: TemplateValue]]
+    /// Statements, outputs and loop iterations run so far.
+    private(set) var steps = 0
 
     init(variables: [String: TemplateValue]) { frames = [variables] }
+
+    /// Counts one step. - Throws: `ChatTemplateError.render` past `ChatTemplate.maximumSteps`.
+    mutating func step() throws {
+        steps += 1
+        guard steps <= ChatTemplate.maximumSteps else {
+            throw ChatTemplateError.render("rendering took more than \(ChatTemplate.maximumSteps) steps")
+        }
+    }
 
     func lookup(_ name: String) -> TemplateValue {
         for frame in frames.reversed() { if let v = frame[name] { return v } }
@@ -29,9 +39,10 @@ enum TemplateRenderer {
 
     static func run(_ nodes: [TemplateNode], _ scope: inout TemplateScope, _ out: inout String) throws -> Flow {
         for node in nodes {
+            try scope.step()
             switch node {
-            case .text(let t): out += t
-            case .output(let e): out += try evaluate(e, scope).rendered
+            case .text(let t): try append(t, to: &out)
+            case .output(let e): try append(try evaluate(e, scope).rendered, to: &out)
             case .set(let name, let e): scope.assign(name, try evaluate(e, scope))
             case let .setAttribute(name, attribute, e): try scope.assignAttribute(name, attribute, try evaluate(e, scope))
             case .generation(let body):
@@ -61,6 +72,7 @@ enum TemplateRenderer {
                 }
                 if items.isEmpty { _ = try run(otherwise, &scope, &out); continue }
                 for (index, item) in items.enumerated() {
+                    try scope.step()
                     var frame = bind(names, item)
                     frame["loop"] = .dict([("index", .int(index + 1)), ("index0", .int(index)), ("first", .bool(index == 0)),
                                            ("last", .bool(index == items.count - 1)), ("length", .int(items.count)),
@@ -74,6 +86,28 @@ enum TemplateRenderer {
             }
         }
         return .normal
+    }
+
+    /// Appends `text` to the output. - Throws: `ChatTemplateError.render` past `ChatTemplate.maximumOutputBytes`.
+    private static func append(_ text: String, to out: inout String) throws {
+        guard out.utf8.count + text.utf8.count <= ChatTemplate.maximumOutputBytes else {
+            throw ChatTemplateError.render("the rendered prompt would exceed \(ChatTemplate.maximumOutputBytes) bytes")
+        }
+        out += text
+    }
+
+    /// `value` if its string or list fits `ChatTemplate.maximumOutputBytes`. - Throws: `ChatTemplateError.render`.
+    private static func bounded(_ value: TemplateValue) throws -> TemplateValue {
+        let size: Int
+        switch value {
+        case .string(let s): size = s.utf8.count
+        case .list(let l): size = l.count
+        default: size = 0
+        }
+        guard size <= ChatTemplate.maximumOutputBytes else {
+            throw ChatTemplateError.render("a template value would exceed \(ChatTemplate.maximumOutputBytes) bytes or elements")
+        }
+        return value
     }
 
     private static func bind(_ names: [String], _ item: TemplateValue) -> [String: TemplateValue] {
@@ -100,11 +134,23 @@ enum TemplateRenderer {
             return try call(method, on: try evaluate(base, scope), args)
         case let .filter(base, name, arguments):
             return try filter(name, try evaluate(base, scope), try arguments.map { try evaluate($0, scope) })
-        case let .binary(op, l, r):
-            let left = try evaluate(l, scope)
-            if op == "and" { return left.isTrue ? try evaluate(r, scope) : left }
-            if op == "or" { return left.isTrue ? left : try evaluate(r, scope) }
-            return try binary(op, left, try evaluate(r, scope))
+        case .binary:
+            // Operator chains (`a ~ b ~ c …`) parse into left-deep trees: walk the left spine with a loop, so
+            // evaluation depth follows the expression's nesting, not its length.
+            var spine: [(op: String, right: TemplateExpression)] = [], leftmost = e
+            while case let .binary(op, l, r) = leftmost {
+                spine.append((op, r))
+                leftmost = l
+            }
+            var value = try evaluate(leftmost, scope)
+            for (op, right) in spine.reversed() {
+                switch op {
+                case "and": value = value.isTrue ? try evaluate(right, scope) : value
+                case "or": value = value.isTrue ? value : try evaluate(right, scope)
+                default: value = try bounded(try binary(op, value, try evaluate(right, scope)))
+                }
+            }
+            return value
         case .not(let inner): return .bool(!(try evaluate(inner, scope).isTrue))
         case let .test(inner, name, negated):
             let value = try evaluate(inner, scope)
