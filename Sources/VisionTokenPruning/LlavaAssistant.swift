@@ -59,11 +59,12 @@ public struct LlavaAssistant: Sendable {
     /// The prompt ids for one question about one image: the template's rendering of a user turn (image, then
     /// text) with the assistant's turn opened (Qwen2.5-VL's template adds its default system turn), encoded with
     /// the tokenizer's special tokens (LLaMA's BOS).
-    /// - Throws: `ChatTemplateError`, `TokenizerError`, or `ModelError.invalidInput` when the rendering does
-    ///   not hold exactly one image placeholder or an id is outside the model's vocabulary.
+    /// - Throws: `ChatTemplateError`, `TokenizerError` (`.tooManyTokens` as soon as the text exceeds the model's
+    ///   context), or `ModelError.invalidInput` when the rendering does not hold exactly one image placeholder or
+    ///   an id is outside the model's vocabulary.
     public func promptIds(question: String) throws -> [Int] {
         let text = try template.render(messages: [.userQuestion(question)], addGenerationPrompt: true)
-        let ids = try tokenizer.encode(text, addSpecialTokens: true)
+        let ids = try tokenizer.encode(text, addSpecialTokens: true, maximumTokens: model.language.configuration.maxPositionEmbeddings)
         _ = try model.layout(tokenIds: ids, imageTokenCount: 1)
         return ids
     }

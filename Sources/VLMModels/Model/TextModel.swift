@@ -38,10 +38,12 @@ public struct TextModel: Sendable {
     /// The prompt ids for `messages`: the chat template's rendering with the assistant's turn opened, each
     /// message's content given as one string (text-only templates concatenate it), encoded with the tokenizer's
     /// own special tokens.
-    /// - Throws: `ModelError.invalidInput` when the model has no chat template, `ChatTemplateError`, `TokenizerError`.
+    /// - Throws: `ModelError.invalidInput` when the model has no chat template, `ChatTemplateError`, `TokenizerError`
+    ///   (`.tooManyTokens` as soon as the text exceeds the model's context).
     public func promptIds(messages: [ChatMessage]) throws -> [Int] {
         guard let template else { throw ModelError.invalidInput("this model has no chat template; give the prompt ids directly") }
-        return try tokenizer.encode(try template.render(messages: messages, addGenerationPrompt: true, textContent: true))
+        return try tokenizer.encode(try template.render(messages: messages, addGenerationPrompt: true, textContent: true),
+                                    maximumTokens: decoder.configuration.maxPositionEmbeddings)
     }
 
     /// Greedy continuation of `promptIds`: up to `maxNewTokens` tokens, stopping after an end-of-sequence token

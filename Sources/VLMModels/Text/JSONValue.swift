@@ -202,7 +202,9 @@ private struct JSONParser {
     }
 
     /// A string starting at the opening quote; returns its UTF-8 bytes.
+    /// - Throws: for an unterminated string, a bad escape, a control character or bytes that are not UTF-8.
     mutating func string() throws -> [UInt8] {
+        let start = index
         index += 1
         var out: [UInt8] = []
         while true {
@@ -210,7 +212,12 @@ private struct JSONParser {
             let byte = bytes[index]
             index += 1
             switch byte {
-            case UInt8(ascii: "\""): return out
+            case UInt8(ascii: "\""):
+                guard out.allSatisfy({ $0 < 0x80 }) || String(validating: out, as: UTF8.self) != nil else {
+                    index = start
+                    throw fail("string is not valid UTF-8")
+                }
+                return out
             case UInt8(ascii: "\\"):
                 guard index < bytes.count else { throw fail("unterminated escape") }
                 let escape = bytes[index]

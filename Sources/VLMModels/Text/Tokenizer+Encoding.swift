@@ -1,48 +1,67 @@
 import Foundation
 
 extension Tokenizer {
+    /// Most Unicode scalars normalization may turn a segment of n scalars into: `maximumNormalizedGrowth · n + 64`.
+    public static let maximumNormalizedGrowth = 4
+
     /// The token ids of `text`; with `addSpecialTokens` the post-processor's tokens (LLaMA's BOS) are added.
-    /// - Throws: `TokenizerError.unknownCharacter` when the model cannot represent a character.
-    public func encode(_ text: String, addSpecialTokens: Bool = true) throws -> [Int] {
+    /// With `maximumTokens` (a model's context), encoding stops as soon as the ids exceed it.
+    /// - Throws: `TokenizerError.unknownCharacter` when the model cannot represent a character,
+    ///   `.tooManyTokens` past `maximumTokens`, `.normalizationGrowth` when a normalizer grows a segment beyond
+    ///   `maximumNormalizedGrowth` times its length.
+    public func encode(_ text: String, addSpecialTokens: Bool = true, maximumTokens: Int? = nil) throws -> [Int] {
         var out = addSpecialTokens ? prefixIds : []
+        let limit = maximumTokens ?? Int.max
         let scalars = Array(text.unicodeScalars)
         var segmentStart = 0, i = 0
         while i < scalars.count {
-            if let token = addedTokens.first(where: { matches($0.scalars, in: scalars, at: i) }) {
-                try encodeSegment(scalars[segmentStart..<i], atStart: segmentStart == 0, into: &out)
+            if let token = addedTokenMatcher.longestMatch(in: scalars, at: i) {
+                try encodeSegment(scalars[segmentStart..<i], atStart: segmentStart == 0, into: &out, limit: limit)
                 out.append(token.id)
+                try Self.check(out.count, limit)
                 i += token.scalars.count
                 segmentStart = i
             } else {
                 i += 1
             }
         }
-        try encodeSegment(scalars[segmentStart..<scalars.count], atStart: segmentStart == 0, into: &out)
+        try encodeSegment(scalars[segmentStart..<scalars.count], atStart: segmentStart == 0, into: &out, limit: limit)
         if addSpecialTokens { out += suffixIds }
+        try Self.check(out.count, limit)
         return out
     }
 
-    private func matches(_ token: [Unicode.Scalar], in text: [Unicode.Scalar], at i: Int) -> Bool {
-        guard i + token.count <= text.count else { return false }
-        for k in token.indices where text[i + k] != token[k] { return false }
-        return true
+    private static func check(_ count: Int, _ limit: Int) throws {
+        guard count <= limit else { throw TokenizerError.tooManyTokens(limit: limit) }
     }
 
     /// Normalizes, pre-tokenizes and BPE-encodes the text between two added tokens.
-    private func encodeSegment(_ segment: ArraySlice<Unicode.Scalar>, atStart: Bool, into out: inout [Int]) throws {
+    private func encodeSegment(_ segment: ArraySlice<Unicode.Scalar>, atStart: Bool, into out: inout [Int], limit: Int) throws {
         guard !segment.isEmpty else { return }
         var text = Array(segment)
+        let bound = Self.maximumNormalizedGrowth * segment.count + 64
+        func allow(_ length: Int) throws {
+            guard length <= bound else { throw TokenizerError.normalizationGrowth(from: segment.count, to: length, bound: bound) }
+        }
         for step in normalizer {
             switch step {
             case .prepend(let prefix): text = prefix + text
-            case let .replace(pattern, content): text = Self.replacing(pattern, with: content, in: text)
+            case let .replace(pattern, content):
+                // The resulting length is known before anything is built: refuse a runaway replacement up front.
+                if content.count > pattern.count {
+                    try allow(text.count + Self.occurrences(of: pattern, in: text) * (content.count - pattern.count))
+                }
+                text = Self.replacing(pattern, with: content, in: text)
             case .nfc: text = Array(String(String.UnicodeScalarView(text)).precomposedStringWithCanonicalMapping.unicodeScalars)
             case .lowercase: text = Self.lowercased(text)
             case .replaceWhitespaceRuns(let content):
                 var out: [Unicode.Scalar] = [], inRun = false
                 for s in text {
                     if PiecewiseSplitter.isSpace(s) {
-                        if !inRun { out += content }
+                        if !inRun {
+                            out += content
+                            try allow(out.count)
+                        }
                         inRun = true
                     } else {
                         out.append(s)
@@ -51,6 +70,7 @@ extension Tokenizer {
                 }
                 text = out
             }
+            try allow(text.count)
         }
         switch preTokenizer {
         case .none:
@@ -61,18 +81,30 @@ extension Tokenizer {
             if prepend, text.first != replacement { text.insert(replacement, at: 0) }
             try model.encode(text, into: &out)
         case .byteLevelPieces:
-            for piece in PiecewiseSplitter.split(text) { try encodeByteLevel(piece, into: &out) }
+            for piece in PiecewiseSplitter.split(text) { try encodeByteLevel(piece, into: &out, limit: limit) }
         case .clipPieces(let literals):
-            for piece in CLIPSplitter.split(text, literals: literals) { try encodeByteLevel(piece, into: &out) }
+            for piece in CLIPSplitter.split(text, literals: literals) { try encodeByteLevel(piece, into: &out, limit: limit) }
         case .gpt2Pieces(let isolatingNumbers):
-            for piece in GPT2Splitter.split(text, isolatingNumbers: isolatingNumbers) { try encodeByteLevel(piece, into: &out) }
+            for piece in GPT2Splitter.split(text, isolatingNumbers: isolatingNumbers) { try encodeByteLevel(piece, into: &out, limit: limit) }
         }
+        try Self.check(out.count, limit)
     }
 
-    /// BPE of one pre-tokenized piece in the byte-level alphabet.
-    private func encodeByteLevel(_ piece: ArraySlice<Unicode.Scalar>, into out: inout [Int]) throws {
+    /// BPE of one pre-tokenized piece in the byte-level alphabet, stopping once the ids exceed `limit`.
+    private func encodeByteLevel(_ piece: ArraySlice<Unicode.Scalar>, into out: inout [Int], limit: Int) throws {
         let mapped = String(String.UnicodeScalarView(piece)).utf8.map { ByteLevelAlphabet.characters[Int($0)] }
         try model.encode(mapped, into: &out)
+        try Self.check(out.count, limit)
+    }
+
+    /// Non-overlapping occurrences of `pattern` in `text`, scanned left to right as `replacing` does.
+    static func occurrences<Element: Equatable>(of pattern: [Element], in text: [Element]) -> Int {
+        guard !pattern.isEmpty else { return 0 }
+        var count = 0, i = 0
+        while i + pattern.count <= text.count {
+            if text[i..<(i + pattern.count)].elementsEqual(pattern) { count += 1; i += pattern.count } else { i += 1 }
+        }
+        return count
     }
 
     /// The `Lowercase` normalizer: each scalar's full lowercase mapping on its own (`tokenizers` maps char by

@@ -43,8 +43,10 @@ public struct Tokenizer: Sendable {
     let decoderSteps: [DecoderStep]
     /// Ids the post-processor puts before and after the text when special tokens are added.
     let prefixIds: [Int], suffixIds: [Int]
-    /// Added tokens, longest first (for leftmost-longest matching).
+    /// Added tokens, longest first.
     public let addedTokens: [AddedToken]
+    /// The added tokens as a trie, for leftmost-longest matching.
+    let addedTokenMatcher: AddedTokenMatcher
     /// Token bytes by id (added tokens and vocabulary).
     let tokenBytes: [Int: [UInt8]]
     let specialIds: Set<Int>
@@ -73,12 +75,13 @@ public struct Tokenizer: Sendable {
     }
 
     /// Parses `tokenizer.json` bytes; `path` names the file in errors.
-    /// - Throws: `TokenizerError.malformed` or `.unsupported`.
+    /// - Throws: `TokenizerError.malformed` (also for a repeated key or a string that is not UTF-8) or `.unsupported`.
     public init(data: Data, path: String = "tokenizer.json") throws {
         func malformed(_ reason: String) -> TokenizerError { .malformed(path: path, reason: reason) }
         func unsupported(_ what: String) -> TokenizerError { .unsupported(path: path, what: what) }
         let json: JSONValue
         do { json = try JSONValue.parse(data) } catch { throw malformed("\(error)") }
+        if let key = json.firstDuplicateKey { throw malformed("key '\(key)' appears more than once") }
         guard let model = json["model"], model["type"]?.string ?? "BPE" == "BPE", model["vocab"]?.members != nil else {
             throw unsupported("model type '\(json["model"]?["type"]?.string ?? "none")' (only BPE is implemented)")
         }
@@ -147,6 +150,7 @@ public struct Tokenizer: Sendable {
         self.prefixIds = prefixIds
         self.suffixIds = suffixIds
         addedTokens = added.sorted { $0.scalars.count > $1.scalars.count }
+        addedTokenMatcher = AddedTokenMatcher(added)
         self.tokenBytes = tokenBytes
         specialIds = Set(added.filter(\.special).map(\.id))
     }

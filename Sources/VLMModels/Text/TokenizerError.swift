@@ -8,6 +8,11 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible, Sendable 
     case unknownCharacter(Unicode.Scalar)
     /// An id outside the tokenizer's vocabulary.
     case unknownId(Int)
+    /// A text whose ids exceed the limit given to `encode` (a model's context), found before encoding it all.
+    case tooManyTokens(limit: Int)
+    /// A normalizer that would grow a segment of `from` scalars to `to`, beyond `bound`
+    /// (`Tokenizer.maximumNormalizedGrowth`).
+    case normalizationGrowth(from: Int, to: Int, bound: Int)
 
     public var description: String {
         switch self {
@@ -15,6 +20,9 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible, Sendable 
         case let .malformed(path, reason): return "malformed tokenizer \(path): \(reason)"
         case let .unknownCharacter(s): return "character U+\(String(s.value, radix: 16, uppercase: true)) is outside the vocabulary"
         case let .unknownId(id): return "token id \(id) is outside the tokenizer's vocabulary"
+        case let .tooManyTokens(limit): return "the text is longer than \(limit) tokens, the model's context"
+        case let .normalizationGrowth(from, to, bound):
+            return "the tokenizer's normalizer would grow \(from) characters to \(to), beyond the bound of \(bound)"
         }
     }
 }
