@@ -221,8 +221,8 @@ public struct AnyResolutionLayout: Sendable, Equatable {
         guard pinpoints.count <= 64 else {
             throw ModelError.invalidConfiguration(path: path, reason: "image_grid_pinpoints lists \(pinpoints.count) sizes, more than 64")
         }
-        for p in pinpoints where p.height / max(viewSize, 1) * (p.width / max(viewSize, 1)) > 64 || p.height > ConfigurationBounds.imageSide
-            || p.width > ConfigurationBounds.imageSide {
+        for p in pinpoints where p.height > ConfigurationBounds.imageSide || p.width > ConfigurationBounds.imageSide
+            || CheckedSize.product(p.height / viewSize, p.width / viewSize).map({ $0 > 64 }) ?? true {
             throw ModelError.invalidConfiguration(
                 path: path, reason: "pinpoint [\(p.height), \(p.width)] makes more than 64 crops or exceeds \(ConfigurationBounds.imageSide) pixels")
         }

@@ -79,9 +79,9 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
 
     /// The vision tower's hidden state that feeds the projector, as an index into its `layerCount + 1` hidden
     /// states: 0 is the embeddings after `pre_layrnorm`, i the output of encoder layer i − 1. A negative
-    /// `visionFeatureLayer` counts from the end.
+    /// `visionFeatureLayer` counts from the end. −1 when that sum overflows (which `validate` refuses).
     public var visionFeatureHiddenState: Int {
-        visionFeatureLayer < 0 ? vision.layerCount + 1 + visionFeatureLayer : visionFeatureLayer
+        visionFeatureLayer < 0 ? CheckedSize.sum(vision.layerCount, 1, visionFeatureLayer) ?? -1 : visionFeatureLayer
     }
 
     /// The 0-based encoder layer whose output feeds the projector (`visionFeatureHiddenState − 1`), or nil when
@@ -213,7 +213,7 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
     public func validate(path: String = "config.json") throws {
         var p = vision.problems() + text.problems()
         if !(0...vision.layerCount).contains(visionFeatureHiddenState) {
-            p.append("vision_feature_layer \(visionFeatureLayer) is outside the \(vision.layerCount + 1) hidden states")
+            p.append("vision_feature_layer \(visionFeatureLayer) is outside the hidden states 0 ... \(vision.layerCount)")
         }
         if imageTokenId < 0 { p.append("image_token_index must be >= 0") }
         if let pinpoints = imageGridPinpoints {

@@ -1,0 +1,38 @@
+import Foundation
+@testable import VLMModels
+import XCTest
+
+/// Numbers from outside that would overflow an `Int` are typed errors, never traps.
+final class CheckedSizeTests: XCTestCase {
+    private func assertInvalid(_ json: String, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try LlavaConfiguration.decode(Data(json.utf8)), file: file, line: line) { error in
+            guard case .invalidConfiguration("config.json", let reason)? = error as? ModelError else {
+                return XCTFail("\(error)", file: file, line: line)
+            }
+            XCTAssertTrue(reason.contains(fragment), "'\(reason)' does not say '\(fragment)'", file: file, line: line)
+        }
+    }
+
+    func testHugeLayerCountsAndFeatureLayers() {
+        assertInvalid(#"{"model_type": "llava", "vision_config": {"num_hidden_layers": 9223372036854775807}, "text_config": {}}"#,
+                      "vision_config.num_hidden_layers 9223372036854775807 exceeds the bound 1024")
+        assertInvalid(#"{"model_type": "llava", "vision_feature_layer": -9223372036854775807, "text_config": {}}"#,
+                      "vision_feature_layer -9223372036854775807 is outside the hidden states 0 ... 24")
+        assertInvalid(#"{"model_type": "llava", "vision_feature_layer": 9223372036854775807, "text_config": {}}"#,
+                      "vision_feature_layer 9223372036854775807 is outside")
+    }
+
+    func testHugePinpoints() {
+        for pinpoint in ["[9223372036854775807, 336]", "[4611686018427387904, 4611686018427387904]", "[336, 3037000500]"] {
+            assertInvalid(#"{"model_type": "llava_next", "image_grid_pinpoints": [\#(pinpoint)], "text_config": {}}"#,
+                          "makes more than 64 crops or exceeds 16384 pixels")
+        }
+    }
+
+    func testSums() {
+        XCTAssertEqual(CheckedSize.sum(Int.max - 1, 1), Int.max)
+        XCTAssertNil(CheckedSize.sum(Int.max, 1))
+        XCTAssertNil(CheckedSize.product(Int.max / 2, 3))
+        XCTAssertEqual(CheckedSize.product(3, 5, 7), 105)
+    }
+}
