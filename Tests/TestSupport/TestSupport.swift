@@ -101,3 +101,8 @@ extension XCTestCase {
 /// The repository's own tiny CLIP fixture, `Tests/Fixtures/tiny-clip` (made by `Tests/Fixtures/make_tiny_clip.py`).
 public let tinyClipFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("Fixtures/tiny-clip")
+
+/// The repository's GGUF pair fixture, `Tests/Fixtures/tiny-llava-gguf` (made by `Tests/Fixtures/make_tiny_llava_gguf.py`
+/// with llama.cpp's own converters): `source/` (a generated llava-hf checkpoint), `text-model-f32.gguf`, `mmproj-model-f32.gguf`.
+public let tinyLlavaGGUFFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Fixtures/tiny-llava-gguf")

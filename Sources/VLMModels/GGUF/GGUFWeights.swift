@@ -1,11 +1,11 @@
 import TensorCore
 
-/// The weights of a `llama`-architecture GGUF text model under the canonical names `LlamaDecoder` asks for
-/// (`language_model.model.layers.{i}.self_attn.q_proj.weight`, …), with llama.cpp's converter undone: the rows of
-/// `attn_q` and `attn_k`, which `convert_hf_to_gguf.py` reorders from rotate-half to interleaved-pair RoPE, are put
-/// back in Hugging Face order, and GGUF's contiguous-first dimensions are reversed into PyTorch's `[out, in]`.
-/// Matrices are dequantised row panel by row panel into the chosen precision; quantised types load as BF16
-/// under `.checkpoint`.
+/// The weights of a GGUF file under the canonical names the library's loaders ask for: a `llama` text model
+/// (`language_model.model.layers.{i}.self_attn.q_proj.weight`, …) with llama.cpp's converter undone — the rows of
+/// `attn_q` and `attn_k`, which `convert_hf_to_gguf.py` reorders from rotate-half to interleaved-pair RoPE, put back
+/// in Hugging Face order — or a LLaVA `mmproj` file (`vision_tower.vision_model.*`, `multi_modal_projector.*`).
+/// GGUF's contiguous-first dimensions are reversed into PyTorch's `[out, in]`. Matrices are dequantised row panel by
+/// row panel into the chosen precision; quantised types load as BF16 under `.checkpoint`.
 public struct GGUFWeights: WeightSource {
     private let file: GGUFFile
     /// Canonical name → GGUF name.
@@ -19,19 +19,58 @@ public struct GGUFWeights: WeightSource {
     /// Indexes the tensors of `file` (a `llama` text model with `configuration`).
     /// - Throws: `ModelError.invalidConfiguration` for a tensor name that is not part of a llama text model.
     public init(file: GGUFFile, configuration: LlamaConfiguration, precision: LoadPrecision = .checkpoint) throws {
-        var map: [String: String] = [:], heads: [String: Int] = [:]
+        var heads: [String: Int] = [:]
         for name in file.tensorNames {
-            guard let canonical = Self.canonicalName(name) else {
-                throw ModelError.invalidConfiguration(path: file.path, reason: "tensor '\(name)' is not part of a llama text model")
-            }
-            map[canonical] = name
             if name.hasSuffix(".attn_q.weight") { heads[name] = configuration.headCount }
             if name.hasSuffix(".attn_k.weight") { heads[name] = configuration.kvHeadCount }
         }
+        try self.init(file: file, naming: Self.canonicalName, what: "a llama text model", permutedHeads: heads, precision: precision)
+    }
+
+    /// Indexes the tensors of a LLaVA `mmproj` file as llama.cpp's `convert_image_encoder_to_gguf.py` writes it
+    /// (`v.*`: the CLIP tower without `post_layernorm`, its layers cut after the feature layer; `mm.0`, `mm.2`:
+    /// the MLP projector) under the canonical `vision_tower.vision_model.*` and `multi_modal_projector.*` names.
+    /// Nothing is permuted.
+    /// - Throws: `ModelError.invalidConfiguration` for a tensor name that is not part of such a file.
+    public init(mmproj file: GGUFFile, precision: LoadPrecision = .checkpoint) throws {
+        try self.init(file: file, naming: Self.mmprojCanonicalName, what: "a LLaVA mmproj (CLIP tower and MLP projector)",
+                      permutedHeads: [:], precision: precision)
+    }
+
+    private init(file: GGUFFile, naming: (String) -> String?, what: String, permutedHeads: [String: Int],
+                 precision: LoadPrecision) throws {
+        var map: [String: String] = [:]
+        for name in file.tensorNames {
+            guard let canonical = naming(name) else {
+                throw ModelError.invalidConfiguration(path: file.path, reason: "tensor '\(name)' is not part of \(what)")
+            }
+            map[canonical] = name
+        }
         self.file = file
         storedName = map
-        permutedHeads = heads
+        self.permutedHeads = permutedHeads
         self.precision = precision
+    }
+
+    /// Whether canonical tensor `name` is in this file.
+    public func holds(_ name: String) -> Bool { storedName[name] != nil }
+
+    /// The canonical name of an mmproj tensor name, nil when it is not one. llama.cpp's converter names CLIP's
+    /// `mlp.fc1` `ffn_down` and `mlp.fc2` `ffn_up`.
+    static func mmprojCanonicalName(_ name: String) -> String? {
+        let tower = "vision_tower.vision_model"
+        let global = ["v.class_embd": "\(tower).embeddings.class_embedding", "v.patch_embd.weight": "\(tower).embeddings.patch_embedding.weight",
+                      "v.position_embd.weight": "\(tower).embeddings.position_embedding.weight",
+                      "v.pre_ln.weight": "\(tower).pre_layrnorm.weight", "v.pre_ln.bias": "\(tower).pre_layrnorm.bias",
+                      "mm.0.weight": "multi_modal_projector.linear_1.weight", "mm.0.bias": "multi_modal_projector.linear_1.bias",
+                      "mm.2.weight": "multi_modal_projector.linear_2.weight", "mm.2.bias": "multi_modal_projector.linear_2.bias"]
+        if let canonical = global[name] { return canonical }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0] == "v", parts[1] == "blk", let layer = Int(parts[2]), layer >= 0, String(layer) == parts[2] else { return nil }
+        let modules = ["attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj", "attn_out": "self_attn.out_proj",
+                       "ln1": "layer_norm1", "ln2": "layer_norm2", "ffn_down": "mlp.fc1", "ffn_up": "mlp.fc2"]
+        guard let module = modules[String(parts[3])], ["weight", "bias"].contains(parts[4]) else { return nil }
+        return "\(tower).encoder.layers.\(layer).\(module).\(parts[4])"
     }
 
     /// The canonical name of a llama GGUF tensor name, nil when it is not one.

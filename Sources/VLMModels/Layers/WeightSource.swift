@@ -32,6 +32,14 @@ extension WeightSource {
                   bias: try tensor(prefix + ".bias", shape: [width]), eps: eps)
     }
 
+    /// A LayerNorm that a checkpoint may leave out (llama.cpp's mmproj files drop CLIP's unused `post_layernorm`):
+    /// nil when `prefix.weight` is absent.
+    mutating func optionalLayerNorm(_ prefix: String, width: Int, eps: Float) throws -> LayerNorm? {
+        do { return try layerNorm(prefix, width: width, eps: eps) } catch ModelError.missingTensor(let name) where name == prefix + ".weight" {
+            return nil
+        }
+    }
+
     /// An RMSNorm `prefix.weight [width]`.
     mutating func rmsNorm(_ prefix: String, width: Int, eps: Float) throws -> RMSNorm {
         RMSNorm(weight: try tensor(prefix + ".weight", shape: [width]), eps: eps)

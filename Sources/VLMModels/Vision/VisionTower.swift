@@ -31,9 +31,10 @@ public struct VisionTower: Sendable {
     let positionEmbedding: Tensor  // [tokens, hidden]
     let preLayerNorm: LayerNorm?  // CLIP
     let layers: [EncoderLayer]
-    /// The final LayerNorm (`post_layernorm`; DINOv2's `layernorm`). LLaVA-style models never apply it; DINOv2's
-    /// `last_hidden_state` is it applied to every token of the last layer's output (`finalNorm`).
-    let postLayerNorm: LayerNorm
+    /// The final LayerNorm (`post_layernorm`; DINOv2's `layernorm`), nil where the checkpoint leaves it out
+    /// (llama.cpp's mmproj files). LLaVA-style models never apply it; DINOv2's `last_hidden_state` is it applied to
+    /// every token of the last layer's output (`finalNorm`).
+    let postLayerNorm: LayerNorm?
 
     /// Builds the tower from `weights` under `prefix` (e.g. `vision_tower.vision_model`).
     public init(configuration c: VisionTowerConfiguration, weights: inout some WeightSource, prefix: String) throws {
@@ -68,7 +69,7 @@ public struct VisionTower: Sendable {
             try EncoderLayer(weights: &weights, prefix: "\(prefix).encoder.layers.\(i)", hidden: h, intermediate: c.intermediateSize,
                              eps: c.layerNormEps, layerScale: family.hasLayerScale)
         }
-        postLayerNorm = try weights.layerNorm("\(prefix).post_layernorm", width: h, eps: c.layerNormEps)
+        postLayerNorm = try weights.optionalLayerNorm("\(prefix).post_layernorm", width: h, eps: c.layerNormEps)
     }
 
     /// Runs the tower on one image only as deep as the requests need.
@@ -123,7 +124,11 @@ public struct VisionTower: Sendable {
 
     /// The final LayerNorm applied to every row of `hidden [tokens, hidden]` (DINOv2's `last_hidden_state` from
     /// the last hidden state).
-    public func finalNorm(_ hidden: Tensor) throws -> Tensor { try postLayerNorm(hidden) }
+    /// - Throws: `ModelError.missingTensor` when the checkpoint had no final norm.
+    public func finalNorm(_ hidden: Tensor) throws -> Tensor {
+        guard let postLayerNorm else { throw ModelError.missingTensor(name: "post_layernorm.weight") }
+        return try postLayerNorm(hidden)
+    }
 
     /// Patchify (row-major grid, each patch ordered channel, y, x; pixels past the last whole patch ignored),
     /// project (+ bias), prepend [CLS] when the tower has one, add positions.
