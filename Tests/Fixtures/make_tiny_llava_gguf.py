@@ -2,6 +2,7 @@
 a SentencePiece tokenizer trained here) and the GGUF pair llama.cpp's own converters make of it:
 
 - text-model-f32.gguf: `convert_hf_to_gguf.py --outtype f32` (the language model, q/k rows permuted, SPM vocabulary);
+- tokenizer-cases.json: texts and the ids SentencePiece itself gives them (BOS first);
 - mmproj-model-f32.gguf: `tools/mtmd/legacy-models/convert_image_encoder_to_gguf.py --use-f32 --clip-model-is-vision
   --llava-projector` on the vision tower saved as a CLIPVisionModel and the projector saved as `llava.projector`,
   as llama.cpp's LLaVA guide does (`llava_surgery_v2.py` writes the same projector file from liuhaotian checkpoints).
@@ -44,10 +45,16 @@ def main():
     spm.SentencePieceTrainer.train(
         input=os.path.join(work, "text.txt"), model_prefix=os.path.join(work, "sp"), vocab_size=320, model_type="bpe",
         byte_fallback=True, character_coverage=1.0, bos_id=1, eos_id=2, unk_id=0, pad_id=-1, hard_vocab_limit=False,
-        user_defined_symbols=["<image>"], num_threads=1, minloglevel=2)
+        user_defined_symbols=["<image>"], num_threads=1, minloglevel=2,
+        normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=True)  # as LLaMA's
     shutil.copy(os.path.join(work, "sp.model"), os.path.join(source, "tokenizer.model"))
-    vocab = spm.SentencePieceProcessor(model_file=os.path.join(source, "tokenizer.model")).get_piece_size()
-    image_token = spm.SentencePieceProcessor(model_file=os.path.join(source, "tokenizer.model")).piece_to_id("<image>")
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(source, "tokenizer.model"))
+    vocab, image_token = sp.get_piece_size(), sp.piece_to_id("<image>")
+    # SentencePiece's own ids (with BOS, as the GGUF's add_bos_token asks), the reference for the GGUF tokenizer.
+    texts = ["The quick brown fox.", "What is in the image?", "USER: <image>\nDescribe the picture. ASSISTANT:",
+             "  two  spaces and Zürich ☕ 🙂 — unseen characters fall back to bytes", "apples\n\n1. one\n2. two", ""]
+    with open(os.path.join(out, "tokenizer-cases.json"), "w") as f:
+        json.dump([{"text": t, "ids": [1] + sp.encode(t)} for t in texts], f, indent=1, ensure_ascii=False)
 
     torch.manual_seed(0)
     config = LlavaConfig(
@@ -67,9 +74,19 @@ def main():
                   model.model.multi_modal_projector.linear_1.weight, model.model.multi_modal_projector.linear_2.weight]:
             p.copy_(p.to(torch.float16).to(torch.float32))
     model.save_pretrained(source, safe_serialization=True)
+    # The special-token ids at the top level too, where llama.cpp's converter looks for them.
+    with open(os.path.join(source, "config.json")) as f:
+        saved = json.load(f)
+    saved.update(bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    with open(os.path.join(source, "config.json"), "w") as f:
+        json.dump(saved, f, indent=2, sort_keys=True)
     with open(os.path.join(source, "tokenizer_config.json"), "w") as f:
         json.dump({"tokenizer_class": "LlamaTokenizer", "add_bos_token": True, "add_eos_token": False,
-                   "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "legacy": False}, f, indent=2)
+                   "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "legacy": False,
+                   # As llava-hf's: the image placeholder is an added special token (a CONTROL token in the GGUF).
+                   "added_tokens_decoder": {str(image_token): {"content": "<image>", "special": True, "normalized": False,
+                                                               "lstrip": False, "rstrip": False, "single_word": False}}},
+                  f, indent=2)
 
     llama = os.path.abspath(args.llama_cpp)
     env = dict(os.environ, PYTHONPATH=os.path.join(llama, "gguf-py"))

@@ -16,8 +16,10 @@ final class CheckedSizeTests: XCTestCase {
     func testHugeLayerCountsAndFeatureLayers() {
         assertInvalid(#"{"model_type": "llava", "vision_config": {"num_hidden_layers": 9223372036854775807}, "text_config": {}}"#,
                       "vision_config.num_hidden_layers 9223372036854775807 exceeds the bound 1024")
+        assertInvalid(#"{"model_type": "llava", "vision_config": {"num_hidden_layers": 9223372036854775807}, "text_config": {}}"#,
+                      "is outside the 9223372036854775807 + 1 hidden states")
         assertInvalid(#"{"model_type": "llava", "vision_feature_layer": -9223372036854775807, "text_config": {}}"#,
-                      "vision_feature_layer -9223372036854775807 is outside the hidden states 0 ... 24")
+                      "vision_feature_layer -9223372036854775807 is outside the 25 hidden states")
         assertInvalid(#"{"model_type": "llava", "vision_feature_layer": 9223372036854775807, "text_config": {}}"#,
                       "vision_feature_layer 9223372036854775807 is outside")
     }

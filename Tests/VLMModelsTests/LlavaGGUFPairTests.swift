@@ -25,7 +25,7 @@ final class LlavaGGUFPairTests: XCTestCase {
         let pair = try LlavaModel(gguf: folder.appendingPathComponent("text-model-f32.gguf"),
                                   mmproj: folder.appendingPathComponent("mmproj-model-f32.gguf"))
         XCTAssertEqual(pair.configuration.imageTokenId, source.configuration.imageTokenId, "<image> found in the GGUF vocabulary")
-        XCTAssertEqual(pair.configuration.text, source.configuration.text.withoutTokenIds)
+        XCTAssertEqual(pair.configuration.text, source.configuration.text)
         XCTAssertEqual(pair.configuration.vision.layerCount, 2, "the converter drops the layers after the feature layer")
         XCTAssertEqual(pair.configuration.visionFeatureHiddenState, source.configuration.visionFeatureHiddenState)
         let pixels: [UInt8] = (0..<(61 * 47 * 3)).map { (i: Int) -> UInt8 in UInt8(truncatingIfNeeded: i * 29 + i / 7) }
@@ -33,6 +33,19 @@ final class LlavaGGUFPairTests: XCTestCase {
         XCTAssertEqual(try pair.preprocess(image).views[0].scalars, try source.preprocess(image).views[0].scalars)
         let ids = [1, 50, 3, 60, 70, 80]
         XCTAssertEqual(try logits(pair, ids, image), try logits(source, ids, image))
+    }
+
+    /// The text GGUF's SentencePiece vocabulary (`tokenizer.ggml.model` "llama": scores, byte tokens, a control
+    /// `<image>`) encodes as SentencePiece itself does on the fixture's cases, and decodes back.
+    func testSentencePieceTokenizerFromTheGGUF() throws {
+        let tokenizer = try Tokenizer(gguf: try GGUFFile(url: folder.appendingPathComponent("text-model-f32.gguf")))
+        let cases = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("tokenizer-cases.json"))) as! [[String: Any]]
+        XCTAssertEqual(cases.count, 6)
+        for entry in cases {
+            let text = entry["text"] as! String, ids = entry["ids"] as! [Int]
+            XCTAssertEqual(try tokenizer.encode(text), ids, text)
+            XCTAssertEqual(try tokenizer.decode(Array(ids.dropFirst())), text, text)
+        }
     }
 
     func testFilesOfAnotherKindAreRefusedByName() throws {
@@ -46,14 +59,5 @@ final class LlavaGGUFPairTests: XCTestCase {
             XCTAssertEqual($0 as? ModelError, .invalidConfiguration(
                 path: mmproj.path, reason: "general.architecture \"clip\" is not supported (only llama text models are)"))
         }
-    }
-}
-
-private extension LlamaConfiguration {
-    /// The configuration with the special-token ids llama.cpp's converter does not carry over cleared.
-    var withoutTokenIds: LlamaConfiguration {
-        var c = self
-        (c.bosTokenId, c.eosTokenIds, c.padTokenId) = (nil, [], 0)
-        return c
     }
 }

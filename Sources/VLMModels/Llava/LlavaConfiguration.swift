@@ -213,7 +213,11 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
     public func validate(path: String = "config.json") throws {
         var p = vision.problems() + text.problems()
         if !(0...vision.layerCount).contains(visionFeatureHiddenState) {
-            p.append("vision_feature_layer \(visionFeatureLayer) is outside the hidden states 0 ... \(vision.layerCount)")
+            let count = CheckedSize.sum(vision.layerCount, 1).map(String.init) ?? "\(vision.layerCount) + 1"
+            p.append("vision_feature_layer \(visionFeatureLayer) is outside the \(count) hidden states")
+        }
+        if vision.family == .dinov2 {
+            p.append("vision model_type 'dinov2' is not 'clip_vision_model' or 'siglip_vision_model' (DINOv2 runs on its own: StandaloneVisionTower)")
         }
         if imageTokenId < 0 { p.append("image_token_index must be >= 0") }
         if let pinpoints = imageGridPinpoints {

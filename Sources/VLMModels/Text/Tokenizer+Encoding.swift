@@ -75,6 +75,9 @@ extension Tokenizer {
         switch preTokenizer {
         case .none:
             try model.encode(text, into: &out)
+        case .sentencePiece(let dummyPrefix):
+            text = (dummyPrefix && atStart ? ["\u{2581}"] : []) + text.map { $0 == " " ? "\u{2581}" : $0 }
+            try model.encode(text, into: &out)
         case let .metaspace(replacement, scheme):
             text = text.map { $0 == " " ? replacement : $0 }
             let prepend = scheme == .always || (scheme == .first && atStart)

@@ -23,6 +23,9 @@ public struct Tokenizer: Sendable {
         case clipPieces([[Unicode.Scalar]])
         /// GPT-2's regex (`ByteLevel` with `use_regex`), optionally after isolating every number character.
         case gpt2Pieces(isolatingNumbers: Bool)
+        /// SentencePiece's own whitespace handling (GGUF "llama" vocabularies): spaces become `▁`, and with
+        /// `dummyPrefix` the text gets one leading `▁` even when it already starts with a space.
+        case sentencePiece(dummyPrefix: Bool)
     }
     enum DecoderStep: Sendable { case replace([UInt8], [UInt8]), byteFallback, fuse, strip(Unicode.Scalar, start: Int, stop: Int), byteLevel }
 
