@@ -3,13 +3,15 @@ import VisionTokenPruning
 
 /// `vtp-bench ask`: one question about one image, the answer streamed to stdout as it is generated, and one
 /// line on stderr with the visual tokens kept, time to first token and decode speed. Without `--image`, a
-/// question to a GGUF text model (`--model FILE.gguf`), answered through the model's own chat template.
+/// question to a GGUF text model (`--model FILE.gguf`), answered through the model's own chat template. A LLaVA
+/// GGUF pair is `--model TEXT.gguf --mmproj MMPROJ.gguf --image FILE`.
 enum AskCommand {
     static func run(_ args: inout Arguments) throws {
         guard let modelPath = try args.value("--model") else {
             throw BenchError.usage("ask needs --model DIR --image FILE \"question\", or --model FILE.gguf \"question\"")
         }
         guard let imagePath = try args.value("--image") else { return try runText(&args, model: modelPath) }
+        let mmprojPath = try args.value("--mmproj")
         let tokenizerPath = try args.value("--tokenizer")
         let clipPath = try args.value("--clip-text")
         let scorerName = try args.value("--scorer") ?? "none"
@@ -23,9 +25,17 @@ enum AskCommand {
         try args.finish()
         guard (1...100_000).contains(maxTokens) else { throw BenchError.usage("--max-tokens is 1 ... 100000, got \(maxTokens)") }
         try Arguments.checkKVBudget(kvShare)
-        let directory = URL(fileURLWithPath: modelPath)
-        let assistant = try LlavaAssistant(directory: directory, tokenizerDirectory: tokenizerPath.map { URL(fileURLWithPath: $0) },
+        let assistant: LlavaAssistant
+        if modelPath.hasSuffix(".gguf") {
+            guard let mmprojPath, tokenizerPath == nil else {
+                throw BenchError.usage("a GGUF text model with --image needs --mmproj MMPROJ.gguf (and takes no --tokenizer: the GGUF carries it)")
+            }
+            assistant = try LlavaAssistant(gguf: URL(fileURLWithPath: modelPath), mmproj: URL(fileURLWithPath: mmprojPath), weights: precision)
+        } else {
+            guard mmprojPath == nil else { throw BenchError.usage("--mmproj goes with a GGUF text model (--model FILE.gguf)") }
+            assistant = try LlavaAssistant(directory: URL(fileURLWithPath: modelPath), tokenizerDirectory: tokenizerPath.map { URL(fileURLWithPath: $0) },
                                            weights: precision)
+        }
         var scorer = try ScorerCatalog.scorer(named: scorerName, for: assistant.model.modelDescription)
         if let clipPath {
             guard scorerName == "cdpruner" else { throw BenchError.usage("--clip-text applies to --scorer cdpruner only") }

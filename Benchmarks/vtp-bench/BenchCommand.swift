@@ -26,6 +26,7 @@ enum BenchCommand {
       ask            --model DIR --image FILE [--tokenizer DIR] [--scorer NAME --keep N|P%]
                      [--positions keep|renumber] [--withdraw-layer K] [--kv-budget R] [--weights P]
                      [--max-tokens N] "question": streams the answer (PPM; PNG/JPEG with ImageCodecs);
+                     --model TEXT.gguf --mmproj MMPROJ.gguf: a LLaVA-1.5 GGUF pair as llama.cpp runs it;
                      without --image, --model FILE.gguf (a llama text model) answers through its chat template
       parity         --fixture DIR: the long checks of a real-weight fixture against its tolerances
                      (smollm2-135m-instruct: logits, hidden states, attention, 24 greedy tokens per prompt;

@@ -56,6 +56,21 @@ public struct LlavaAssistant: Sendable {
                       tokenizer: try Tokenizer(directory: text), template: try ChatTemplate(directory: text))
     }
 
+    /// Loads a LLaVA-1.5 GGUF pair (`LlavaModel(gguf:mmproj:weights:)`) with the tokenizer the text file carries and
+    /// its `tokenizer.chat_template`, or llava-hf's LLaVA-1.5 template (`ChatTemplate.llava15Source`) when it has none.
+    /// - Throws: `ModelError`, `TokenizerError` or `ChatTemplateError`.
+    public init(gguf text: URL, mmproj: URL, weights: LoadPrecision = .checkpoint) throws {
+        let file = try GGUFFile(url: text)
+        let source = try file.metadata["tokenizer.chat_template"].map { value -> String in
+            guard let template = value.string else {
+                throw ModelError.invalidConfiguration(path: file.path, reason: "tokenizer.chat_template is \(value.typeName), expected STRING")
+            }
+            return template
+        } ?? ChatTemplate.llava15Source
+        try self.init(model: try LlavaModel(gguf: text, mmproj: mmproj, weights: weights), tokenizer: try Tokenizer(gguf: file),
+                      template: try ChatTemplate(source))
+    }
+
     /// The prompt ids for one question about one image: the template's rendering of a user turn (image, then
     /// text) with the assistant's turn opened (Qwen2.5-VL's template adds its default system turn), encoded with
     /// the tokenizer's special tokens (LLaMA's BOS).

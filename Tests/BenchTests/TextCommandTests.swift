@@ -66,4 +66,23 @@ final class TextCommandTests: XCTestCase {
             XCTAssertTrue(m.contains("--scorer"), m)
         }
     }
+
+    func testAskWithALlavaGGUFPair() throws {
+        let folder = try temporaryFolder()
+        let image = folder.appendingPathComponent("picture.ppm")
+        let pixels = (0..<(40 * 30 * 3)).map { UInt8(($0 * 37) % 251) }
+        try PortablePixmap.encode(try RGBImage(width: 40, height: 30, pixels: pixels)).write(to: image)
+        let text = tinyLlavaGGUFFixture.appendingPathComponent("text-model-f32.gguf").path
+        let mmproj = tinyLlavaGGUFFixture.appendingPathComponent("mmproj-model-f32.gguf").path
+        XCTAssertNoThrow(try BenchCommand.run(["ask", "--model", text, "--mmproj", mmproj, "--image", image.path,
+                                               "--scorer", "cls", "--keep", "4", "--max-tokens", "3", "What is it?"]))
+        XCTAssertThrowsError(try BenchCommand.run(["ask", "--model", text, "--image", image.path, "What is it?"])) {
+            guard case .usage(let m)? = $0 as? BenchError else { return XCTFail("\($0)") }
+            XCTAssertTrue(m.contains("needs --mmproj"), m)
+        }
+        XCTAssertThrowsError(try BenchCommand.run(["ask", "--model", folder.path, "--mmproj", mmproj, "--image", image.path, "Q?"])) {
+            guard case .usage(let m)? = $0 as? BenchError else { return XCTFail("\($0)") }
+            XCTAssertTrue(m.contains("--mmproj goes with a GGUF text model"), m)
+        }
+    }
 }

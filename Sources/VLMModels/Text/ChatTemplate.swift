@@ -44,6 +44,10 @@ public struct ChatTemplate: Sendable {
 
     let nodes: [TemplateNode]
 
+    /// The template llava-hf ships with LLaVA-1.5 (`USER: <image>\n… ASSISTANT:`), for checkpoints that carry none
+    /// (llama.cpp's LLaVA GGUF files; llama.cpp itself asks for `--chat-template vicuna`).
+    public static let llava15Source = "{% for message in messages %}{% if message['role'] != 'system' %}{{ message['role'].upper() + ': '}}{% endif %}{# Render all images first #}{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}{{ '<image>\\n' }}{% endfor %}{# Render all text next #}{% if message['role'] != 'assistant' %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ content['text'] + ' '}}{% endfor %}{% else %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{% generation %}{{ content['text'] + ' '}}{% endgeneration %}{% endfor %}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}"
+
     /// Parses `source`.
     /// - Throws: `ChatTemplateError` for a syntax error or an unknown tag.
     public init(_ source: String) throws {
