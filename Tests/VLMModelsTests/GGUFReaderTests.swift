@@ -134,31 +134,22 @@ final class GGUFReaderTests: XCTestCase {
     }
 
     func testTensorInfoErrors() {
+        let cases: [(String, (inout GGUFBuilder) -> Void)] = [
+            ("tensor 'a' appears more than once", { $0.tensors[1].name = "a" }),
+            ("ggml type Q2_K (type 10), which this reader does not convert", { $0.tensors[0].type = 10 }),
+            ("ggml type type 99", { $0.tensors[0].type = 99 }),
+            ("has 5 dimensions", { $0.tensors[0].dimensions = [1, 1, 1, 1, 1] }),
+            ("overflow", { $0.tensors[0].dimensions = [1 << 40, 1 << 40] }),
+            ("not a multiple of the alignment 32", { $0.tensors[1].offset = 4 }),
+            ("overlaps 'a'", { $0.tensors[1].offset = 0 }),
+            ("runs past the end of the file", { $0.tensors[1].dimensions = [4, 1000] }),
+        ]
+        for (fragment, change) in cases {
+            var b = valid
+            change(&b)
+            assertMalformed(b.data, fragment)
+        }
         var b = valid
-        b.tensors[1].name = "a"
-        assertMalformed(b.data, "tensor 'a' appears more than once")
-        b = valid
-        b.tensors[0].type = 10
-        assertMalformed(b.data, "ggml type Q2_K (type 10), which this reader does not convert")
-        b = valid
-        b.tensors[0].type = 99
-        assertMalformed(b.data, "ggml type type 99")
-        b = valid
-        b.tensors[0].dimensions = [1, 1, 1, 1, 1]
-        assertMalformed(b.data, "has 5 dimensions")
-        b = valid
-        b.tensors[0].dimensions = [1 << 40, 1 << 40]
-        assertMalformed(b.data, "overflow")
-        b = valid
-        b.tensors[1].offset = 4
-        assertMalformed(b.data, "not a multiple of the alignment 32")
-        b = valid
-        b.tensors[1].offset = 0
-        assertMalformed(b.data, "overlaps 'a'")
-        b = valid
-        b.tensors[1].dimensions = [4, 1000]
-        assertMalformed(b.data, "runs past the end of the file")
-        b = valid
         b.tensors = []
         b.addTensor("q", dimensions: [20, 1], type: 8, data: [UInt8](repeating: 0, count: 34))
         assertMalformed(b.data, "do not fill whole Q8_0 blocks of 32")
@@ -183,10 +174,15 @@ final class GGUFReaderTests: XCTestCase {
                 path: "m.gguf", reason: "llama.embedding_length is FLOAT32 64.0, expected an integer"))
         }
         b = valid
-        b.metadata.append(("tokenizer.ggml.model", .string("llama")))
+        b.metadata.append(("tokenizer.ggml.model", .string("bert")))
         XCTAssertThrowsError(try Tokenizer(gguf: try GGUFFile(data: b.data, label: "m.gguf"))) { error in
             guard case .unsupported(path: "m.gguf", let what)? = error as? TokenizerError else { return XCTFail("\(error)") }
-            XCTAssertTrue(what.contains("\"llama\""), what)
+            XCTAssertTrue(what.contains("\"bert\""), what)
+        }
+        b = valid
+        b.metadata += [("tokenizer.ggml.model", .string("llama")), ("tokenizer.ggml.tokens", .strings(["<unk>", "a"]))]
+        XCTAssertThrowsError(try Tokenizer(gguf: try GGUFFile(data: b.data, label: "m.gguf"))) { error in
+            XCTAssertEqual(error as? TokenizerError, .malformed(path: "m.gguf", reason: "tokenizer.ggml.scores must be 2 numbers, one per token"))
         }
     }
 
