@@ -55,7 +55,7 @@ final class SafetensorsTests: XCTestCase {
         var huge = Data()
         withUnsafeBytes(of: UInt64(200_000_000).littleEndian) { huge.append(contentsOf: $0) }
         assertMalformed(huge, containing: "exceeds the limit")
-        assertMalformed(file(header: "{not json"), containing: "not a JSON object")
+        assertMalformed(file(header: "{not json"), containing: "not valid JSON")
         assertMalformed(file(header: "[1,2]"), containing: "not a JSON object")
         assertMalformed(file(header: #"{"t":{"dtype":"F7","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
                         containing: "unknown dtype 'F7'")
@@ -74,6 +74,16 @@ final class SafetensorsTests: XCTestCase {
         assertMalformed(file(header: #"{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}"#,
                              data: [0, 0, 0, 0]), containing: "overflows")
         assertMalformed(file(header: #"{"__metadata__":{"k":1}}"#), containing: "not a string")
+        // Dimensions and offsets are integers written as such: not booleans, decimals or strings.
+        for shape in ["[true]", "[1.0]", "[\"1\"]", "[1e0]"] {
+            assertMalformed(file(header: #"{"t":{"dtype":"F32","shape":\#(shape),"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+                            containing: "non-negative integers")
+        }
+        assertMalformed(file(header: #"{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4.0]}}"#, data: [0, 0, 0, 0]),
+                        containing: "begin <= end")
+        // Two names that are the same text in different Unicode forms (é precomposed, e + combining acute).
+        assertMalformed(file(header: #"{"\u00e9":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"e\u0301":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+                             data: [UInt8](repeating: 0, count: 8)), containing: "same text")
         XCTAssertThrowsError(try SafetensorsFile(url: URL(fileURLWithPath: "/nonexistent/x.safetensors"))) {
             guard case .fileUnreadable = $0 as? ModelError else { return XCTFail("\($0)") }
         }

@@ -27,26 +27,27 @@ struct SafetensorsHeader {
         guard 8 + headerLength <= fileSize else {
             throw fail("header length \(headerLength) is larger than the file (\(fileSize) bytes)")
         }
-        let json = Data(bytes: bytes + 8, count: headerLength)
-        if let key = (try? JSONValue.parse(json))?.firstDuplicateKey {
-            throw fail("key '\(key)' appears more than once in the header")
+        let root: JSONValue
+        do { root = try JSONValue.parse(Data(bytes: bytes + 8, count: headerLength)) } catch {
+            throw fail("header is not valid JSON (\(error))")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: json, options: []),
-              let entries = object as? [String: Any] else {
-            throw fail("header is not a JSON object")
-        }
+        guard let entries = root.members else { throw fail("header is not a JSON object") }
+        if let key = root.firstDuplicateKey { throw fail("key '\(key)' appears more than once in the header") }
         var metadata: [String: String] = [:]
         var tensors: [String: SafetensorsTensorInfo] = [:]
-        for (name, value) in entries {
+        for entry in entries {
+            let name = String(decoding: entry.key, as: UTF8.self)
             if name == "__metadata__" {
-                guard let map = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
-                for (k, v) in map {
-                    guard let s = v as? String else { throw fail("__metadata__ value for '\(k)' is not a string") }
-                    metadata[k] = s
+                guard let map = entry.value.members else { throw fail("__metadata__ is not an object") }
+                for member in map {
+                    let key = String(decoding: member.key, as: UTF8.self)
+                    guard let s = member.value.string else { throw fail("__metadata__ value for '\(key)' is not a string") }
+                    metadata[key] = s
                 }
                 continue
             }
-            tensors[name] = try parseEntry(name, value, fail)
+            guard tensors[name] == nil else { throw fail("two tensor names are the same text '\(name)' (canonically equivalent)") }
+            tensors[name] = try parseEntry(name, entry.value, fail)
         }
         let dataSize = fileSize - 8 - headerLength
         let ordered = tensors.values.sorted {
@@ -69,18 +70,17 @@ struct SafetensorsHeader {
     }
 
     private static func parseEntry(
-        _ name: String, _ value: Any, _ fail: (String) -> ModelError
+        _ name: String, _ entry: JSONValue, _ fail: (String) -> ModelError
     ) throws -> SafetensorsTensorInfo {
-        guard let entry = value as? [String: Any] else { throw fail("entry '\(name)' is not an object") }
-        guard let dtypeName = entry["dtype"] as? String else { throw fail("tensor '\(name)' has no dtype string") }
+        guard entry.members != nil else { throw fail("entry '\(name)' is not an object") }
+        guard let dtypeName = entry["dtype"]?.string else { throw fail("tensor '\(name)' has no dtype string") }
         guard let dtype = SafetensorsDType(rawValue: dtypeName) else {
             throw fail("tensor '\(name)' has unknown dtype '\(dtypeName)'")
         }
-        guard let shapeValues = entry["shape"] as? [Any], let shape = integers(shapeValues) else {
+        guard let shape = integers(entry["shape"]) else {
             throw fail("tensor '\(name)' has no shape made of non-negative integers")
         }
-        guard let offsetValues = entry["data_offsets"] as? [Any], let offsets = integers(offsetValues),
-              offsets.count == 2, offsets[0] <= offsets[1] else {
+        guard let offsets = integers(entry["data_offsets"]), offsets.count == 2, offsets[0] <= offsets[1] else {
             throw fail("tensor '\(name)' has data_offsets that are not [begin, end] with begin <= end")
         }
         var elements = 1
@@ -96,12 +96,13 @@ struct SafetensorsHeader {
         return SafetensorsTensorInfo(name: name, dtype: dtype, shape: shape, dataRange: offsets[0]..<offsets[1])
     }
 
-    /// The values as non-negative `Int`s, or nil if any is not a whole number in range.
-    private static func integers(_ values: [Any]) -> [Int]? {
+    /// The array's values as non-negative `Int`s, or nil unless it is an array of integers written as such
+    /// (`2.0`, `true` or `"2"` are not dimensions) below 2^53.
+    private static func integers(_ value: JSONValue?) -> [Int]? {
+        guard let elements = value?.array else { return nil }
         var result: [Int] = []
-        for v in values {
-            guard let number = v as? NSNumber,
-                  let i = Int(exactly: number.doubleValue), i >= 0, number.doubleValue < 9.0e15 else { return nil }
+        for element in elements {
+            guard let i = element.integer, i >= 0, i < 1 << 53 else { return nil }
             result.append(i)
         }
         return result
