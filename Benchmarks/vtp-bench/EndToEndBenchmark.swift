@@ -67,7 +67,7 @@ struct EndToEndBenchmark {
         let folder = checkpoint ?? FileManager.default.temporaryDirectory.appendingPathComponent("vtp-llava-7b-\(UUID())")
         defer { if checkpoint == nil { try? FileManager.default.removeItem(at: folder) } }
         let wall = Stopwatch.wallNow()
-        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) {
+        if GeneratedCheckpoint.isGenerated(folder), FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) {
             Progress.say("e2e 7b: reusing the checkpoint in \(folder.path)")
         } else {
             Progress.say("e2e 7b: writing a LLaVA-1.5-7B-shaped BF16 checkpoint to \(folder.path)")

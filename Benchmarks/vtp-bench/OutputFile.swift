@@ -5,8 +5,8 @@ struct OutputFile {
     let url: URL
 
     /// Checks that `path`, given with `flag`, can be written and would not overwrite an input: its folder
-    /// exists, it is not a folder, and it does not resolve to any of `inputs` or to a file the model loader
-    /// reads in `modelFolder` (config, generation and preprocessor configs, weights and their index).
+    /// exists, it is not a folder, it does not resolve to any of `inputs`, and it does not lie anywhere inside
+    /// `modelFolder` (whose shards may sit in subfolders).
     /// - Throws: `BenchError.usage` naming the flag.
     init(_ path: String, flag: String, inputs: [URL], modelFolder: URL?) throws {
         let url = URL(fileURLWithPath: path).standardizedFileURL
@@ -19,13 +19,13 @@ struct OutputFile {
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
             throw BenchError.usage("\(flag) \(path) is a folder")
         }
-        var protected = inputs.map { $0.resolvingSymlinksInPath().path }
-        if let modelFolder {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: modelFolder.path)) ?? []
-            protected += names.filter { $0.hasSuffix(".json") || $0.hasSuffix(".safetensors") }
-                .map { modelFolder.appendingPathComponent($0).resolvingSymlinksInPath().path }
+        if inputs.map({ $0.resolvingSymlinksInPath().path }).contains(resolved) {
+            throw BenchError.usage("\(flag) \(path) would overwrite an input of this run")
         }
-        if protected.contains(resolved) { throw BenchError.usage("\(flag) \(path) would overwrite an input of this run") }
+        // Nothing is written anywhere inside a model folder (its shards may sit in subfolders).
+        if let modelFolder, resolved.hasPrefix(modelFolder.resolvingSymlinksInPath().standardizedFileURL.path + "/") {
+            throw BenchError.usage("\(flag) \(path) is inside the model folder \(modelFolder.path); write it elsewhere")
+        }
         self.url = url
     }
 

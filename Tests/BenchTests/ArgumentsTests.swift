@@ -43,6 +43,14 @@ final class ArgumentsTests: XCTestCase {
                 XCTAssertTrue("\($0)".hasPrefix("--dump "), "\($0)")
             }
         }
+        // Anywhere inside the model folder, shards in subfolders included.
+        let shards = model.appendingPathComponent("shards")
+        try FileManager.default.createDirectory(at: shards, withIntermediateDirectories: true)
+        for inside in [shards.appendingPathComponent("model-00001.safetensors").path, model.appendingPathComponent("new.svg").path] {
+            XCTAssertThrowsError(try OutputFile(inside, flag: "--svg", inputs: [], modelFolder: model), inside) {
+                XCTAssertTrue("\($0)".contains("is inside the model folder"), "\($0)")
+            }
+        }
         let good = try OutputFile(folder.appendingPathComponent("out.svg").path, flag: "--svg", inputs: [data], modelFolder: model)
         try good.write(Data("<svg/>".utf8))
         XCTAssertEqual(try String(contentsOf: good.url, encoding: .utf8), "<svg/>")

@@ -84,3 +84,38 @@ final class InputFileTests: XCTestCase {
         XCTAssertNoThrow(try LlavaModel(directory: dir), "./\(shard) and \(shard) are one shard")
     }
 }
+
+/// The checkpoint writer writes only into folders it owns.
+final class GeneratedCheckpointFolderTests: XCTestCase {
+    private let configuration = LlavaConfiguration(
+        vision: VisionTowerConfiguration(hiddenSize: 8, intermediateSize: 8, layerCount: 1, headCount: 2, imageSize: 28, patchSize: 14),
+        text: LlamaConfiguration(vocabularySize: 16, hiddenSize: 8, intermediateSize: 8, layerCount: 1, headCount: 2), imageTokenId: 15)
+
+    func testForeignFoldersAreRefusedBeforeAnythingIsWritten() throws {
+        let foreign = try temporaryFolder()
+        try Data("keep me".utf8).write(to: foreign.appendingPathComponent("notes.txt"))
+        XCTAssertThrowsError(try GeneratedCheckpoint.write(configuration: configuration, to: foreign, dtype: .f32)) {
+            guard case .invalidInput(let reason)? = $0 as? ModelError else { return XCTFail("\($0)") }
+            XCTAssertTrue(reason.contains("holds other files (notes.txt) and no .vtp-generated-checkpoint"), reason)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: foreign.path), ["notes.txt"])
+        XCTAssertEqual(try Data(contentsOf: foreign.appendingPathComponent("notes.txt")), Data("keep me".utf8))
+        // A file where the folder should be.
+        XCTAssertThrowsError(try GeneratedCheckpoint.write(configuration: configuration, to: foreign.appendingPathComponent("notes.txt"))) {
+            guard case .invalidInput(let reason)? = $0 as? ModelError else { return XCTFail("\($0)") }
+            XCTAssertTrue(reason.contains("is a file"), reason)
+        }
+    }
+
+    func testNewEmptyAndEarlierGeneratedFoldersAreWritten() throws {
+        let empty = try temporaryFolder()
+        try GeneratedCheckpoint.write(configuration: configuration, to: empty, dtype: .f32, seed: 1)
+        XCTAssertTrue(GeneratedCheckpoint.isGenerated(empty))
+        let first = try Data(contentsOf: empty.appendingPathComponent("model.safetensors"))
+        try GeneratedCheckpoint.write(configuration: configuration, to: empty, dtype: .f32, seed: 2)  // over its own
+        XCTAssertNotEqual(try Data(contentsOf: empty.appendingPathComponent("model.safetensors")), first)
+        let new = empty.appendingPathComponent("nested/new")
+        try GeneratedCheckpoint.write(configuration: configuration, to: new, dtype: .bf16)
+        XCTAssertNoThrow(try LlavaModel(directory: new))
+    }
+}

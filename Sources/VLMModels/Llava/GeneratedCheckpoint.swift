@@ -62,11 +62,13 @@ public enum GeneratedCheckpoint {
         return e
     }
 
-    /// Writes `config.json` and generated weights (seed `seed`) stored as `dtype` into `directory` (created if
-    /// needed), in shards of at most `maxShardBytes` of tensor data (a single larger tensor gets its own shard).
+    /// Writes `config.json` and generated weights (seed `seed`) stored as `dtype` into `directory`, in shards of at
+    /// most `maxShardBytes` of tensor data (a single larger tensor gets its own shard). The folder must be new,
+    /// empty, or an earlier generated checkpoint (its `markerFileName` file), so no other file is ever overwritten.
     /// - Parameter progress: called after each tensor with the bytes written so far and the total.
-    /// - Throws: `ModelError.invalidInput` for a dtype other than F32/F16/BF16 or a non-positive shard size;
-    ///   `ModelError.fileUnreadable` when a file cannot be written.
+    /// - Throws: `ModelError.invalidInput` for a dtype other than F32/F16/BF16, a non-positive shard size, or a
+    ///   folder holding other files (before anything is written); `ModelError.fileUnreadable` when a file cannot be
+    ///   written.
     public static func write(
         configuration: LlavaConfiguration, to directory: URL, dtype: SafetensorsDType = .bf16, seed: UInt64 = 1,
         maxShardBytes: Int = 5_000_000_000, progress: (_ written: Int, _ total: Int) -> Void = { _, _ in }
@@ -76,6 +78,7 @@ public enum GeneratedCheckpoint {
         }
         guard maxShardBytes > 0 else { throw ModelError.invalidInput("shard size must be positive, got \(maxShardBytes)") }
         try configuration.validate()
+        try claim(directory)
         let entries = entries(for: configuration)
         func bytes(_ e: Entry) -> Int { e.shape.reduce(1, *) * dtype.byteSize }
         var shards: [[Entry]] = [[]]
@@ -88,7 +91,6 @@ public enum GeneratedCheckpoint {
             shards[shards.count - 1].append(e)
             shardBytes += bytes(e)
         }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try writeFile(try configuration.jsonData(), to: directory.appendingPathComponent("config.json"))
         let total = entries.reduce(0) { $0 + bytes($1) }
         var weights = GeneratedWeights(seed: seed)
@@ -118,6 +120,35 @@ public enum GeneratedCheckpoint {
             try writeFile(try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys]),
                           to: directory.appendingPathComponent("model.safetensors.index.json"))
         }
+    }
+
+    /// The file that marks a folder as written by `write`: the writer replaces only folders it made.
+    public static let markerFileName = ".vtp-generated-checkpoint"
+
+    /// Whether `directory` holds a checkpoint `write` made (its marker file).
+    public static func isGenerated(_ directory: URL) -> Bool {
+        RegularFile.isPresent(directory.appendingPathComponent(markerFileName))
+    }
+
+    /// Makes `directory` the writer's: creates it (with its marker) when absent or empty, accepts it when it holds
+    /// the marker, and refuses anything else, before a byte is written.
+    /// - Throws: `ModelError.invalidInput` naming the folder and some of what it holds.
+    private static func claim(_ directory: URL) throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isFolder) {
+            guard isFolder.boolValue else { throw ModelError.invalidInput("\(directory.path) is a file, not a folder for a generated checkpoint") }
+            let listing = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            guard listing.isEmpty || listing.contains(markerFileName) else {
+                throw ModelError.invalidInput(
+                    "\(directory.path) holds other files (\(listing.sorted().prefix(3).joined(separator: ", "))\(listing.count > 3 ? ", …" : "")) and no \(markerFileName): a generated checkpoint is written only into a new or empty folder, or over an earlier generated one")
+            }
+        } else {
+            do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+                throw ModelError.fileUnreadable(path: directory.path, reason: "cannot create the folder: \(error.localizedDescription)")
+            }
+        }
+        try writeFile(Data("written by GeneratedCheckpoint.write; replaced by the next write\n".utf8),
+                      to: directory.appendingPathComponent(markerFileName))
     }
 
     private static func writeFile(_ data: Data, to url: URL) throws {
