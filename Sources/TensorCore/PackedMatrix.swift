@@ -21,7 +21,7 @@ public struct PackedMatrix: Sendable, Equatable {
 
     /// Packs `weight [outputs, inputs]` in `precision` (rounded to nearest even; see `WeightPrecision`).
     /// - Throws: `TensorError.invalidArgument` unless `weight` is 2-D; `.nonFinite` for NaN or infinite values,
-    ///   or values beyond ±65504 for `.f16`.
+    ///   or values that round to infinity in `.f16` (beyond ±65504) or `.bf16`.
     public init(_ weight: Tensor, precision: WeightPrecision = .f32) throws {
         guard weight.shape.rank == 2 else {
             throw TensorError.invalidArgument(operation: "PackedMatrix", reason: "needs a 2-D weight, got \(weight.shape)")
@@ -38,7 +38,7 @@ public struct PackedMatrix: Sendable, Equatable {
     /// a memory-mapped checkpoint (or several stacked ones) with no whole-matrix Float32 copy.
     /// - Parameter rows: writes rows `range` of W as Float32, `[range.count, inputs]` contiguous, into the pointer.
     /// - Throws: `TensorError.invalidArgument` for negative sizes; `.nonFinite` (flat index into W) for NaN,
-    ///   infinite values, or values beyond ±65504 for `.f16`; anything `rows` throws.
+    ///   infinite values, or values that round to infinity in `.f16` or `.bf16`; anything `rows` throws.
     public init(
         outputs: Int, inputs: Int, precision: WeightPrecision,
         rows: (_ range: Range<Int>, _ into: UnsafeMutablePointer<Float>) throws -> Void

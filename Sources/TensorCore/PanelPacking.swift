@@ -5,13 +5,16 @@ import _TensorShims
 enum PanelPacking {
     /// Largest magnitude that IEEE half rounds to a finite value (65504 and everything below 65520).
     static let float16Limit: Float = 65520
+    /// Smallest magnitude that bfloat16 rounds to infinity (half way above its largest finite value, a tie that
+    /// rounds to the even, infinite, neighbour).
+    static let bfloat16Limit = Float(bitPattern: 0x7F7F_8000)
 
     /// Throws `TensorError.nonFinite` (flat index into the whole matrix) for the first NaN or infinite value
-    /// among the first `rows` rows, or for `.f16`, the first value that would round to infinity.
+    /// among the first `rows` rows, or for `.f16` and `.bf16`, the first value that would round to infinity.
     static func checkFinite(
         _ scratch: UnsafePointer<Float>, rows: Int, inputs k: Int, precision: WeightPrecision, firstRow: Int
     ) throws {
-        let limit: Float = precision == .f16 ? float16Limit : .infinity
+        let limit: Float = precision == .f16 ? float16Limit : precision == .bf16 ? bfloat16Limit : .infinity
         for i in 0..<(rows * k) where !(abs(scratch[i]) < limit) {
             throw TensorError.nonFinite(operation: "packing a \(precision) weight", index: firstRow * k + i)
         }

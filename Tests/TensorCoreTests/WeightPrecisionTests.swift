@@ -125,6 +125,17 @@ final class WeightPrecisionTests: XCTestCase {
         XCTAssertNoThrow(try PackedMatrix(big, precision: .bf16))
         big[1, 1] = 65504
         XCTAssertNoThrow(try PackedMatrix(big, precision: .f16))
+        // bfloat16: the largest finite value (0x7F7F) packs; from half way to infinity on, values would round to it.
+        for (bits, finite) in [(UInt32(0x7F7F_0000), true), (0x7F7F_7FFF, true), (0x7F7F_8000, false), (0xFF7F_8000, false), (0x7F7F_FFFF, false)] {
+            big[0, 3] = Float(bitPattern: bits)
+            if finite {
+                XCTAssertNoThrow(try PackedMatrix(big, precision: .bf16), String(bits, radix: 16))
+            } else {
+                XCTAssertThrowsError(try PackedMatrix(big, precision: .bf16), String(bits, radix: 16)) { error in
+                    XCTAssertEqual(error as? TensorError, .nonFinite(operation: "packing a bf16 weight", index: 3))
+                }
+            }
+        }
     }
 
     /// Gathering rows (an embedding lookup) returns exactly the stored rows, in the order asked.

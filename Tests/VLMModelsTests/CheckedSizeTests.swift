@@ -38,3 +38,16 @@ final class CheckedSizeTests: XCTestCase {
         XCTAssertEqual(CheckedSize.product(3, 5, 7), 105)
     }
 }
+
+/// Special-token ids from outside must name tokens of the vocabulary.
+final class TokenIdBoundsTests: XCTestCase {
+    func testSpecialTokenIdsOutsideTheVocabularyAreRefused() {
+        for (key, value) in [("eos_token_id", "300"), ("eos_token_id", "[2, 9999]"), ("bos_token_id", "-1"), ("pad_token_id", "300")] {
+            let json = #"{"model_type": "llava", "text_config": {"vocab_size": 300, "\#(key)": \#(value)}}"#
+            XCTAssertThrowsError(try LlavaConfiguration.decode(Data(json.utf8)), "\(key) \(value)") { error in
+                guard case .invalidConfiguration(_, let reason)? = error as? ModelError else { return XCTFail("\(error)") }
+                XCTAssertTrue(reason.contains("text_config.\(key)") && reason.contains("outside the vocabulary 0..<300"), reason)
+            }
+        }
+    }
+}

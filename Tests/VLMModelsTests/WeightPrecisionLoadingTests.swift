@@ -101,6 +101,34 @@ final class WeightPrecisionLoadingTests: XCTestCase {
         }
     }
 
+    /// A NaN or infinity in a bias, a norm or an embedding is reported where it is loaded, with the tensor's name
+    /// and the element's position (not later, under a layer's name).
+    func testNonFiniteSmallTensorsNameTheTensorAndPosition() throws {
+        let cases: [(String, Int, Float, [Int])] = [
+            ("multi_modal_projector.linear_1.bias", 3, .nan, [3]),
+            ("language_model.model.layers.0.input_layernorm.weight", 1, .infinity, [1]),
+            ("vision_tower.vision_model.embeddings.position_embedding.weight", 26, -.infinity, [1, 2]),
+        ]
+        for (target, flat, value, position) in cases {
+            let folder = try temporaryFolder()
+            try GeneratedCheckpoint.write(configuration: configuration, to: folder, dtype: .f32)
+            let url = folder.appendingPathComponent("model.safetensors")
+            let file = try SafetensorsFile(url: url)
+            var writer = SafetensorsWriter(metadata: ["format": "pt"])
+            for name in file.tensorNames {
+                var t = try file.floatTensor(name)
+                if name == target { t[flat: flat] = value }
+                try writer.add(name, t)
+            }
+            try writer.write(to: url)
+            XCTAssertThrowsError(try LlavaModel(directory: folder)) { error in
+                guard case let .tensor(.nonFinite(operation, index))? = error as? ModelError else { return XCTFail("\(error)") }
+                XCTAssertEqual(operation, "tensor '\(target)' at \(position)")
+                XCTAssertEqual(index, flat)
+            }
+        }
+    }
+
     /// The command-line spellings parse; anything else is a typed error naming the accepted values.
     func testLoadPrecisionParsing() throws {
         XCTAssertEqual(try LoadPrecision(parsing: "checkpoint"), .checkpoint)

@@ -207,6 +207,12 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
             if headCount % kvHeadCount != 0 { p.append("\(headCount) attention heads are not a multiple of \(kvHeadCount) key-value heads") }
             if headDimension % 2 != 0 { p.append("head_dim \(headDimension) must be even for RoPE") }
         }
+        if vocabularySize > 0 {
+            for (key, id) in eosTokenIds.map({ ("eos_token_id", $0) }) + [("bos_token_id", bosTokenId), ("pad_token_id", padTokenId)].compactMap({ key, id in id.map { (key, $0) } })
+            where !(0..<vocabularySize).contains(id) {
+                p.append("text_config.\(key) \(id) is outside the vocabulary 0..<\(vocabularySize)")
+            }
+        }
         if !(rmsNormEps > 0) { p.append("rms_norm_eps must be positive") }
         if !(ropeTheta > 0) { p.append("rope_theta must be positive") }
         if let w = slidingWindow, w < 1 { p.append("text_config.sliding_window must be positive, got \(w)") }

@@ -92,7 +92,7 @@ public struct GGUFWeights: WeightSource {
     public mutating func tensor(_ name: String, shape: [Int]) throws -> Tensor {
         let stored = try locate(name, shape: shape)
         defer { file.releasePages(of: stored) }
-        return try file.floatTensor(stored)
+        return try finite(try file.floatTensor(stored), name: stored)
     }
 
     public mutating func matrix(_ names: [String], rowCounts: [Int], inputs: Int) throws -> PackedMatrix {

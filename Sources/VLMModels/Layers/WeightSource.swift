@@ -3,7 +3,7 @@ import TensorCore
 /// Where a model's parameters come from, by canonical (classic llava-hf) name and expected shape.
 public protocol WeightSource {
     /// The tensor `name` with exactly `shape`, as Float32 (norms, biases, small embeddings).
-    /// - Throws: `ModelError.missingTensor` or `.tensorShapeMismatch`.
+    /// - Throws: `ModelError.missingTensor`, `.tensorShapeMismatch`, or `.tensor(.nonFinite)` naming the tensor.
     mutating func tensor(_ name: String, shape: [Int]) throws -> Tensor
 
     /// The 2-D tensors `names` (`[rowCounts[i], inputs]` each) stacked along their rows into one packed matrix,
@@ -95,7 +95,7 @@ public struct CheckpointWeights: WeightSource {
     public mutating func tensor(_ name: String, shape: [Int]) throws -> Tensor {
         let (stored, file, _) = try locate(name, shape: shape)
         defer { file.releasePages(of: stored) }
-        return try file.floatTensor(stored)
+        return try finite(try file.floatTensor(stored), name: stored)
     }
 
     public mutating func matrix(_ names: [String], rowCounts: [Int], inputs: Int) throws -> PackedMatrix {
@@ -164,6 +164,19 @@ public struct GeneratedWeights: WeightSource {
         self.random = random
         return t
     }
+}
+
+/// `tensor` as loaded when every value is finite, so a NaN in a norm, bias or embedding is reported where it is
+/// read, with its name and position, not later as a failing activation.
+/// - Throws: `ModelError.tensor(.nonFinite)` naming `name` and the element's indices.
+func finite(_ tensor: Tensor, name: String) throws -> Tensor {
+    guard let bad = tensor.firstNonFiniteIndex else { return tensor }
+    var rest = bad, position: [Int] = []
+    for dimension in tensor.shape.dims.reversed() {
+        position.insert(rest % max(dimension, 1), at: 0)
+        rest /= max(dimension, 1)
+    }
+    throw ModelError.tensor(.nonFinite(operation: "tensor '\(name)' at \(position)", index: bad))
 }
 
 /// Packs matrices `names` (`[rowCounts[i], inputs]` each) stacked along their rows in `precision`, reading

@@ -39,6 +39,10 @@ public struct Qwen25VLModel: VisionLanguageModel {
         vision = try Qwen25VisionTower(configuration: configuration.vision, weights: &weights)
         language = try LlamaDecoder(configuration: configuration.text, weights: &weights)
         self.imageProcessor = imageProcessor ?? Qwen2VLImageProcessor(vision: configuration.vision)
+        if let bad = endOfSequenceIds?.first(where: { !(0..<configuration.text.vocabularySize).contains($0) }) {
+            throw ModelError.invalidConfiguration(
+                path: "generation_config.json", reason: "eos_token_id \(bad) is outside the vocabulary 0..<\(configuration.text.vocabularySize)")
+        }
         self.endOfSequenceIds = Set(endOfSequenceIds ?? configuration.text.eosTokenIds)
     }
 
