@@ -108,10 +108,10 @@ enum BenchCommand {
                 } else {
                     try emit(try EndToEndBenchmark(quick: quick, size: size, precisions: precisions, checkpoint: checkpoint).run(), json: json)
                 }
-            case "show":
-                try ShowCommand.run(&args)
-            case "ask":
-                try AskCommand.run(&args)
+            case "show", "ask":
+                // Both write what they make elsewhere (an SVG, a streamed answer): no JSON object to print.
+                guard !json else { throw BenchError.usage("--json does not apply to \(command), which writes \(command == "show" ? "an SVG" : "the answer as text")") }
+                try command == "show" ? ShowCommand.run(&args) : AskCommand.run(&args)
             case "tokenize":
                 try TokenizeCommand.run(&args, json: json)
             case "parity":

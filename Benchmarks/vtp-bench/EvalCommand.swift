@@ -29,6 +29,9 @@ enum EvalCommand {
         try args.finish()
         // Every option is checked before any work; an option that does not apply is refused, not ignored.
         guard let scorerName else { throw BenchError.usage("eval needs --scorer NAME (or --sweep)") }
+        if scorerName == "none", keep != nil, !sweep {
+            throw BenchError.usage("--keep does not apply to --scorer none, which keeps every visual token")
+        }
         if withdrawal != nil && calibrate { throw BenchError.usage("--withdraw-layer and --calibrate-withdrawal exclude each other") }
         if sweep {
             for (flag, given) in [("--scorer", givenScorer != nil), ("--keep", keep != nil), ("--dump", dumpPath != nil),

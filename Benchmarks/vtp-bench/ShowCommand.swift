@@ -12,7 +12,10 @@ enum ShowCommand {
             throw BenchError.usage("show needs --model DIR --image FILE.ppm [--prompt \"ID ID ...\"] --keep N|P% --svg FILE")
         }
         let promptText = try args.value("--prompt")
-        let listed = try args.value("--scorers")?.split(separator: ",").map(String.init)
+        let listed = try args.value("--scorers")?.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        if let listed, listed.contains(where: \.isEmpty) {
+            throw BenchError.usage("--scorers takes a comma-separated list of scorer names, got an empty name")
+        }
         try args.finish()
         let directory = URL(fileURLWithPath: modelPath)
         let output = try OutputFile(svgPath, flag: "--svg", inputs: [URL(fileURLWithPath: imagePath)], modelFolder: directory)

@@ -18,11 +18,15 @@ enum TokenizeCommand {
         if let checkPath {
             let cases = try TokenizerCases(url: URL(fileURLWithPath: checkPath))
             let mismatches = cases.check(tokenizer)
-            for m in mismatches { print(m) }
-            print("tokenize: \(cases.caseCount) cases, \(mismatches.count) mismatches")
+            if json {
+                try printJSON(["cases": cases.caseCount, "mismatches": mismatches])
+            } else {
+                for m in mismatches { print(m) }
+                print("tokenize: \(cases.caseCount) cases, \(mismatches.count) mismatches")
+            }
             if !mismatches.isEmpty { throw BenchError.failed("\(mismatches.count) tokenizer mismatches") }
         } else if let throughputPath {
-            let file = try String(decoding: Data(contentsOf: URL(fileURLWithPath: throughputPath)), as: UTF8.self)
+            let file = try String(decoding: RegularFile.read(URL(fileURLWithPath: throughputPath)), as: UTF8.self)
             guard !file.isEmpty else { throw BenchError.usage("--throughput needs a non-empty text file") }
             // At least 4 MB of text, one line per encode call as a server would see prompts.
             let lines = file.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
@@ -38,8 +42,18 @@ enum TokenizeCommand {
                                                  "bytes_per_s": Double(bytes) / t.wallSeconds]]], json: json)
         } else if let text {
             let ids = try tokenizer.encode(text)
-            print(ids.map(String.init).joined(separator: " "))
-            print(try ids.map { try tokenizer.token($0) }.joined(separator: " | "))
+            let tokens = try ids.map { try tokenizer.token($0) }
+            if json {
+                try printJSON(["ids": ids, "tokens": tokens])
+            } else {
+                print(ids.map(String.init).joined(separator: " "))
+                print(tokens.joined(separator: " | "))
+            }
         }
+    }
+
+    /// One JSON object on stdout, keys sorted.
+    private static func printJSON(_ object: [String: Any]) throws {
+        print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
     }
 }

@@ -69,4 +69,21 @@ final class ArgumentsTests: XCTestCase {
         XCTAssertNoThrow(try BenchCommand.run(["eval", "-h"]))
         XCTAssertNoThrow(try BenchCommand.run(["--help"]))
     }
+
+    /// Options that would do nothing are refused before any file is read (the paths here do not exist).
+    func testOptionsThatWouldDoNothingAreRefusedFirst() {
+        let cases: [([String], String)] = [
+            (["ask", "--json", "--model", "/absent/m.gguf", "q"], "--json does not apply to ask"),
+            (["show", "--json", "--model", "/absent", "--image", "/absent.ppm", "--keep", "4", "--svg", "/tmp/x.svg"], "--json does not apply to show"),
+            (["eval", "--model", "/absent", "--data", "/absent.safetensors", "--scorer", "none", "--keep", "4"], "--keep does not apply to --scorer none"),
+            (["show", "--model", "/absent", "--image", "/absent.ppm", "--keep", "4", "--svg", "/tmp/x.svg", "--scorers", ""], "an empty name"),
+            (["show", "--model", "/absent", "--image", "/absent.ppm", "--keep", "4", "--svg", "/tmp/x.svg", "--scorers", "cls,"], "an empty name"),
+        ]
+        for (arguments, fragment) in cases {
+            XCTAssertThrowsError(try BenchCommand.run(arguments), arguments.joined(separator: " ")) {
+                guard case .usage(let message)? = $0 as? BenchError else { return XCTFail("\($0)") }
+                XCTAssertTrue(message.contains(fragment), message)
+            }
+        }
+    }
 }
