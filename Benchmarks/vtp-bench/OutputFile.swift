@@ -3,6 +3,8 @@ import Foundation
 /// Files the benchmark writes (`--dump`, `--svg`): checked before any work, written whole or not at all.
 struct OutputFile {
     let url: URL
+    /// The option that named the file, for error messages.
+    let flag: String
 
     /// Checks that `path`, given with `flag`, can be written and would not overwrite an input: its folder
     /// exists, it is not a folder, it does not resolve to any of `inputs`, and it does not lie anywhere inside
@@ -27,11 +29,15 @@ struct OutputFile {
             throw BenchError.usage("\(flag) \(path) is inside the model folder \(modelFolder.path); write it elsewhere")
         }
         self.url = url
+        self.flag = flag
     }
 
     /// Writes `data` to a temporary file beside the target and renames it over the target, so a failed run
     /// leaves an existing file untouched.
+    /// - Throws: `BenchError.failed` naming the option, the path and the system's reason.
     func write(_ data: Data) throws {
-        try data.write(to: url, options: .atomic)
+        do { try data.write(to: url, options: .atomic) } catch {
+            throw BenchError.failed("cannot write \(flag) \(url.path): \(error.localizedDescription)")
+        }
     }
 }

@@ -51,6 +51,15 @@ final class ArgumentsTests: XCTestCase {
                 XCTAssertTrue("\($0)".contains("is inside the model folder"), "\($0)")
             }
         }
+        // A write that fails (here: its folder vanished after the check) is a typed error naming the option and path.
+        let gone = folder.appendingPathComponent("gone")
+        try FileManager.default.createDirectory(at: gone, withIntermediateDirectories: true)
+        let late = try OutputFile(gone.appendingPathComponent("x.svg").path, flag: "--svg", inputs: [], modelFolder: nil)
+        try FileManager.default.removeItem(at: gone)
+        XCTAssertThrowsError(try late.write(Data("x".utf8))) {
+            guard case .failed(let message)? = $0 as? BenchError else { return XCTFail("\($0)") }
+            XCTAssertTrue(message.hasPrefix("cannot write --svg \(gone.path)/x.svg: "), message)
+        }
         let good = try OutputFile(folder.appendingPathComponent("out.svg").path, flag: "--svg", inputs: [data], modelFolder: model)
         try good.write(Data("<svg/>".utf8))
         XCTAssertEqual(try String(contentsOf: good.url, encoding: .utf8), "<svg/>")

@@ -119,3 +119,15 @@ final class GeneratedCheckpointFolderTests: XCTestCase {
         XCTAssertNoThrow(try LlavaModel(directory: new))
     }
 }
+
+/// A checkpoint index that names no tensor says so, naming the index.
+final class EmptyIndexTests: XCTestCase {
+    func testAnEmptyWeightMapIsNamed() throws {
+        let folder = try temporaryFolder()
+        let index = folder.appendingPathComponent("model.safetensors.index.json")
+        try Data(#"{"weight_map": {}}"#.utf8).write(to: index)
+        XCTAssertThrowsError(try SafetensorsCheckpoint(directory: folder)) {
+            XCTAssertEqual($0 as? ModelError, .invalidConfiguration(path: index.path, reason: "weight_map is empty: the index names no tensor"))
+        }
+    }
+}

@@ -10,7 +10,7 @@ public struct SafetensorsCheckpoint: Sendable {
     private let owner: [String: Int]
 
     /// Opens the checkpoint in `directory`.
-    /// - Throws: `ModelError` when no weights are found, the index is invalid or names a shard outside the
+    /// - Throws: `ModelError` when no weights are found, the index is invalid or empty or names a shard outside the
     ///   folder (an absolute path, `..`, or a symbolic link leading out), a name appears in two files, or the
     ///   index names a tensor its shard lacks. Two spellings of one shard (`a.safetensors`,
     ///   `./a.safetensors`) are one shard.
@@ -21,6 +21,9 @@ public struct SafetensorsCheckpoint: Sendable {
         var declared: [String: URL] = [:]
         if RegularFile.isPresent(index) {
             let map = try Self.weightMap(try RegularFile.read(index), path: index.path)
+            guard !map.isEmpty else {
+                throw ModelError.invalidConfiguration(path: index.path, reason: "weight_map is empty: the index names no tensor")
+            }
             let root = directory.resolvingSymlinksInPath().standardizedFileURL.path
             var resolved: [String: URL] = [:]
             for file in Set(map.values) {
