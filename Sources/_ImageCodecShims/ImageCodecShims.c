@@ -2,6 +2,7 @@
 
 #include <png.h>
 #include <jpeglib.h>
+#include <jerror.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,33 @@
 void vtp_image_free(vtp_decoded_image *image) {
     free(image->pixels);
     image->pixels = NULL;
+}
+
+/* ---------- EXIF ---------- */
+
+/* The orientation (1...8) in EXIF data (a TIFF header and its first IFD, as PNG's eXIf chunk holds it and JPEG's
+   APP1 marker after "Exif\0\0"), or 1. */
+static int exif_orientation(const uint8_t *tiff, size_t size) {
+    if (size < 8) return 1;
+    int little = tiff[0] == 'I';
+    #define U16(o) (little ? (uint16_t)(tiff[o] | tiff[(o) + 1] << 8) : (uint16_t)(tiff[o] << 8 | tiff[(o) + 1]))
+    #define U32(o) (little ? (uint32_t)tiff[o] | (uint32_t)tiff[(o) + 1] << 8 | (uint32_t)tiff[(o) + 2] << 16 | (uint32_t)tiff[(o) + 3] << 24 \
+                           : (uint32_t)tiff[o] << 24 | (uint32_t)tiff[(o) + 1] << 16 | (uint32_t)tiff[(o) + 2] << 8 | (uint32_t)tiff[(o) + 3])
+    if (tiff[0] != 'I' && tiff[0] != 'M') return 1;
+    uint32_t ifd = U32(4);
+    if (ifd > size - 2) return 1;
+    uint16_t count = U16(ifd);
+    for (uint32_t i = 0; i < count; i++) {
+        size_t entry = ifd + 2 + (size_t)i * 12;
+        if (entry + 12 > size) return 1;
+        if (U16(entry) == 0x0112) {
+            uint16_t value = U16(entry + 8);
+            return value >= 1 && value <= 8 ? value : 1;
+        }
+    }
+    return 1;
+    #undef U16
+    #undef U32
 }
 
 /* ---------- PNG ---------- */
@@ -54,8 +82,14 @@ int vtp_decode_png(const uint8_t *data, size_t size, size_t max_pixels, vtp_deco
     }
     png_set_read_fn(png, &memory, png_read_memory);
     png_set_user_limits(png, 1u << 20, 1u << 20);
-    png_set_chunk_malloc_max(png, 64u << 20);
+    /* Ancillary chunks: at most 32 are kept (later text chunks are skipped undecompressed) and none may
+       decompress beyond 8 MiB, so a file of many large chunks costs bounded work. */
+    png_set_chunk_malloc_max(png, 8u << 20);
+    png_set_chunk_cache_max(png, 32);
     png_read_info(png, info);
+    png_uint_32 exif_size = 0;
+    png_bytep exif = NULL;
+    if (png_get_eXIf_1(png, info, &exif_size, &exif) && exif) out->orientation = exif_orientation(exif, exif_size);
     png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);
     if ((size_t)width * height > max_pixels) {
         snprintf(out->error, sizeof out->error, "PNG: %ux%u pixels is more than the %zu allowed", width, height, max_pixels);
@@ -118,32 +152,22 @@ static void jpeg_report(j_common_ptr cinfo) {
     longjmp(failure->jump, 1);
 }
 
-static void jpeg_quiet(j_common_ptr cinfo, int level) { (void)cinfo; (void)level; }
+/* Warnings are ignored as Pillow ignores them, except a premature end of the data: libjpeg would pad the image
+   with grey, Pillow refuses a truncated file. */
+static void jpeg_message(j_common_ptr cinfo, int level) {
+    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) jpeg_report(cinfo);
+}
 
-/* The EXIF orientation (1...8) in an APP1 marker, or 1. */
-static int exif_orientation(const uint8_t *p, size_t n) {
-    if (n < 14 || memcmp(p, "Exif\0\0", 6) != 0) return 1;
-    const uint8_t *tiff = p + 6;
-    size_t size = n - 6;
-    int little = tiff[0] == 'I';
-    #define U16(o) (little ? (uint16_t)(tiff[o] | tiff[(o) + 1] << 8) : (uint16_t)(tiff[o] << 8 | tiff[(o) + 1]))
-    #define U32(o) (little ? (uint32_t)tiff[o] | (uint32_t)tiff[(o) + 1] << 8 | (uint32_t)tiff[(o) + 2] << 16 | (uint32_t)tiff[(o) + 3] << 24 \
-                           : (uint32_t)tiff[o] << 24 | (uint32_t)tiff[(o) + 1] << 16 | (uint32_t)tiff[(o) + 2] << 8 | (uint32_t)tiff[(o) + 3])
-    if (size < 8 || (tiff[0] != 'I' && tiff[0] != 'M')) return 1;
-    uint32_t ifd = U32(4);
-    if (ifd > size - 2) return 1;
-    uint16_t count = U16(ifd);
-    for (uint32_t i = 0; i < count; i++) {
-        size_t entry = ifd + 2 + (size_t)i * 12;
-        if (entry + 12 > size) return 1;
-        if (U16(entry) == 0x0112) {
-            uint16_t value = U16(entry + 8);
-            return value >= 1 && value <= 8 ? value : 1;
-        }
+/* Most scans a progressive JPEG may have (libjpeg-turbo's advice for untrusted input is a few hundred). */
+#define VTP_JPEG_MAX_SCANS 1000
+
+static void jpeg_count_scans(j_common_ptr cinfo) {
+    j_decompress_ptr d = (j_decompress_ptr)cinfo;
+    if (d->is_decompressor && d->input_scan_number > VTP_JPEG_MAX_SCANS) {
+        jpeg_failure *failure = (jpeg_failure *)cinfo->err;
+        snprintf(failure->out->error, sizeof failure->out->error, "JPEG: more than %d scans", VTP_JPEG_MAX_SCANS);
+        longjmp(failure->jump, 1);
     }
-    return 1;
-    #undef U16
-    #undef U32
 }
 
 int vtp_decode_jpeg(const uint8_t *data, size_t size, size_t max_pixels, vtp_decoded_image *out) {
@@ -153,7 +177,8 @@ int vtp_decode_jpeg(const uint8_t *data, size_t size, size_t max_pixels, vtp_dec
     jpeg_failure failure;
     cinfo.err = jpeg_std_error(&failure.base);
     failure.base.error_exit = jpeg_report;
-    failure.base.emit_message = jpeg_quiet;
+    failure.base.emit_message = jpeg_message;
+    struct jpeg_progress_mgr progress = {jpeg_count_scans, 0, 0, 0, 0};
     failure.out = out;
     uint8_t *volatile pixels = NULL;
     if (setjmp(failure.jump)) {
@@ -163,6 +188,7 @@ int vtp_decode_jpeg(const uint8_t *data, size_t size, size_t max_pixels, vtp_dec
         return 1;
     }
     jpeg_create_decompress(&cinfo);
+    cinfo.progress = &progress;
     cinfo.mem->max_memory_to_use = 512L << 20;
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
@@ -176,8 +202,12 @@ int vtp_decode_jpeg(const uint8_t *data, size_t size, size_t max_pixels, vtp_dec
         snprintf(out->error, sizeof out->error, "JPEG: CMYK images are not supported");
         longjmp(failure.jump, 1);
     }
+    /* The first APP1 that is EXIF (an XMP APP1 may come before it). */
     for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next) {
-        if (m->marker == JPEG_APP0 + 1) { out->orientation = exif_orientation(m->data, m->data_length); break; }
+        if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 && memcmp(m->data, "Exif\0\0", 6) == 0) {
+            out->orientation = exif_orientation(m->data + 6, m->data_length - 6);
+            break;
+        }
     }
     cinfo.out_color_space = JCS_RGB;
     jpeg_start_decompress(&cinfo);
