@@ -11,8 +11,13 @@ import Darwin
 /// symbolic link is a clear error, never a block (the file is opened non-blocking and checked before any
 /// read), and a size bound is checked before anything is allocated.
 public enum RegularFile {
-    /// Largest JSON or image file read whole by default: 256 MiB.
+    /// Largest image or data file read whole by default: 256 MiB.
     public static let defaultByteLimit = 256 << 20
+    /// Largest JSON configuration file (`config.json`, preprocessor, generation and tokenizer configs, chat
+    /// templates, checkpoint indexes, KV profiles): 16 MiB, far above any real one.
+    public static let configurationByteLimit = 16 << 20
+    /// Largest `tokenizer.json` (and tokenizer case file): 64 MiB, about twice the largest real vocabulary file.
+    public static let tokenizerByteLimit = 64 << 20
 
     /// The whole contents of the regular file at `url`.
     /// - Throws: `ModelError.fileUnreadable` naming the path: absent, not a regular file, larger than

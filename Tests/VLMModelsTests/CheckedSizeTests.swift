@@ -51,3 +51,44 @@ final class TokenIdBoundsTests: XCTestCase {
         }
     }
 }
+
+/// JSON files from outside are size-bounded before they are read, and read strictly.
+final class JSONFileBoundsTests: XCTestCase {
+    /// A sparse file of `size` bytes (nothing is written but its length).
+    private func sparse(_ url: URL, size: UInt64) throws {
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: size)
+        try handle.close()
+    }
+
+    func testOversizedFilesAreRefusedBeforeReading() throws {
+        let folder = try temporaryFolder()
+        try sparse(folder.appendingPathComponent("tokenizer.json"), size: 100 << 20)
+        XCTAssertThrowsError(try Tokenizer(directory: folder)) {
+            guard case .fileUnreadable(let path, let reason)? = $0 as? ModelError else { return XCTFail("\($0)") }
+            XCTAssertTrue(path.hasSuffix("tokenizer.json"))
+            XCTAssertTrue(reason.contains("more than the 67108864-byte limit"), reason)
+        }
+        for name in ["config.json", "chat_template.json"] {
+            try sparse(folder.appendingPathComponent(name), size: 20 << 20)
+        }
+        XCTAssertThrowsError(try LlavaConfiguration.load(directory: folder)) {
+            guard case .fileUnreadable(_, let reason)? = $0 as? ModelError else { return XCTFail("\($0)") }
+            XCTAssertTrue(reason.contains("16777216-byte limit"), reason)
+        }
+        XCTAssertThrowsError(try ChatTemplate(directory: folder)) {
+            guard case .fileUnreadable(_, let reason)? = $0 as? ModelError else { return XCTFail("\($0)") }
+            XCTAssertTrue(reason.contains("16777216-byte limit"), reason)
+        }
+    }
+
+    func testChatTemplateFilesAreReadStrictly() throws {
+        let folder = try temporaryFolder()
+        let url = folder.appendingPathComponent("chat_template.json")
+        try Data(#"{"chat_template": "a", "chat_template": "b"}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try ChatTemplate(directory: folder)) {
+            XCTAssertEqual($0 as? ModelError, .invalidConfiguration(path: url.path, reason: "key 'chat_template' appears more than once"))
+        }
+    }
+}

@@ -34,7 +34,7 @@ public struct CLIPTextConfiguration: Sendable, Equatable {
     ///   model type, a non-integer or out-of-bound size, an unsupported activation).
     public static func load(directory: URL) throws -> CLIPTextConfiguration {
         let url = directory.appendingPathComponent("config.json")
-        return try decode(try RegularFile.read(url), path: url.path)
+        return try decode(try RegularFile.read(url, limit: RegularFile.configurationByteLimit), path: url.path)
     }
 
     /// Decodes `config.json` bytes; `path` names the file in errors.

@@ -20,7 +20,7 @@ public struct GenerationConfiguration: Decodable, Sendable, Equatable {
     public static func load(directory: URL) throws -> GenerationConfiguration? {
         let url = directory.appendingPathComponent("generation_config.json")
         guard RegularFile.isPresent(url) else { return nil }
-        let data = try RegularFile.read(url)
+        let data = try RegularFile.read(url, limit: RegularFile.configurationByteLimit)
         _ = try JSONValue.parseStrict(data, path: url.path)
         do {
             return try JSONDecoder().decode(GenerationConfiguration.self, from: data)

@@ -40,7 +40,7 @@ public struct CLIPImageProcessor: Sendable, Equatable {
             self.init(size: defaultSize)
             return
         }
-        try self.init(preprocessorConfig: try RegularFile.read(url), path: url.path, defaultSize: defaultSize)
+        try self.init(preprocessorConfig: try RegularFile.read(url, limit: RegularFile.configurationByteLimit), path: url.path, defaultSize: defaultSize)
     }
 
     /// Parses `preprocessor_config.json` bytes (`path` names the file in errors), with the rules of

@@ -198,7 +198,7 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
     /// - Throws: `ModelError.fileUnreadable` or `.invalidConfiguration`.
     public static func load(directory: URL) throws -> LlavaConfiguration {
         let url = directory.appendingPathComponent("config.json")
-        return try decode(try RegularFile.read(url), path: url.path)
+        return try decode(try RegularFile.read(url, limit: RegularFile.configurationByteLimit), path: url.path)
     }
 
     /// JSON for this configuration in Hugging Face's key names.

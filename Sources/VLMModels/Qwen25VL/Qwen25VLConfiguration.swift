@@ -20,7 +20,7 @@ public struct Qwen25VLConfiguration: Sendable, Equatable {
     /// - Throws: `ModelError.fileUnreadable` or `.invalidConfiguration`.
     public static func load(directory: URL) throws -> Qwen25VLConfiguration {
         let url = directory.appendingPathComponent("config.json")
-        return try decode(try RegularFile.read(url), path: url.path)
+        return try decode(try RegularFile.read(url, limit: RegularFile.configurationByteLimit), path: url.path)
     }
 
     /// Decodes `config.json` bytes; `path` names the file in errors.

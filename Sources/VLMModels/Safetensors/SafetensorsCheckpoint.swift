@@ -20,7 +20,7 @@ public struct SafetensorsCheckpoint: Sendable {
         var shards: [URL]
         var declared: [String: URL] = [:]
         if RegularFile.isPresent(index) {
-            let map = try Self.weightMap(try RegularFile.read(index), path: index.path)
+            let map = try Self.weightMap(try RegularFile.read(index, limit: RegularFile.configurationByteLimit), path: index.path)
             guard !map.isEmpty else {
                 throw ModelError.invalidConfiguration(path: index.path, reason: "weight_map is empty: the index names no tensor")
             }

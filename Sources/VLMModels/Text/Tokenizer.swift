@@ -74,7 +74,7 @@ public struct Tokenizer: Sendable {
     /// - Throws: `ModelError.fileUnreadable`, `TokenizerError.malformed` or `.unsupported`.
     public init(directory: URL) throws {
         let url = directory.appendingPathComponent("tokenizer.json")
-        try self.init(data: try RegularFile.read(url), path: url.path)
+        try self.init(data: try RegularFile.read(url, limit: RegularFile.tokenizerByteLimit), path: url.path)
     }
 
     /// Parses `tokenizer.json` bytes; `path` names the file in errors.

@@ -17,7 +17,7 @@ public struct StandaloneVisionTower: Sendable {
     ///   `.unusedTensors` (or `.missingTensor`) for a checkpoint of another layout.
     public init(directory: URL, weights precision: LoadPrecision = .checkpoint) throws {
         let configURL = directory.appendingPathComponent("config.json")
-        let data = try RegularFile.read(configURL)
+        let data = try RegularFile.read(configURL, limit: RegularFile.configurationByteLimit)
         let json = try JSONValue.parseStrict(data, path: configURL.path)
         guard json["model_type"]?.string == VisionTowerFamily.dinov2.rawValue else {
             throw ModelError.invalidConfiguration(

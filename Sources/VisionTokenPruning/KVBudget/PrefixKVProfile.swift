@@ -43,7 +43,7 @@ public struct PrefixKVProfile: Sendable, Codable, Equatable {
     /// Reads a profile saved with `write(to:)`.
     /// - Throws: `ModelError.fileUnreadable`, `.invalidConfiguration` for malformed JSON or values.
     public init(url: URL) throws {
-        try self.init(data: try RegularFile.read(url), path: url.path)
+        try self.init(data: try RegularFile.read(url, limit: RegularFile.configurationByteLimit), path: url.path)
     }
 
     /// Parses a profile's JSON bytes; `path` names the file in errors.
