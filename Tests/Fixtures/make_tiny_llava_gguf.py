@@ -42,11 +42,15 @@ def main():
     # A SentencePiece BPE with byte fallback, as LLaMA's, trained on the text above.
     with open(os.path.join(work, "text.txt"), "w") as f:
         f.write(TEXT * 20)
+    # Relative paths: the model records its training paths, which must not depend on the temporary folder's name.
+    here = os.getcwd()
+    os.chdir(work)
     spm.SentencePieceTrainer.train(
-        input=os.path.join(work, "text.txt"), model_prefix=os.path.join(work, "sp"), vocab_size=320, model_type="bpe",
+        input="text.txt", model_prefix="sp", vocab_size=320, model_type="bpe",
         byte_fallback=True, character_coverage=1.0, bos_id=1, eos_id=2, unk_id=0, pad_id=-1, hard_vocab_limit=False,
         user_defined_symbols=["<image>"], num_threads=1, minloglevel=2,
         normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=True)  # as LLaMA's
+    os.chdir(here)
     shutil.copy(os.path.join(work, "sp.model"), os.path.join(source, "tokenizer.model"))
     sp = spm.SentencePieceProcessor(model_file=os.path.join(source, "tokenizer.model"))
     vocab, image_token = sp.get_piece_size(), sp.piece_to_id("<image>")
