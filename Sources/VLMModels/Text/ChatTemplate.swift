@@ -34,7 +34,7 @@ public enum ChatTemplateError: Error, Equatable, CustomStringConvertible, Sendab
 public struct ChatTemplate: Sendable {
     /// Deepest nesting of `for`, `if` and `generation` blocks, and of parentheses, brackets, arguments and `not`
     /// inside one expression.
-    public static let maximumNesting = 64
+    public static let maximumNesting = 32
     /// Most tokens in one `{{ … }}` expression or statement expression.
     public static let maximumExpressionTokens = 512
     /// Most statements, outputs and loop iterations one rendering runs.
