@@ -5,9 +5,9 @@ extension Tokenizer {
     /// character isolated first, then GPT-2's regex) or "qwen2"; or LLaMA's SentencePiece BPE ("llama"): spaces as
     /// `▁`, one leading `▁` with `add_space_prefix` (SentencePiece's dummy prefix, at the start of the text only;
     /// llama.cpp adds one after every special token too, as transformers' legacy LLaMA tokenizer does), merges in the
-    /// order of the merged pieces' `scores`, bytes (`<0xXX>`) for characters outside the vocabulary. Control tokens (`token_type` 3) are special added tokens and
-    /// user-defined ones (4) plain added tokens, matched before pre-tokenization; `add_bos_token` puts
-    /// `bos_token_id` first.
+    /// order of the merged pieces' `scores`, bytes (`<0xXX>`) for characters outside the vocabulary. Control tokens
+    /// (`token_type` 3) are special added tokens and user-defined ones (4) plain added tokens, matched before
+    /// pre-tokenization; `add_bos_token` puts `bos_token_id` first.
     ///
     /// SmolLM's "smollm" splitting differs from transformers' GGUF-derived tokenizer, which drops the digit step,
     /// only in whitespace just before a number ("x =  42": `ĠĠ` here and upstream, `Ġ` `Ġ` there).
@@ -27,11 +27,12 @@ extension Tokenizer {
             throw TokenizerError.unsupported(path: file.path, what: "tokenizer.ggml.model \(file.metadata["tokenizer.ggml.model"]?.description ?? "absent") (gpt2 byte-level BPE and llama SentencePiece are implemented)")
         }
         let sentencePiece = kind == "llama"
+        // Spaces become ▁ and, with add_space_prefix (default true), the text starts with one more, as
+        // SentencePiece's add_dummy_prefix does; decoding then drops that one leading space.
+        let dummyPrefix = sentencePiece && (file.metadata["tokenizer.ggml.add_space_prefix"]?.bool ?? true)
         let splitting: PreTokenizer
         if sentencePiece {
-            // Spaces become ▁ and, with add_space_prefix (default true), the text starts with one more, as
-            // SentencePiece's add_dummy_prefix does.
-            splitting = .sentencePiece(dummyPrefix: file.metadata["tokenizer.ggml.add_space_prefix"]?.bool ?? true)
+            splitting = .sentencePiece(dummyPrefix: dummyPrefix)
         } else {
             let pre = file.metadata["tokenizer.ggml.pre"]?.string ?? "default"
             switch pre {
@@ -86,7 +87,8 @@ extension Tokenizer {
         self.init(normalizer: [], preTokenizer: splitting,
                   model: BytePairModel(ids: ids, mergeList: merges, unknownId: try tokenId("tokenizer.ggml.unknown_token_id"),
                                        byteFallback: sentencePiece, fuseUnknown: sentencePiece),
-                  decoderSteps: sentencePiece ? [.replace(Array("\u{2581}".utf8), [0x20]), .byteFallback, .fuse, .strip(" ", start: 1, stop: 0)]
+                  decoderSteps: sentencePiece
+                    ? [.replace(Array("\u{2581}".utf8), [0x20]), .byteFallback, .fuse] + (dummyPrefix ? [.strip(" ", start: 1, stop: 0)] : [])
                     : [.byteLevel],
                   prefixIds: prefix, suffixIds: [], addedTokens: added, tokenBytes: tokenBytes)
     }
