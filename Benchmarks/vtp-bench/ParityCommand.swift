@@ -116,8 +116,9 @@ enum ParityCommand {
                 worstAttention = max(worstAttention, maxDifference(output.attentions[layer]!.scalars, Array(attention[start..<(start + row)])))
             }
             checks.append(Check(name: "\(photo) [CLS] attention, 12 layers x 6 heads", worst: worstAttention, tolerance: 3e-5))
-            let scores = try model.classAttention(pixels: input, layer: layers - 1)
-            let kept = Set(scores.indices.sorted { (scores[$0], -$0) > (scores[$1], -$1) }.prefix(64))
+            // The last layer's [CLS] row is already here: its head mean over the patches ([CLS] column dropped).
+            let scores = Array(try headMean(output.attentions[layers - 1]!).dropFirst())
+            let kept = Set(try TopK.indices(of: scores, k: 64))
             let expected = Set(top[(i * 64)..<((i + 1) * 64)])
             checks.append(Check(name: "\(photo) top-64 patches (differing)", worst: Double(kept.symmetricDifference(expected).count / 2), tolerance: 0))
         }

@@ -89,6 +89,20 @@ public final class GGUFFile: Sendable {
         bytes.release((dataStart + info.offset)..<(dataStart + info.offset + info.byteCount))
     }
 
+    /// The integer metadata value of `key`, `fallback` when it is absent.
+    /// - Throws: `ModelError.invalidConfiguration` naming the file and key when it is absent without a fallback or is
+    ///   not an integer that fits an `Int`.
+    public func integer(_ key: String, default fallback: Int? = nil) throws -> Int {
+        guard let stored = metadata[key] else {
+            if let fallback { return fallback }
+            throw ModelError.invalidConfiguration(path: path, reason: "no metadata key '\(key)'")
+        }
+        guard let number = stored.integer else {
+            throw ModelError.invalidConfiguration(path: path, reason: "\(key) is \(stored.typeName) \(stored), expected an integer")
+        }
+        return number
+    }
+
     /// The metadata value of `key`. - Throws: `ModelError.invalidConfiguration` naming the file when absent.
     public func value(_ key: String) throws -> GGUFValue {
         guard let value = metadata[key] else { throw ModelError.invalidConfiguration(path: path, reason: "no metadata key '\(key)'") }

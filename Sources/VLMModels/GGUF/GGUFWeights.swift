@@ -104,8 +104,8 @@ public struct GGUFWeights: WeightSource {
             guard let heads = permutedHeads[name] else { return try file.readRows(name, rows, into: out) }
             let headWidth = rowCounts[part] / heads
             for (k, row) in rows.enumerated() {
-                try file.readRows(name, Self.ggufRow(row, headWidth: headWidth)..<(Self.ggufRow(row, headWidth: headWidth) + 1),
-                                  into: out + k * inputs)
+                let stored = Self.ggufRow(row, headWidth: headWidth)
+                try file.readRows(name, stored..<(stored + 1), into: out + k * inputs)
             }
         }
     }

@@ -12,14 +12,7 @@ extension LlamaConfiguration {
         guard architecture.string == "llama" else {
             throw fail("general.architecture \(architecture) is not supported (only llama text models are)")
         }
-        func integer(_ key: String, default value: Int? = nil) throws -> Int {
-            guard let stored = file.metadata["llama." + key] else {
-                if let value { return value }
-                throw fail("no metadata key 'llama.\(key)'")
-            }
-            guard let number = stored.integer else { throw fail("llama.\(key) is \(stored.typeName) \(stored), expected an integer") }
-            return number
-        }
+        func integer(_ key: String, default value: Int? = nil) throws -> Int { try file.integer("llama." + key, default: value) }
         func float(_ key: String, default value: Double) throws -> Float {
             guard let stored = file.metadata["llama." + key] else { return Float(value) }
             guard case .float(let number, _) = stored else { throw fail("llama.\(key) is \(stored.typeName), expected a float") }

@@ -26,11 +26,7 @@ extension LlavaModel {
         where visionFile.metadata[key] != nil {
             throw fail("\(key) is set: any-resolution (LLaVA-NeXT) mmproj files are not supported yet")
         }
-        func integer(_ key: String) throws -> Int {
-            guard let value = visionFile.metadata["clip.vision." + key] else { throw fail("no metadata key 'clip.vision.\(key)'") }
-            guard let n = value.integer else { throw fail("clip.vision.\(key) is \(value.typeName), expected an integer") }
-            return n
-        }
+        func integer(_ key: String) throws -> Int { try visionFile.integer("clip.vision." + key) }
         func triple(_ key: String) throws -> [Float] {
             guard let values = visionFile.metadata["clip.vision." + key]?.array?.compactMap(\.number), values.count == 3 else {
                 throw fail("clip.vision.\(key) must be 3 numbers")
