@@ -106,4 +106,30 @@ final class TokenizerBoundsTests: XCTestCase {
             }
         }
     }
+
+    /// A member of the wrong kind is refused with its path, where it used to fall back to a default
+    /// (`"byte_fallback": "yes"` read as false); `tokenizers` refuses each of these too.
+    func testMembersOfTheWrongKindAreRefused() throws {
+        func assertKind(_ json: String, _ reason: String, line: UInt = #line) {
+            XCTAssertThrowsError(try Tokenizer(data: Data(json.utf8), path: "k.json"), line: line) {
+                XCTAssertEqual($0 as? TokenizerError, .malformed(path: "k.json", reason: reason), line: line)
+            }
+        }
+        let model = #""model": {"type": "BPE", "vocab": {"a": 0}, "merges": []"#
+        assertKind(#"{\#(model), "byte_fallback": "yes"}}"#, "model.byte_fallback: expected boolean, got string")
+        assertKind(#"{\#(model), "unk_token": 0}}"#, "model.unk_token: expected null or string, got number")
+        assertKind(#"{\#(model)}, "added_tokens": [{"id": 0, "content": "a", "special": 1}]}"#,
+                   "added_tokens.0.special: expected boolean, got number")
+        assertKind(#"{\#(model)}, "normalizer": "NFC"}"#, "normalizer: expected null or object, got string")
+        assertKind(#"{\#(model)}, "decoder": {"type": "Strip", "content": " ", "start": "1", "stop": 0}}"#,
+                   "decoder.start: expected number, got string")
+        assertKind(#"{\#(model)}, "pre_tokenizer": {"type": "Sequence", "pretokenizers": {}}}"#,
+                   "pre_tokenizer.pretokenizers: expected array, got object")
+        // Tokens are names, not keys: a vocabulary may hold "ids" or "type", a template's special tokens too.
+        XCTAssertNoThrow(try Tokenizer(data: Data(#"{"model": {"type": "BPE", "vocab": {"ids": 0, "type": 1}, "merges": []}, "post_processor": {"type": "TemplateProcessing", "single": [], "pair": [], "special_tokens": {"type": {"id": "type", "ids": [1], "tokens": ["type"]}}}}"#.utf8)))
+        assertKind(#"{\#(model)}, "post_processor": {"type": "TemplateProcessing", "single": [], "pair": [], "special_tokens": {"type": {"id": "type", "ids": 1, "tokens": ["type"]}}}}"#,
+                   "post_processor.special_tokens.type.ids: expected array, got number")
+        // The same document with each value of its right kind is read.
+        XCTAssertNoThrow(try Tokenizer(data: Data(#"{\#(model), "byte_fallback": false, "unk_token": null}, "added_tokens": [{"id": 0, "content": "a", "special": true}]}"#.utf8)))
+    }
 }

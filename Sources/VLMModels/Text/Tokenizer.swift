@@ -78,13 +78,15 @@ public struct Tokenizer: Sendable {
     }
 
     /// Parses `tokenizer.json` bytes; `path` names the file in errors.
-    /// - Throws: `TokenizerError.malformed` (also for a repeated key or a string that is not UTF-8) or `.unsupported`.
+    /// - Throws: `TokenizerError.malformed` (also for a repeated key, a string that is not UTF-8, or a member of
+    ///   the wrong kind, such as `"byte_fallback": "yes"`) or `.unsupported`.
     public init(data: Data, path: String = "tokenizer.json") throws {
         func malformed(_ reason: String) -> TokenizerError { .malformed(path: path, reason: reason) }
         func unsupported(_ what: String) -> TokenizerError { .unsupported(path: path, what: what) }
         let json: JSONValue
         do { json = try JSONValue.parse(data) } catch { throw malformed("\(error)") }
         if let key = json.firstDuplicateKey { throw malformed("key '\(key)' appears more than once") }
+        if let mismatch = json.firstKindMismatch(Self.memberKinds, namedBy: Self.tokenNamedObjects) { throw malformed(mismatch) }
         guard let model = json["model"], model["type"]?.string ?? "BPE" == "BPE", model["vocab"]?.members != nil else {
             throw unsupported("model type '\(json["model"]?["type"]?.string ?? "none")' (only BPE is implemented)")
         }
