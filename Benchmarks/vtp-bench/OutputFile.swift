@@ -1,4 +1,5 @@
 import Foundation
+import VLMModels
 
 /// Files the benchmark writes (`--dump`, `--svg`): checked before any work, written whole or not at all.
 struct OutputFile {
@@ -32,12 +33,11 @@ struct OutputFile {
         self.flag = flag
     }
 
-    /// Writes `data` to a temporary file beside the target and renames it over the target, so a failed run
-    /// leaves an existing file untouched.
+    /// Writes `data` whole or not at all (`RegularFile.write`), so a failed run leaves an existing file untouched.
     /// - Throws: `BenchError.failed` naming the option, the path and the system's reason.
     func write(_ data: Data) throws {
-        do { try data.write(to: url, options: .atomic) } catch {
-            throw BenchError.failed("cannot write \(flag) \(url.path): \(error.localizedDescription)")
+        do { try RegularFile.write(data, to: url) } catch {
+            throw BenchError.failed("\(flag): \(error)")
         }
     }
 }

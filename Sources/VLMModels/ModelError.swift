@@ -4,6 +4,8 @@ import TensorCore
 public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A file could not be opened or read.
     case fileUnreadable(path: String, reason: String)
+    /// A file could not be written (the folder is missing or read-only, the disk is full, a non-file is there).
+    case fileUnwritable(path: String, reason: String)
     /// A safetensors file breaks the format (truncated, bad header, offsets, dtype, sizes).
     case malformedSafetensors(path: String, reason: String)
     /// A GGUF file breaks the format (truncated, bad header, metadata, tensor infos, offsets, types).
@@ -30,6 +32,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .fileUnreadable(path, reason): return "cannot read \(path): \(reason)"
+        case let .fileUnwritable(path, reason): return "cannot write \(path): \(reason)"
         case let .malformedSafetensors(path, reason): return "malformed safetensors file \(path): \(reason)"
         case let .malformedGGUF(path, reason): return "malformed GGUF file \(path): \(reason)"
         case let .missingTensor(name): return "checkpoint has no tensor '\(name)'"

@@ -53,6 +53,34 @@ final class InputFileTests: XCTestCase {
         assertUnreadable(try RegularFile.read(weights, limit: 100), "file above the size limit")
     }
 
+    /// Writes replace a regular file whole or fail with a typed error naming the path, leaving what was there
+    /// (and no temporary file) behind: a missing folder, a FIFO, a folder, and a read-only folder.
+    func testWritesAreWholeOrTypedErrors() throws {
+        let dir = try temporaryFolder()
+        let target = dir.appendingPathComponent("out.bin")
+        try RegularFile.write(Data("first".utf8), to: target)
+        try RegularFile.write(Data("second".utf8), to: target)
+        XCTAssertEqual(try RegularFile.read(target), Data("second".utf8))
+        func assertUnwritable(_ url: URL, _ reason: String, line: UInt = #line) {
+            XCTAssertThrowsError(try RegularFile.write(Data("x".utf8), to: url), line: line) {
+                XCTAssertEqual($0 as? ModelError, .fileUnwritable(path: url.path, reason: reason), line: line)
+            }
+        }
+        assertUnwritable(dir.appendingPathComponent("absent/out.bin"), "No such file or directory")
+        let fifo = dir.appendingPathComponent("pipe")
+        XCTAssertEqual(mkfifo(fifo.path, 0o600), 0)
+        let notAFile = "something other than a regular file is there (a folder, link, FIFO, socket or device)"
+        assertUnwritable(fifo, notAFile)
+        assertUnwritable(dir, notAFile)
+        if getuid() != 0 {  // root ignores folder permissions
+            XCTAssertEqual(chmod(dir.path, 0o500), 0)
+            assertUnwritable(target, "Permission denied")
+            XCTAssertEqual(chmod(dir.path, 0o700), 0)
+        }
+        XCTAssertEqual(try RegularFile.read(target), Data("second".utf8))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["out.bin", "pipe"])
+    }
+
     /// Index entries that leave the folder (absolute, `..`, a symbolic link to elsewhere) are refused; two
     /// spellings of one shard are one shard.
     func testCheckpointIndexIsConfinedToItsFolder() throws {

@@ -67,8 +67,8 @@ public enum GeneratedCheckpoint {
     /// empty, or an earlier generated checkpoint (its `markerFileName` file), so no other file is ever overwritten.
     /// - Parameter progress: called after each tensor with the bytes written so far and the total.
     /// - Throws: `ModelError.invalidInput` for a dtype other than F32/F16/BF16, a non-positive shard size, or a
-    ///   folder holding other files (before anything is written); `ModelError.fileUnreadable` when a file cannot be
-    ///   written.
+    ///   folder holding other files (before anything is written); `ModelError.fileUnwritable` naming the file and
+    ///   the system's reason when a file or the folder cannot be written.
     public static func write(
         configuration: LlavaConfiguration, to directory: URL, dtype: SafetensorsDType = .bf16, seed: UInt64 = 1,
         maxShardBytes: Int = 5_000_000_000, progress: (_ written: Int, _ total: Int) -> Void = { _, _ in }
@@ -91,7 +91,7 @@ public enum GeneratedCheckpoint {
             shards[shards.count - 1].append(e)
             shardBytes += bytes(e)
         }
-        try writeFile(try configuration.jsonData(), to: directory.appendingPathComponent("config.json"))
+        try RegularFile.write(try configuration.jsonData(), to: directory.appendingPathComponent("config.json"))
         let total = entries.reduce(0) { $0 + bytes($1) }
         var weights = GeneratedWeights(seed: seed)
         var written = 0
@@ -102,14 +102,18 @@ public enum GeneratedCheckpoint {
             let url = directory.appendingPathComponent(fileName)
             guard FileManager.default.createFile(atPath: url.path, contents: nil),
                   let handle = try? FileHandle(forWritingTo: url) else {
-                throw ModelError.fileUnreadable(path: url.path, reason: "cannot create the file")
+                throw ModelError.fileUnwritable(path: url.path, reason: "cannot create the file")
             }
             defer { try? handle.close() }
-            try handle.write(contentsOf: SafetensorsWriter.header(
-                for: shard.map { ($0.name, dtype, $0.shape) }, metadata: ["format": "pt"]))
+            func append(_ data: Data) throws {
+                do { try handle.write(contentsOf: data) } catch {
+                    throw ModelError.fileUnwritable(path: url.path, reason: RegularFile.systemReason(error))
+                }
+            }
+            try append(SafetensorsWriter.header(for: shard.map { ($0.name, dtype, $0.shape) }, metadata: ["format": "pt"]))
             for e in shard {
                 let tensor = try weights.tensor(e.name, shape: e.shape)
-                try handle.write(contentsOf: try SafetensorsWriter.payload(tensor, as: dtype))
+                try append(try SafetensorsWriter.payload(tensor, as: dtype))
                 weightMap[e.name] = fileName
                 written += bytes(e)
                 progress(written, total)
@@ -117,7 +121,7 @@ public enum GeneratedCheckpoint {
         }
         if shards.count > 1 {
             let index: [String: Any] = ["metadata": ["total_size": total], "weight_map": weightMap]
-            try writeFile(try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys]),
+            try RegularFile.write(try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys]),
                           to: directory.appendingPathComponent("model.safetensors.index.json"))
         }
     }
@@ -144,16 +148,10 @@ public enum GeneratedCheckpoint {
             }
         } else {
             do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
-                throw ModelError.fileUnreadable(path: directory.path, reason: "cannot create the folder: \(error.localizedDescription)")
+                throw ModelError.fileUnwritable(path: directory.path, reason: "cannot create the folder: \(RegularFile.systemReason(error))")
             }
         }
-        try writeFile(Data("written by GeneratedCheckpoint.write; replaced by the next write\n".utf8),
+        try RegularFile.write(Data("written by GeneratedCheckpoint.write; replaced by the next write\n".utf8),
                       to: directory.appendingPathComponent(markerFileName))
-    }
-
-    private static func writeFile(_ data: Data, to url: URL) throws {
-        do { try data.write(to: url, options: .atomic) } catch {
-            throw ModelError.fileUnreadable(path: url.path, reason: "cannot write: \(error.localizedDescription)")
-        }
     }
 }

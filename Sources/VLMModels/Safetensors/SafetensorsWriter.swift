@@ -92,6 +92,7 @@ public struct SafetensorsWriter: Sendable {
         return out
     }
 
-    /// Writes the file to `url` atomically.
-    public func write(to url: URL) throws { try data().write(to: url, options: .atomic) }
+    /// Writes the file to `url` atomically (whole or not at all).
+    /// - Throws: `ModelError.fileUnwritable` naming the path and the reason.
+    public func write(to url: URL) throws { try RegularFile.write(data(), to: url) }
 }

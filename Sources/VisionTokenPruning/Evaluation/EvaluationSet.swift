@@ -264,6 +264,7 @@ public struct EvaluationSet: Sendable {
         }
     }
 
-    /// Writes the set to `url`.
-    public func write(to url: URL) throws { try data().write(to: url, options: .atomic) }
+    /// Writes the set to `url` atomically (whole or not at all).
+    /// - Throws: `ModelError.fileUnwritable` naming the path and the reason.
+    public func write(to url: URL) throws { try RegularFile.write(data(), to: url) }
 }
