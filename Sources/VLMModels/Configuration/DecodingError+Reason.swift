@@ -1,7 +1,7 @@
 extension DecodingError {
     /// The coding path and what is wrong there, for `ModelError.invalidConfiguration` (Foundation's own text
     /// names neither plainly).
-    var readableReason: String {
+    public var readableReason: String {
         func path(_ context: DecodingError.Context) -> String {
             context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
         }
@@ -17,4 +17,9 @@ extension DecodingError {
             return "\(self)"
         }
     }
+}
+
+/// `DecodingError.readableReason` for a decoding error, the error's own description for anything else.
+public func readableDecodingReason(_ error: any Error) -> String {
+    (error as? DecodingError)?.readableReason ?? "\(error)"
 }

@@ -24,11 +24,8 @@ public struct GenerationConfiguration: Decodable, Sendable, Equatable {
         _ = try JSONValue.parseStrict(data, path: url.path)
         do {
             return try JSONDecoder().decode(GenerationConfiguration.self, from: data)
-        } catch DecodingError.typeMismatch(_, let context), DecodingError.dataCorrupted(let context) {
-            let key = context.codingPath.first?.stringValue ?? "the top level"
-            throw ModelError.invalidConfiguration(path: url.path, reason: "\(key): \(context.debugDescription)")
         } catch {
-            throw ModelError.invalidConfiguration(path: url.path, reason: "\(error)")
+            throw ModelError.invalidConfiguration(path: url.path, reason: readableDecodingReason(error))
         }
     }
 }

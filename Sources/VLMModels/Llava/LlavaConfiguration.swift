@@ -185,10 +185,8 @@ public struct LlavaConfiguration: Codable, Sendable, Equatable {
         let config: LlavaConfiguration
         do {
             config = try JSONDecoder().decode(LlavaConfiguration.self, from: data)
-        } catch let error as DecodingError {
-            throw ModelError.invalidConfiguration(path: path, reason: error.readableReason)
         } catch {
-            throw ModelError.invalidConfiguration(path: path, reason: "\(error)")
+            throw ModelError.invalidConfiguration(path: path, reason: readableDecodingReason(error))
         }
         try config.validate(path: path)
         return config

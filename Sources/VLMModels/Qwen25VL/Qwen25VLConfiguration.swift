@@ -42,7 +42,7 @@ public struct Qwen25VLConfiguration: Sendable, Equatable {
                 : data
             text = try JSONDecoder().decode(LlamaConfiguration.self, from: textData)
         } catch {
-            throw invalid("text configuration: \(error)")
+            throw invalid("text configuration: \(readableDecodingReason(error))")
         }
         if nested, root["text_config"]?["tie_word_embeddings"] == nil, let tied = root["tie_word_embeddings"]?.bool {
             text.tieWordEmbeddings = tied

@@ -21,9 +21,11 @@ public struct PrefixKVEviction: Sendable {
     /// - Throws: `PruningError.invalidConfiguration` when the profile's layer count or score lengths do not fit.
     public mutating func evictAfterPrefill(cache: inout KVCache, scores: [[Float]]) throws {
         let layers = cache.layers.count
-        guard profile.retainedRatios.count == layers, scores.count == layers else {
-            throw PruningError.invalidConfiguration(
-                "KV profile has \(profile.retainedRatios.count) layers, the model \(layers)")
+        guard profile.retainedRatios.count == layers else {
+            throw PruningError.invalidConfiguration("KV profile has \(profile.retainedRatios.count) layers, the model \(layers)")
+        }
+        guard scores.count == layers else {
+            throw PruningError.invalidConfiguration("\(scores.count) layers of importance scores for a cache of \(layers) layers")
         }
         decodeSlots = []
         for l in 0..<layers {

@@ -28,12 +28,18 @@ public struct PrefixKVProfile: Sendable, Codable, Equatable {
     ///   (0, 1], more layers than `ConfigurationBounds.layers`, or a protected prefix outside
     ///   0 ... `maximumProtectedPrefix`.
     public init(retainedFraction: Double, retainedRatios: [Double], protectedPrefix: Int = 1, sampleCount: Int = 0) throws {
-        guard retainedFraction > 0, retainedFraction <= 1, retainedRatios.allSatisfy({ $0 > 0 && $0 <= 1 }),
-              (0...Self.maximumProtectedPrefix).contains(protectedPrefix), !retainedRatios.isEmpty,
-              retainedRatios.count <= ConfigurationBounds.layers, sampleCount >= 0 else {
-            throw PruningError.invalidConfiguration(
-                "KV budget needs a retained fraction in (0, 1], 1 ... \(ConfigurationBounds.layers) retained ratios in (0, 1], protectedPrefix in 0 ... \(Self.maximumProtectedPrefix) and sampleCount >= 0")
+        func refuse(_ reason: String) -> PruningError { .invalidConfiguration("KV budget: \(reason)") }
+        guard retainedFraction > 0, retainedFraction <= 1 else { throw refuse("retained fraction \(retainedFraction) is outside (0, 1]") }
+        guard (1...ConfigurationBounds.layers).contains(retainedRatios.count) else {
+            throw refuse("\(retainedRatios.count) retained ratios, need 1 ... \(ConfigurationBounds.layers)")
         }
+        if let bad = retainedRatios.firstIndex(where: { !($0 > 0 && $0 <= 1) }) {
+            throw refuse("retained ratio \(retainedRatios[bad]) of layer \(bad) is outside (0, 1]")
+        }
+        guard (0...Self.maximumProtectedPrefix).contains(protectedPrefix) else {
+            throw refuse("protected prefix \(protectedPrefix) is outside 0 ... \(Self.maximumProtectedPrefix)")
+        }
+        guard sampleCount >= 0 else { throw refuse("sample count \(sampleCount) is negative") }
         self.retainedFraction = retainedFraction
         self.retainedRatios = retainedRatios
         self.protectedPrefix = protectedPrefix
@@ -47,23 +53,28 @@ public struct PrefixKVProfile: Sendable, Codable, Equatable {
     }
 
     /// Parses a profile's JSON bytes; `path` names the file in errors.
-    /// - Throws: `ModelError.invalidConfiguration` for malformed JSON or a repeated key,
-    ///   `PruningError.invalidConfiguration` for values out of range.
+    /// - Throws: `ModelError.invalidConfiguration` naming `path` for malformed JSON, a repeated key or values
+    ///   out of range.
     public init(data: Data, path: String) throws {
         _ = try JSONValue.parseStrict(data, path: path)
         let decoded: PrefixKVProfile
         do { decoded = try JSONDecoder().decode(PrefixKVProfile.self, from: data) } catch {
-            throw ModelError.invalidConfiguration(path: path, reason: "not a PrefixKV profile: \(error)")
+            throw ModelError.invalidConfiguration(path: path, reason: "not a PrefixKV profile: \(readableDecodingReason(error))")
         }
-        try self.init(retainedFraction: decoded.retainedFraction, retainedRatios: decoded.retainedRatios,
-                      protectedPrefix: decoded.protectedPrefix, sampleCount: decoded.sampleCount)
+        do {
+            try self.init(retainedFraction: decoded.retainedFraction, retainedRatios: decoded.retainedRatios,
+                          protectedPrefix: decoded.protectedPrefix, sampleCount: decoded.sampleCount)
+        } catch PruningError.invalidConfiguration(let reason) {
+            throw ModelError.invalidConfiguration(path: path, reason: reason)
+        }
     }
 
-    /// Writes the profile as JSON.
+    /// Writes the profile as JSON atomically (whole or not at all).
+    /// - Throws: `ModelError.fileUnwritable` naming the path and the reason.
     public func write(to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: url, options: .atomic)
+        try RegularFile.write(encoder.encode(self), to: url)
     }
 
     /// Runs the full prefill of each sample, takes every layer's column-sum attention importance, solves
