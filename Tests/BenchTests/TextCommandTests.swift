@@ -22,7 +22,7 @@ final class TextCommandTests: XCTestCase {
             guard case .failed(let m) = $0 as? BenchError else { return XCTFail("\($0)") }
             XCTAssertTrue(m.hasSuffix("tokenizer mismatches"), m)
         }
-        XCTAssertThrowsError(try BenchCommand.run(["tokenize", "--tokenizer", try tokenizerFolder("llama-sp")]))
+        assertThrows(try BenchCommand.run(["tokenize", "--tokenizer", try tokenizerFolder("llama-sp")]), BenchError.self, "exactly one of --check")
     }
 
     func testAskRunsEndToEndAndRefusesBadInput() throws {
@@ -30,7 +30,7 @@ final class TextCommandTests: XCTestCase {
         let image = try AssistantFixture.write(to: folder)
         XCTAssertNoThrow(try BenchCommand.run(["ask", "--model", folder.path, "--image", image.path, "--scorer", "cls",
                                                "--keep", "2", "--max-tokens", "3", "What is it?"]))
-        XCTAssertThrowsError(try BenchCommand.run(["ask", "--model", folder.path, "--image", image.path, "--keep", "2", "Q?"]))
+        assertThrows(try BenchCommand.run(["ask", "--model", folder.path, "--image", image.path, "--keep", "2", "Q?"]), BenchError.self, "--keep needs --scorer")
         // OneVision (ChatML, byte-level BPE) with attention-received pruning; a [CLS] scorer is refused by name.
         let oneVision = try temporaryFolder()
         let picture = try AssistantFixture.write(to: oneVision, family: .llavaOneVision)
@@ -41,7 +41,7 @@ final class TextCommandTests: XCTestCase {
             guard case .unsupportedModel(let scorer, _) = $0 as? PruningError else { return XCTFail("\($0)") }
             XCTAssertEqual(scorer, "cls")
         }
-        XCTAssertThrowsError(try BenchCommand.run(["ask", "--model", folder.path, "--image", image.path]))
+        assertThrows(try BenchCommand.run(["ask", "--model", folder.path, "--image", image.path]), BenchError.self, "missing the question")
         // A tokenizer.json of an unsupported model type is a typed error.
         let json = try String(contentsOf: folder.appendingPathComponent("tokenizer.json"), encoding: .utf8)
         try json.replacingOccurrences(of: "\"type\": \"BPE\"", with: "\"type\": \"Unigram\"")

@@ -13,8 +13,8 @@ final class AttentionKernelTests: XCTestCase {
         let out = try rope.rotated(x, heads: heads, positions: positions).scalars
         let expected = naiveRotation(x.scalars, heads: heads, d: d, theta: 10000) { t, _ in positions[t] }
         assertClose(out, expected, atol: 2e-5, "rope")
-        XCTAssertThrowsError(try RotaryEmbedding(headDimension: 7, theta: 10000))
-        XCTAssertThrowsError(try rope.rotated(x, heads: heads, positions: [0, 1]))
+        assertThrows(try RotaryEmbedding(headDimension: 7, theta: 10000), TensorError.self, "need an even head dimension and theta > 0, got 7")
+        assertThrows(try rope.rotated(x, heads: heads, positions: [0, 1]), TensorError.self, "RoPE positions: expected 3 elements, got 2")
     }
 
     /// Rotate-half RoPE in double: pair (j, j + d/2) of every head of row t by `position(t, j)` · theta^(−2j/d).
@@ -48,7 +48,7 @@ final class AttentionKernelTests: XCTestCase {
         let plain = try RotaryEmbedding(headDimension: d, theta: 1e6)
         assertClose(Array(out[16...]), try plain.rotated(x, heads: heads, positions: [4, 4]).scalars.suffix(16).map { $0 }, atol: 0, "uniform")
         for bad in [[1, 1, 1], [2, 2], [-1, 2, 3], [Int.max, 1, 1]] {
-            XCTAssertThrowsError(try RotaryEmbedding(headDimension: d, theta: 1e6, sections: bad), "\(bad)")
+            assertThrows(try RotaryEmbedding(headDimension: d, theta: 1e6, sections: bad), TensorError.self, "must be three counts summing to head dimension / 2 = 4", "\(bad)")
         }
     }
 
@@ -122,9 +122,9 @@ final class AttentionKernelTests: XCTestCase {
                 }
             }
         }
-        XCTAssertThrowsError(try Attention.scaledDotProduct(
-            query: q, key: k, value: v, heads: heads, kvHeads: heads, causal: false, probabilities: .rows([17])))
-        XCTAssertThrowsError(try Attention.scaledDotProduct(
-            query: q, key: k, value: v, heads: 3, kvHeads: 2, causal: false))
+        assertThrows(try Attention.scaledDotProduct(
+            query: q, key: k, value: v, heads: heads, kvHeads: heads, causal: false, probabilities: .rows([17])), TensorError.self, "index 17 is outside 0..<17")
+        assertThrows(try Attention.scaledDotProduct(
+            query: q, key: k, value: v, heads: 3, kvHeads: 2, causal: false), TensorError.self, "3 heads / 2 kv heads")
     }
 }

@@ -73,8 +73,8 @@ final class GemmTests: XCTestCase {
                 assertClose(c.scalars, expected, atol: 1e-5 * Double(k).squareRoot() + 1e-6, "packed m=\(m) n=\(n) k=\(k) x\(threads)")
             }
         }
-        XCTAssertThrowsError(try Tensor(zeros: [2, 3]).matmul(try PackedMatrix(Tensor(zeros: [4, 5]))))
-        XCTAssertThrowsError(try PackedMatrix(Tensor(zeros: [4])))
+        assertThrows(try Tensor(zeros: [2, 3]).matmul(try PackedMatrix(Tensor(zeros: [4, 5]))), TensorError.self, "expected shape [2, 5], got [2, 3]")
+        assertThrows(try PackedMatrix(Tensor(zeros: [4])), TensorError.self, "needs a 2-D weight, got [4]")
     }
 
     func testAccumulateAddsToExistingOutput() throws {
@@ -94,13 +94,13 @@ final class GemmTests: XCTestCase {
         XCTAssertThrowsError(try a.matmul(b)) { error in
             XCTAssertEqual(error as? TensorError, .shapeMismatch(operation: "matmul", expected: [3, 5], actual: [4, 5]))
         }
-        XCTAssertThrowsError(try a.matmul(Tensor(zeros: [3, 5]), bias: Tensor(zeros: [4])))
+        assertThrows(try a.matmul(Tensor(zeros: [3, 5]), bias: Tensor(zeros: [4])), TensorError.self, "matmul bias: expected shape [5], got [4]")
     }
 
     func testUnavailableBackendIsRejected() {
         if !GemmBackend.openBLAS.isAvailable {
-            XCTAssertThrowsError(try ComputeOptions(backend: .openBLAS))
+            assertThrows(try ComputeOptions(backend: .openBLAS), TensorError.self, "backend openBLAS is not built in")
         }
-        XCTAssertThrowsError(try ComputeOptions(threads: 0))
+        assertThrows(try ComputeOptions(threads: 0), TensorError.self, "threads must be >= 1, got 0")
     }
 }

@@ -47,7 +47,7 @@ final class PointwiseKernelTests: XCTestCase {
             assertClose(try x.layerNorm(weight: w, bias: b, eps: 1e-5).scalars, ln, atol: 1e-5, "layerNorm n=\(n)")
             assertClose(try x.rmsNorm(weight: w, eps: 1e-6).scalars, rms, atol: 1e-5, "rmsNorm n=\(n)")
         }
-        XCTAssertThrowsError(try Tensor(zeros: [2, 4]).rmsNorm(weight: Tensor(zeros: [3]), eps: 1e-6))
+        assertThrows(try Tensor(zeros: [2, 4]).rmsNorm(weight: Tensor(zeros: [3]), eps: 1e-6), TensorError.self, "rmsNorm weight: expected shape [4], got [3]")
     }
 
     func testActivations() {
@@ -60,7 +60,7 @@ final class PointwiseKernelTests: XCTestCase {
                         atol: 1e-6, rtol: 1e-5, "quick_gelu n=\(n)")
             assertClose(x.applying(.silu).scalars, v.map { $0 / (1 + exp(-$0)) }, atol: 1e-6, rtol: 1e-5, "silu n=\(n)")
         }
-        XCTAssertThrowsError(try Activation(huggingFaceName: "relu6"))
+        assertThrows(try Activation(huggingFaceName: "relu6"), TensorError.self, "unsupported activation 'relu6'")
         XCTAssertEqual(try Activation(huggingFaceName: "swish"), .silu)
     }
 
@@ -75,7 +75,7 @@ final class PointwiseKernelTests: XCTestCase {
             try c.add(b)
             assertClose(c.scalars, zip(av, bv).map(+), atol: 1e-7, "add in place")
         }
-        XCTAssertThrowsError(try Tensor(zeros: [2]).adding(Tensor(zeros: [3])))
+        assertThrows(try Tensor(zeros: [2]).adding(Tensor(zeros: [3])), TensorError.self, "adding: expected shape [2], got [3]")
     }
 
     func testTensorCopyOnWrite() throws {
@@ -84,8 +84,8 @@ final class PointwiseKernelTests: XCTestCase {
         b[1, 0] = 9
         XCTAssertEqual(a.scalars, [1, 2, 3, 4])
         XCTAssertEqual(b.scalars, [1, 2, 9, 4])
-        XCTAssertThrowsError(try Tensor(shape: [3], scalars: [1, 2]))
-        XCTAssertThrowsError(try a.reshaped([3]))
+        assertThrows(try Tensor(shape: [3], scalars: [1, 2]), TensorError.self, "expected 3 elements, got 2")
+        assertThrows(try a.reshaped([3]), TensorError.self, "reshaped: expected 4 elements, got 3")
         XCTAssertEqual(try a.reshaped([4]).shape, [4])
     }
 }

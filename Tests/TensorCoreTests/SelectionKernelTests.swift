@@ -8,7 +8,7 @@ final class SelectionKernelTests: XCTestCase {
     func testTopKStableTieBreak() throws {
         XCTAssertEqual(try TopK.indices(of: [0.5, 0.9, 0.5, 0.9, 0.1], k: 3), [1, 3, 0])
         XCTAssertEqual(try TopK.indices(of: [1, 2, 3], k: 0), [])
-        XCTAssertThrowsError(try TopK.indices(of: [1, 2], k: 3))
+        assertThrows(try TopK.indices(of: [1, 2], k: 3), TensorError.self, "k = 3 for 2 scores")
         XCTAssertThrowsError(try TopK.indices(of: [1, .nan], k: 1)) { error in
             XCTAssertEqual(error as? TensorError, .nonFinite(operation: "topK", index: 1))
         }
@@ -38,7 +38,7 @@ final class SelectionKernelTests: XCTestCase {
             assertClose(try Similarity.cosineMatrix(a, b).scalars, expected, atol: 1e-5, "cosine n=\(n)")
         }
         XCTAssertEqual(try Similarity.cosineMatrix(Tensor(zeros: [1, 3]), randomTensor([2, 3], seed: 1)).scalars, [0, 0])
-        XCTAssertThrowsError(try Similarity.cosineMatrix(Tensor(zeros: [1, 3]), Tensor(zeros: [1, 4])))
+        assertThrows(try Similarity.cosineMatrix(Tensor(zeros: [1, 3]), Tensor(zeros: [1, 4])), TensorError.self, "cosineMatrix: expected shape [1, 3], got [1, 4]")
     }
 
     func testLogSoftmaxAndKL() throws {
@@ -50,8 +50,8 @@ final class SelectionKernelTests: XCTestCase {
         let expected = zip(pp, qq).map { $0 * log($0 / $1) }.reduce(0, +)
         XCTAssertEqual(try Divergence.kl(p: p, q: q), expected, accuracy: 1e-12)
         XCTAssertEqual(try Divergence.kl(p: p, q: p), 0, accuracy: 1e-15)
-        XCTAssertThrowsError(try Divergence.kl(p: p, q: [1, 2]))
-        XCTAssertThrowsError(try Divergence.logSoftmax([1, .infinity]))
+        assertThrows(try Divergence.kl(p: p, q: [1, 2]), TensorError.self, "kl: expected 3 elements, got 2")
+        assertThrows(try Divergence.logSoftmax([1, .infinity]), TensorError.self, "flat index 1 is NaN or infinite")
         for n in oddSizes {
             let a = randomTensor([n], seed: UInt64(n), range: -5...5).scalars
             let b = randomTensor([n], seed: UInt64(n + 3), range: -5...5).scalars
@@ -69,9 +69,9 @@ final class SelectionKernelTests: XCTestCase {
         try y.scatterRows(try Tensor(shape: [2, 2], scalars: [-1, -2, -3, -4]), at: [2, 0])
         XCTAssertEqual(y.scalars, [-3, -4, 10, 11, -1, -2, 30, 31])
         XCTAssertEqual(try Tensor.concatenateRows([x.rows(0..<1), x.rows(3..<4)]).scalars, [0, 1, 30, 31])
-        XCTAssertThrowsError(try x.gatherRows([4]))
-        XCTAssertThrowsError(try y.scatterRows(Tensor(zeros: [1, 3]), at: [0]))
-        XCTAssertThrowsError(try Tensor.concatenateRows([x, Tensor(zeros: [1, 3])]))
+        assertThrows(try x.gatherRows([4]), TensorError.self, "gatherRows: index 4 is outside 0..<4")
+        assertThrows(try y.scatterRows(Tensor(zeros: [1, 3]), at: [0]), TensorError.self, "scatterRows: expected shape [1, 2], got [1, 3]")
+        assertThrows(try Tensor.concatenateRows([x, Tensor(zeros: [1, 3])]), TensorError.self, "concatenateRows: expected shape [1, 2], got [1, 3]")
     }
 
     func testHalfPrecisionRoundTrips() {

@@ -121,7 +121,7 @@ final class WeightPrecisionTests: XCTestCase {
         }
         var big = randomTensor([2, 4], seed: 5)
         big[1, 1] = 70000
-        XCTAssertThrowsError(try PackedMatrix(big, precision: .f16))
+        assertThrows(try PackedMatrix(big, precision: .f16), TensorError.self, "flat index 5 is NaN or infinite")
         XCTAssertNoThrow(try PackedMatrix(big, precision: .bf16))
         big[1, 1] = 65504
         XCTAssertNoThrow(try PackedMatrix(big, precision: .f16))
@@ -146,7 +146,7 @@ final class WeightPrecisionTests: XCTestCase {
             let stored = referenceWeights(w, precision)
             let rows = [36, 0, 17, 17]
             XCTAssertEqual(try packed.gatherRows(rows).scalars, rows.flatMap { stored[($0 * 9)..<($0 * 9 + 9)] })
-            XCTAssertThrowsError(try packed.gatherRows([37]))
+            assertThrows(try packed.gatherRows([37]), TensorError.self, "index 37 is outside 0..<37")
         }
     }
 

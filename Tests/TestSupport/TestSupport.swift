@@ -106,3 +106,17 @@ public let tinyClipFixture = URL(fileURLWithPath: #filePath).deletingLastPathCom
 /// with llama.cpp's own converters): `source/` (a generated llava-hf checkpoint), `text-model-f32.gguf`, `mmproj-model-f32.gguf`.
 public let tinyLlavaGGUFFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("Fixtures/tiny-llava-gguf")
+
+/// Asserts that `body` throws an error of type `E` whose description contains `fragment`: the typed error
+/// and the words a user would read, not merely that something was thrown.
+public func assertThrows<E: Error>(
+    _ body: @autoclosure () throws -> some Any, _ type: E.Type, _ fragment: String, _ message: String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) {
+    XCTAssertThrowsError(try body(), message, file: file, line: line) { error in
+        guard error is E else {
+            return XCTFail("\(message) expected \(E.self), got \(Swift.type(of: error)): \(error)", file: file, line: line)
+        }
+        XCTAssertTrue("\(error)".contains(fragment), "\(message) '\(error)' lacks '\(fragment)'", file: file, line: line)
+    }
+}

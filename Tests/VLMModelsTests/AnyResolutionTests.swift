@@ -74,7 +74,7 @@ final class AnyResolutionTests: XCTestCase {
                                                      viewSize: 42, patchSize: 14)) {
             guard case .invalidInput(let reason) = $0 as? ModelError, reason.contains("at least 1") else { return XCTFail("\($0)") }
         }
-        XCTAssertThrowsError(try RGBImage(width: 0, height: 5, pixels: []))
+        assertThrows(try RGBImage(width: 0, height: 5, pixels: []), ModelError.self, "positive width and height, got 0x5")
         // Two placeholders for one image.
         XCTAssertThrowsError(try PromptLayout(tokenIds: [1, 9, 9, 4], imageTokenId: 9, imageTokenCount: 3)) {
             guard case .invalidInput(let reason) = $0 as? ModelError, reason.contains("2 image placeholders") else { return XCTFail("\($0)") }

@@ -45,9 +45,9 @@ final class BadInputTests: XCTestCase {
         var foreign = try KVCache(layerCount: 1, rowWidth: 32)
         assertInvalidInput(try KVCache(layerCount: -1, rowWidth: 32), "layerCount")
         assertInvalidInput(try model.language.decode(token: 5, position: 3, cache: &foreign), "KV cache has 1 layers")
-        XCTAssertThrowsError(try Linear(weight: Tensor(zeros: [4, 3]), bias: Tensor(zeros: [3])))
-        XCTAssertThrowsError(try Shape(checking: [2, -1]))
-        XCTAssertThrowsError(try Shape(checking: [1 << 40, 1 << 40]))
+        assertThrows(try Linear(weight: Tensor(zeros: [4, 3]), bias: Tensor(zeros: [3])), ModelError.self, "linear weight [4, 3] and bias [3] do not fit")
+        assertThrows(try Shape(checking: [2, -1]), TensorError.self, "negative dimension in [2, -1]")
+        assertThrows(try Shape(checking: [1 << 40, 1 << 40]), TensorError.self, "[1099511627776, 1099511627776] overflows")
         XCTAssertEqual(try Shape(checking: [2, 3]).count, 6)
     }
 }

@@ -76,8 +76,10 @@ final class ChatTemplateTests: XCTestCase {
             """)
         XCTAssertEqual(try loops.render(["items": .list([.int(1), .int(2), .int(3), .int(4)])]),
                        "1:1, \n2:2, \n4 nTrue False AB")
-        for bad in ["{% macro m() %}{% endmacro %}", "{% include 'x' %}", "{{ 'a' ", "{% for x in y %}"] {
-            XCTAssertThrowsError(try ChatTemplate(bad), bad)
+        for (bad, reason) in [("{% macro m() %}{% endmacro %}", "unknown tag '{% macro %}'"), ("{% include 'x' %}", "unknown tag '{% include %}'"),
+                              ("{{ 'a' ", "unclosed tag at offset 0"),
+                              ("ab{% for x in y %}", "block never closed (missing {% else / endfor %}) at offset 2")] {
+            assertThrows(try ChatTemplate(bad), ChatTemplateError.self, reason, bad)
         }
         XCTAssertThrowsError(try ChatTemplate("{% macro m() %}{% endmacro %}")) {
             XCTAssertEqual($0 as? ChatTemplateError, .unknownTag("macro"))

@@ -67,7 +67,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertTrue(reason(#"{"vision_config":{"image_size":300,"patch_size":14}}"#).contains("multiple of patch_size"))
         XCTAssertTrue(reason(#"{"projector_hidden_act":"relu6"}"#).contains("relu6"))
         XCTAssertTrue(reason(#"{"text_config":{"rope_scaling":{"rope_type":"llama3"}}}"#).contains("llama3"))
-        XCTAssertThrowsError(try LlavaConfiguration.load(directory: URL(fileURLWithPath: "/nonexistent")))
+        assertThrows(try LlavaConfiguration.load(directory: URL(fileURLWithPath: "/nonexistent")), ModelError.self, "/nonexistent/config.json: No such file")
     }
 
     /// Found by FuzzConfiguration: a non-integer eos_token_id was silently dropped, and the configuration

@@ -42,6 +42,6 @@ final class FuzzRegressionTests: XCTestCase {
                 XCTAssertTrue(error is ChatTemplateError, "\(name): \(error)")
             }
         }
-        XCTAssertThrowsError(try ChatTemplate("{% for a, a in x %}{% endfor %}"))
+        assertThrows(try ChatTemplate("{% for a, a in x %}{% endfor %}"), ChatTemplateError.self, "for loop variables must be distinct names")
     }
 }

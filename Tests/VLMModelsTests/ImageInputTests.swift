@@ -38,7 +38,7 @@ final class ImageInputTests: XCTestCase {
         }
         var tooLarge = CLIPImageProcessor(size: 3)
         tooLarge.cropWidth = 5
-        XCTAssertThrowsError(try tooLarge.preprocess(try RGBImage(width: 7, height: 5, pixels: Self.source)))
+        assertThrows(try tooLarge.preprocess(try RGBImage(width: 7, height: 5, pixels: Self.source)), ModelError.self, "resized image 4x3 is smaller than the crop 5x3")
     }
 
     func testPreprocessorConfigOverridesDefaults() throws {
@@ -52,7 +52,7 @@ final class ImageInputTests: XCTestCase {
         XCTAssertEqual([p.shortestEdge, p.cropHeight, p.cropWidth], [256, 224, 224])
         XCTAssertEqual(p.mean, [0.5, 0.5, 0.5])
         try Data(#"{"image_std":[0,1,1]}"#.utf8).write(to: folder.appendingPathComponent("preprocessor_config.json"))
-        XCTAssertThrowsError(try CLIPImageProcessor(directory: folder, defaultSize: 336))
+        assertThrows(try CLIPImageProcessor(directory: folder, defaultSize: 336), ModelError.self, "image_std: every value must be positive")
     }
 
     func testPortablePixmapDecodeAndErrors() throws {

@@ -43,10 +43,10 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertEqual(try f.floatTensor("c.bf16").scalars, [1, -2.5, 0.100097656, 65536, 3.0040741e-05, -0.0])
         XCTAssertEqual(try f.integerTensor("ids").values, [5, -1, 300])
         XCTAssertEqual(try f.integerTensor("mask").shape, [2, 2])
-        XCTAssertThrowsError(try f.floatTensor("ids"))
-        XCTAssertThrowsError(try f.integerTensor("a.f32"))
+        assertThrows(try f.floatTensor("ids"), ModelError.self, "tensor 'ids' has dtype I64, which cannot be read here")
+        assertThrows(try f.integerTensor("a.f32"), ModelError.self, "tensor 'a.f32' has dtype F32, which cannot be read here")
         XCTAssertThrowsError(try f.floatTensor("nope")) { XCTAssertEqual($0 as? ModelError, .missingTensor(name: "nope")) }
-        XCTAssertThrowsError(try writer.add("ids", integers: [1], shape: [1]))
+        assertThrows(try writer.add("ids", integers: [1], shape: [1]), ModelError.self, "tensor name 'ids' is reserved or already used")
     }
 
     func testRejectsEveryMalformedCase() {
@@ -135,7 +135,7 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertEqual(try checkpoint.floatTensor("b").scalars, [2, 2, 2])
         let wrong = #"{"weight_map":{"a":"model-00002-of-00002.safetensors"}}"#
         try Data(wrong.utf8).write(to: folder.appendingPathComponent("model.safetensors.index.json"))
-        XCTAssertThrowsError(try SafetensorsCheckpoint(directory: folder))
+        assertThrows(try SafetensorsCheckpoint(directory: folder), ModelError.self, "index places 'a' in model-00002-of-00002.safetensors, which lacks it")
     }
 
     func testWeightNameMapping() {

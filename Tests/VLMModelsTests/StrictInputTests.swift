@@ -45,7 +45,7 @@ final class StrictInputTests: XCTestCase {
         let many = (1...65).map { _ in PixelSize(height: 42, width: 84) }
         assertConfigurationError(try LlavaNextImageProcessor(pinpoints: many, viewSize: 42, patchSize: 14), "more than 64")
         // PPM sides are bounded before the pixel buffer is sized.
-        XCTAssertThrowsError(try PortablePixmap.decode(Data("P6\n40000 40000\n255\n".utf8)))
+        assertThrows(try PortablePixmap.decode(Data("P6\n40000 40000\n255\n".utf8)), ModelError.self, "size 40000x40000 is outside 1...32768")
     }
 
     func testRepeatedKeysAreRefusedEverywhere() throws {
@@ -73,7 +73,7 @@ final class StrictInputTests: XCTestCase {
         try Data(#"{"eos_token_id": 2, "eos_token_id": [2, 3]}"#.utf8).write(to: folder.appendingPathComponent("generation_config.json"))
         assertConfigurationError(try GenerationConfiguration.load(directory: folder), "eos_token_id")
         // A JSON document nested deeper than the reader allows is an error, not a stack overflow.
-        XCTAssertThrowsError(try JSONValue.parse(Data((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8)))
+        assertThrows(try JSONValue.parse(Data((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8)), ModelError.self, "nesting deeper than 256")
     }
 }
 

@@ -54,7 +54,7 @@ final class ConcurrencyAndDeterminismTests: XCTestCase {
         }
         var bad = batch
         bad[2].tokenIds = [1, 2, 3]
-        XCTAssertThrowsError(try PruningPipeline(model: f.model).run(batch: bad))
+        assertThrows(try PruningPipeline(model: f.model).run(batch: bad), ModelError.self, "prompt has no image placeholder")
         XCTAssertEqual(try PruningPipeline(model: f.model).run(batch: []).count, 0)
     }
 

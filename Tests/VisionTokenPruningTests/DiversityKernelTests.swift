@@ -32,7 +32,7 @@ final class DiversityKernelTests: XCTestCase {
         for i in 0..<5 { identity[i * 5 + i] = 1 }
         XCTAssertEqual(try GreedyMAP.select(kernel: Tensor(shape: [5, 5], scalars: identity), count: 5), [0, 1, 2, 3, 4])
         XCTAssertEqual(try GreedyMAP.select(kernel: Tensor(shape: [5, 5], scalars: identity), count: 0), [])
-        XCTAssertThrowsError(try GreedyMAP.select(kernel: Tensor(shape: [5, 5], scalars: identity), count: 6))
+        assertThrows(try GreedyMAP.select(kernel: Tensor(shape: [5, 5], scalars: identity), count: 6), PruningError.self, "6 picks among 5 items")
     }
 
     func testMaxMinDiversityMatchesTheOfficialStepsWithTiesAndAllTokens() throws {

@@ -95,12 +95,12 @@ final class EvaluationTests: XCTestCase {
     func testMalformedEvalFilesAreRejected() throws {
         var writer = SafetensorsWriter(metadata: ["format": "something-else"])
         try writer.add("answer_ids", integers: [1], shape: [1])
-        XCTAssertThrowsError(try EvaluationSet(file: SafetensorsFile(data: writer.data())))
-        XCTAssertThrowsError(try EvaluationSet(pixelValues: Tensor(zeros: [1, 3, 2, 2]), prompts: [[1, 2]], answerIds: [1],
-                                               imageTokenId: 299, padTokenId: 0))  // no placeholder
-        XCTAssertThrowsError(try EvaluationSet(pixelValues: Tensor(zeros: [2, 3, 2, 2]), prompts: [[299]], answerIds: [1],
-                                               imageTokenId: 299, padTokenId: 0))  // counts differ
-        XCTAssertThrowsError(try ScorerCatalog.scorer(named: "magic", for: ScorerTests.config))
+        assertThrows(try EvaluationSet(file: SafetensorsFile(data: writer.data())), ModelError.self, "metadata format is 'something-else'")
+        assertThrows(try EvaluationSet(pixelValues: Tensor(zeros: [1, 3, 2, 2]), prompts: [[1, 2]], answerIds: [1],
+                                               imageTokenId: 299, padTokenId: 0), ModelError.self, "prompt 0 must hold exactly one image placeholder 299")  // no placeholder
+        assertThrows(try EvaluationSet(pixelValues: Tensor(zeros: [2, 3, 2, 2]), prompts: [[299]], answerIds: [1],
+                                               imageTokenId: 299, padTokenId: 0), ModelError.self, "must all have 1 samples")  // counts differ
+        assertThrows(try ScorerCatalog.scorer(named: "magic", for: ScorerTests.config), PruningError.self, "unknown scorer 'magic'")
         for name in ScorerCatalog.names { XCTAssertNoThrow(try ScorerCatalog.scorer(named: name, for: ScorerTests.config)) }
     }
 }
@@ -129,7 +129,7 @@ final class EvaluationSetValidationTests: XCTestCase {
         let model = try LlavaModel.generated(configuration: config)
         for (bad, expected) in cases {
             XCTAssertThrowsError(try bad.validate(for: config), expected) { XCTAssertTrue("\($0)".contains(expected), "\($0)") }
-            XCTAssertThrowsError(try PruningEvaluation.referenceLogits(model: model, set: bad), expected)
+            assertThrows(try PruningEvaluation.referenceLogits(model: model, set: bad), ModelError.self, expected, expected)
         }
     }
 

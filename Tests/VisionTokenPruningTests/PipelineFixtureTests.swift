@@ -125,8 +125,8 @@ final class PipelineFixtureTests: XCTestCase {
             .run(image: ImageInput(pixels: f.pixels[0]), tokenIds: prompt, maxNewTokens: 2)
         XCTAssertEqual(both.report.tokensPerLayer, [n - 12, n - 12, n - 16])
         XCTAssertEqual(both.generatedTokens.count, 2)
-        XCTAssertThrowsError(try PruningPipeline(model: f.model, pruning: TokenPruning(FastVScorer(), keep: .count(4)), withdrawalLayer: 2))
-        XCTAssertThrowsError(try PruningPipeline(model: f.model, withdrawalLayer: 3))
+        assertThrows(try PruningPipeline(model: f.model, pruning: TokenPruning(FastVScorer(), keep: .count(4)), withdrawalLayer: 2), PruningError.self, "withdrawal at layer 2 leaves no visual token")
+        assertThrows(try PruningPipeline(model: f.model, withdrawalLayer: 3), PruningError.self, "withdrawal layer 3 must be in 0..<3")
     }
 
     func testRenumberedPositionsDifferFromOriginalOnlyWhenPruning() throws {
@@ -175,32 +175,32 @@ final class PipelineFixtureTests: XCTestCase {
         }
         let strict = try WithdrawalCalibrator.calibrate(model: f.model, samples: samples, startLayer: 0, threshold: 0)
         XCTAssertNil(strict.layer)
-        XCTAssertThrowsError(try WithdrawalCalibrator.calibrate(model: f.model, samples: samples, startLayer: 5))
-        XCTAssertThrowsError(try WithdrawalCalibrator.calibrate(model: f.model, samples: [], startLayer: 0))
+        assertThrows(try WithdrawalCalibrator.calibrate(model: f.model, samples: samples, startLayer: 5), PruningError.self, "start layer 5 leaves no candidate")
+        assertThrows(try WithdrawalCalibrator.calibrate(model: f.model, samples: [], startLayer: 0), PruningError.self, "calibration needs at least one sample")
     }
 
     func testBadInputsThrowDescriptiveErrors() throws {
         let f = try FixtureSamples.load()
         for budget in [TokenBudget.count(0), .count(17), .ratio(0)] {
-            XCTAssertThrowsError(try PruningPipeline(model: f.model, pruning: TokenPruning(ClassAttentionScorer(), keep: budget)))
+            assertThrows(try PruningPipeline(model: f.model, pruning: TokenPruning(ClassAttentionScorer(), keep: budget)), PruningError.self, "impossible budget: keep")
         }
         // A changed copy is validated like a new pipeline.
         let fastV = try PruningPipeline(model: f.model, pruning: TokenPruning(FastVScorer(), keep: .count(4)))
-        XCTAssertThrowsError(try fastV.with { $0.withdrawalLayer = 2 })
-        XCTAssertThrowsError(try fastV.with { $0.pruning?.budget = .count(17) })
-        XCTAssertThrowsError(try fastV.with { $0.kvBudget = .calibratedPerRequest(retainedFraction: 0) })
+        assertThrows(try fastV.with { $0.withdrawalLayer = 2 }, PruningError.self, "withdrawal at layer 2 leaves no visual token")
+        assertThrows(try fastV.with { $0.pruning?.budget = .count(17) }, PruningError.self, "keep 17 of 16 visual tokens")
+        assertThrows(try fastV.with { $0.kvBudget = .calibratedPerRequest(retainedFraction: 0) }, PruningError.self, "a KV budget keeps a share in (0, 1]")
         let pipeline = try PruningPipeline(model: f.model, pruning: TokenPruning(NaNScorer(), keep: .count(3)))
         XCTAssertThrowsError(try pipeline.run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0])) {
             XCTAssertEqual($0 as? PruningError, .nonFiniteScore(scorer: "nan", index: 2))
         }
         let plain = try PruningPipeline(model: f.model)
-        XCTAssertThrowsError(try plain.run(image: ImageInput(pixels: f.pixels[0]), tokenIds: [1, 5, 6]))  // no placeholder
-        XCTAssertThrowsError(try plain.run(image: ImageInput(pixels: f.pixels[0]), tokenIds: [1, 299, 5, 299]))  // two
-        XCTAssertThrowsError(try plain.run(image: ImageInput(pixels: f.pixels[0]), tokenIds: [1, 299, 300]))  // out of vocabulary
+        assertThrows(try plain.run(image: ImageInput(pixels: f.pixels[0]), tokenIds: [1, 5, 6]), ModelError.self, "prompt has no image placeholder")  // no placeholder
+        assertThrows(try plain.run(image: ImageInput(pixels: f.pixels[0]), tokenIds: [1, 299, 5, 299]), ModelError.self, "prompt has 2 image placeholders")  // two
+        assertThrows(try plain.run(image: ImageInput(pixels: f.pixels[0]), tokenIds: [1, 299, 300]), ModelError.self, "token id 300 is outside the vocabulary")  // out of vocabulary
         var nanPixels = f.pixels[0]
         nanPixels[0, 3, 4] = .nan
-        XCTAssertThrowsError(try plain.run(image: ImageInput(pixels: nanPixels), tokenIds: f.prompts[0]))
-        XCTAssertThrowsError(try plain.run(image: ImageInput(pixels: Tensor(zeros: [3, 28, 28])), tokenIds: f.prompts[0]))
+        assertThrows(try plain.run(image: ImageInput(pixels: nanPixels), tokenIds: f.prompts[0]), ModelError.self, "channel 0, row 3, column 4 is NaN or infinite")
+        assertThrows(try plain.run(image: ImageInput(pixels: Tensor(zeros: [3, 28, 28])), tokenIds: f.prompts[0]), ModelError.self, "expected [3, 56, 56]")
     }
 }
 

@@ -19,8 +19,8 @@ final class PrefixKVTests: XCTestCase {
         // Two identical layers split evenly.
         let same = try PrefixKVSearch.solve(scores: [flat, flat], retainedFraction: 0.5, protectedCount: 2)
         XCTAssertEqual(same.evictions, [50, 50])
-        XCTAssertThrowsError(try PrefixKVSearch.solve(scores: [flat], retainedFraction: 0, protectedCount: 1))
-        XCTAssertThrowsError(try PrefixKVSearch.solve(scores: [[1, .nan]], retainedFraction: 0.5, protectedCount: 1))
+        assertThrows(try PrefixKVSearch.solve(scores: [flat], retainedFraction: 0, protectedCount: 1), PruningError.self, "retained KV fraction 0.0 is outside (0, 1]")
+        assertThrows(try PrefixKVSearch.solve(scores: [[1, .nan]], retainedFraction: 0.5, protectedCount: 1), PruningError.self, "importance score 1 of layer 0 is negative or not finite")
     }
 
     /// The threshold semantics by hand: shares of [4, 3, 2, 1] are 0.4, 0.7, 0.9, 1.0.
@@ -78,7 +78,7 @@ final class PrefixKVTests: XCTestCase {
             XCTAssertEqual(try cache.layers[l].keys.rows(0..<kept.count), keys)
             XCTAssertEqual(try cache.layers[l].values.rows(0..<kept.count), try before.layers[l].values.gatherRows(kept))
         }
-        XCTAssertThrowsError(try eviction.evictAfterPrefill(cache: &cache, scores: Array(scores.prefix(2))))
+        assertThrows(try eviction.evictAfterPrefill(cache: &cache, scores: Array(scores.prefix(2))), PruningError.self, "2 layers of importance scores for a cache of 3 layers")
     }
 
     func testCalibrationJSONAndPipelineComposition() throws {
@@ -92,7 +92,7 @@ final class PrefixKVTests: XCTestCase {
         try profile.write(to: url)
         XCTAssertEqual(try PrefixKVProfile(url: url), profile)
         try Data(#"{"retained_fraction": 2, "retained_ratios": [0.9], "protected_prefix": 1, "sample_count": 1}"#.utf8).write(to: url)
-        XCTAssertThrowsError(try PrefixKVProfile(url: url))
+        assertThrows(try PrefixKVProfile(url: url), ModelError.self, "\(url.path): KV budget: retained fraction 2.0 is outside (0, 1]")
 
         let full = try PruningPipeline(model: f.model).run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 4)
         let budgeted = try PruningPipeline(model: f.model, kvBudget: .profile(profile)).run(image: ImageInput(pixels: f.pixels[0]), tokenIds: f.prompts[0], maxNewTokens: 4)
@@ -108,6 +108,6 @@ final class PrefixKVTests: XCTestCase {
                                                               forcedContinuation: full.generatedTokens)
         XCTAssertEqual(forced.continuationLogits.count, 4)
         XCTAssertEqual(forced.continuationLogits.prefix(3).map(LlamaDecoder.argmax), Array(full.generatedTokens.dropFirst()))
-        XCTAssertThrowsError(try PruningPipeline(model: f.model, kvBudget: .profile(PrefixKVProfile(retainedFraction: 0.5, retainedRatios: [0.5]))))
+        assertThrows(try PruningPipeline(model: f.model, kvBudget: .profile(PrefixKVProfile(retainedFraction: 0.5, retainedRatios: [0.5]))), PruningError.self, "KV budget has 1 layer ratios, the model 3 layers")
     }
 }

@@ -28,7 +28,7 @@ final class ScorerTests: XCTestCase {
                 guard case .impossibleBudget = $0 as? PruningError else { return XCTFail("\($0)") }
             }
         }
-        XCTAssertThrowsError(try TokenBudget(parsing: "half"))
+        assertThrows(try TokenBudget(parsing: "half"), PruningError.self, "'half' is neither a count")
     }
 
     func testSelectionTopKAndDeduplicatedUnion() throws {
@@ -40,8 +40,8 @@ final class ScorerTests: XCTestCase {
         // 2 from [5,1,2,...] and 2 from [1,7,...]: 1 is shared, so the larger quota's list refills with 2.
         XCTAssertEqual(try TokenSelection.union([[5, 1, 2, 3], [1, 7, 8, 9]], quotas: [2, 2], k: 4), [1, 2, 5, 7])
         XCTAssertEqual(try TokenSelection.union([[5, 1, 2], [1, 7, 8]], quotas: [1, 3], k: 4), [1, 5, 7, 8])
-        XCTAssertThrowsError(try TokenSelection.union([[1], [1]], quotas: [1, 1], k: 2))
-        XCTAssertThrowsError(try TokenSelection.union([[1], [2]], quotas: [1], k: 1))
+        assertThrows(try TokenSelection.union([[1], [1]], quotas: [1, 1], k: 2), PruningError.self, "only 1 distinct candidates for a budget of 2")
+        assertThrows(try TokenSelection.union([[1], [2]], quotas: [1], k: 1), PruningError.self, "1 quotas for 2 candidate lists")
     }
 
     func testClassAttentionSingleLayerAndEnsemble() throws {
@@ -63,7 +63,7 @@ final class ScorerTests: XCTestCase {
         XCTAssertThrowsError(try single.scores(ScoringContext(configuration: Self.config, layout: Self.layout))) {
             guard case .missingInput = $0 as? PruningError else { return XCTFail("\($0)") }
         }
-        XCTAssertThrowsError(try ClassAttentionScorer(layers: .explicit([3])).requirements(for: Self.config))
+        assertThrows(try ClassAttentionScorer(layers: .explicit([3])).requirements(for: Self.config), PruningError.self, "[CLS] attention layers [3] must be a non-empty subset of 0..<3")
     }
 
     func testTextSimilarityBySoftmaxOfScaledCosine() throws {
@@ -87,7 +87,7 @@ final class ScorerTests: XCTestCase {
                                                               promptEmbeddings: Tensor(zeros: [7, 3])))) {
             guard case .emptyTextSpan = $0 as? PruningError else { return XCTFail("\($0)") }
         }
-        XCTAssertThrowsError(try scorer.scores(ScoringContext(configuration: Self.config, layout: Self.layout)))
+        assertThrows(try scorer.scores(ScoringContext(configuration: Self.config, layout: Self.layout)), PruningError.self, "needs the prompt's input embeddings")
     }
 
     /// AdaV's split against a brute-force reading of its formula, and de-duplication to exactly K.
@@ -128,7 +128,7 @@ final class ScorerTests: XCTestCase {
         let expected = (0..<4).map { 0.75 * -z[$0] + 0.25 * z[$0] }
         let got = try scorer.scores(context)
         assertClose(got, expected, atol: 1e-5, "weighted mixture")
-        XCTAssertThrowsError(try WeightedMixtureScorer(alpha: 2).requirements(for: Self.config))
+        assertThrows(try WeightedMixtureScorer(alpha: 2).requirements(for: Self.config), PruningError.self, "alpha 2.0 is outside [0, 1]")
     }
 
     func testFastVAveragesHeadsAndQueriesOverImageColumns() throws {
@@ -145,8 +145,8 @@ final class ScorerTests: XCTestCase {
         assertClose(s, [0.2, 0.1, 0.2, 0.2] as [Float], atol: 1e-6, "FastV scores")
         XCTAssertEqual(try scorer.select(context, keep: 2), [0, 2])
         XCTAssertEqual(LanguageQueryRows.textAfterImage.rows(in: Self.layout), [5, 6, 7])
-        XCTAssertThrowsError(try FastVScorer(pruningLayer: 4).stage(for: Self.config))
-        XCTAssertThrowsError(try FastVScorer(pruningLayer: 0).stage(for: Self.config))
+        assertThrows(try FastVScorer(pruningLayer: 4).stage(for: Self.config), PruningError.self, "FastV pruning layer 4 must be in 1..<4")
+        assertThrows(try FastVScorer(pruningLayer: 0).stage(for: Self.config), PruningError.self, "FastV pruning layer 0 must be in 1..<4")
     }
 
     func testBaselines() throws {
@@ -155,7 +155,7 @@ final class ScorerTests: XCTestCase {
             tokens: VisualTokenMap(singleViewWithPatchesPerSide: 24, includesClassToken: false))
         XCTAssertEqual(try UniformScorer().select(context, keep: 4), [72, 216, 360, 504])
         XCTAssertEqual(try UniformScorer().select(context, keep: 576), Array(0..<576))
-        XCTAssertThrowsError(try UniformScorer().select(context, keep: 0))
+        assertThrows(try UniformScorer().select(context, keep: 0), PruningError.self, "keep 0 of 576 visual tokens")
         let a = try RandomScorer(seed: 7).select(context, keep: 64), b = try RandomScorer(seed: 7).select(context, keep: 64)
         XCTAssertEqual(a, b)
         XCTAssertNotEqual(a, try RandomScorer(seed: 8).select(context, keep: 64))

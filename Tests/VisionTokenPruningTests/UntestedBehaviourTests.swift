@@ -122,8 +122,8 @@ final class UntestedBehaviourTests: XCTestCase {
         assertClose(try all.scores(context), [1, 1] as [Float], atol: 1e-6, "all text")
         let onlyRow3 = TextSimilarityScorer(span: .rows(3..<4), softmaxScale: nil)
         assertClose(try onlyRow3.scores(context), [1, 0] as [Float], atol: 1e-6, "row 3 only")
-        XCTAssertThrowsError(try TextSimilarityScorer(span: .rows(0..<9)).scores(context))
-        XCTAssertThrowsError(try TextSimilarityScorer(span: .rows(1..<3)).scores(context))  // only visual rows
+        assertThrows(try TextSimilarityScorer(span: .rows(0..<9)).scores(context), PruningError.self, "rows 0..<9 leave the prompt of 5 tokens")
+        assertThrows(try TextSimilarityScorer(span: .rows(1..<3)).scores(context), PruningError.self, "no text token")  // only visual rows
     }
 
     /// A failing request inside a batch surfaces its own error; the others complete as they would alone.

@@ -38,8 +38,9 @@ struct TemplateParser {
     init(tokens: [TemplateLexer.Token]) { self.tokens = tokens }
 
     /// Nodes up to one of the `until` tags (which is left unconsumed), or to the end when `until` is empty.
-    /// - Throws: `ChatTemplateError.syntax` for blocks nested deeper than `ChatTemplate.maximumNesting`.
-    mutating func parseBlock(until: Set<String>) throws -> [TemplateNode] {
+    /// `opener` is the offset of the tag that opened the block, named when the block never closes.
+    /// - Throws: `ChatTemplateError.syntax` for blocks nested deeper than `ChatTemplate.maximumNesting` or left open.
+    mutating func parseBlock(until: Set<String>, openedAt opener: Int = 0) throws -> [TemplateNode] {
         depth += 1
         defer { depth -= 1 }
         guard depth <= ChatTemplate.maximumNesting else {
@@ -62,7 +63,9 @@ struct TemplateParser {
                 nodes.append(try statement(keyword, source, offset))
             }
         }
-        guard until.isEmpty else { throw ChatTemplateError.syntax("missing {% \(until.sorted().joined(separator: " / ")) %}", offset: -1) }
+        guard until.isEmpty else {
+            throw ChatTemplateError.syntax("block never closed (missing {% \(until.sorted().joined(separator: " / ")) %})", offset: opener)
+        }
         return nodes
     }
 
@@ -80,7 +83,7 @@ struct TemplateParser {
     private mutating func expect(_ keyword: String) throws -> (source: String, offset: Int) {
         guard position < tokens.count, case let .statement(source, offset) = tokens[position],
               source.split(separator: " ", maxSplits: 1).first.map(String.init) == keyword else {
-            throw ChatTemplateError.syntax("expected {% \(keyword) %}", offset: -1)
+            throw ChatTemplateError.syntax("expected {% \(keyword) %}", offset: Self.offset(of: tokens, at: position))
         }
         position += 1
         return (source, offset)
@@ -106,11 +109,11 @@ struct TemplateParser {
             var filter: TemplateExpression?
             if e.accept(keyword: "if") { filter = try e.parseExpression(allowConditional: false) }
             try e.finish()
-            let body = try parseBlock(until: ["endfor", "else"])
+            let body = try parseBlock(until: ["endfor", "else"], openedAt: offset)
             var otherwise: [TemplateNode] = []
             if case .statement(let s, _) = tokens[position], s == "else" {
                 position += 1
-                otherwise = try parseBlock(until: ["endfor"])
+                otherwise = try parseBlock(until: ["endfor"], openedAt: offset)
             }
             _ = try expect("endfor")
             return .forLoop(names: names, sequence: sequence, filter: filter, body: body, otherwise: otherwise)
@@ -119,12 +122,12 @@ struct TemplateParser {
             var condition = try ExpressionParser.parse(rest, offset: offset)
             var otherwise: [TemplateNode] = []
             while true {
-                let body = try parseBlock(until: ["elif", "else", "endif"])
+                let body = try parseBlock(until: ["elif", "else", "endif"], openedAt: offset)
                 branches.append((condition, body))
                 guard case let .statement(s, o) = tokens[position] else { break }
                 position += 1
                 if s.hasPrefix("elif") { condition = try ExpressionParser.parse(String(s.dropFirst(4)), offset: o); continue }
-                if s == "else" { otherwise = try parseBlock(until: ["endif"]); _ = try expect("endif") }
+                if s == "else" { otherwise = try parseBlock(until: ["endif"], openedAt: offset); _ = try expect("endif") }
                 break
             }
             return .conditional(branches, otherwise: otherwise)
@@ -139,7 +142,7 @@ struct TemplateParser {
             }
             return .set(name, value)
         case "generation":
-            let body = try parseBlock(until: ["endgeneration"])
+            let body = try parseBlock(until: ["endgeneration"], openedAt: offset)
             _ = try expect("endgeneration")
             return .generation(body)
         case "break": return .breakLoop
