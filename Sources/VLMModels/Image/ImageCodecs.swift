@@ -56,16 +56,21 @@ public enum ImageCodecs {
             let message = withUnsafeBytes(of: image.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             throw ModelError.invalidInput(message.isEmpty ? "image: cannot decode" : message)
         }
-        let decoded = try RGBImage(width: Int(image.width), height: Int(image.height),
-                                   pixels: Array(UnsafeBufferPointer(start: pixels, count: Int(image.width) * Int(image.height) * 3)))
-        return try orient(decoded, exif: Int(image.orientation))
+        // Turned upright straight from the decoder's buffer: one Swift copy of the pixels, never two.
+        return try orient(UnsafeBufferPointer(start: pixels, count: Int(image.width) * Int(image.height) * 3),
+                          width: Int(image.width), height: Int(image.height), exif: Int(image.orientation))
     }
     #endif
 
     /// `image` turned upright for EXIF orientation `exif` (1 ... 8), as Pillow's `ImageOps.exif_transpose`.
     public static func orient(_ image: RGBImage, exif: Int) throws -> RGBImage {
         guard (2...8).contains(exif) else { return image }
-        let w = image.width, h = image.height
+        return try image.pixels.withUnsafeBufferPointer { try orient($0, width: image.width, height: image.height, exif: exif) }
+    }
+
+    /// `pixels` (`height · width · 3` bytes) as an upright image for EXIF orientation `exif`, copied once.
+    static func orient(_ pixels: UnsafeBufferPointer<UInt8>, width w: Int, height h: Int, exif: Int) throws -> RGBImage {
+        guard (2...8).contains(exif) else { return try RGBImage(width: w, height: h, pixels: Array(pixels)) }
         let swaps = exif >= 5
         let (ow, oh) = swaps ? (h, w) : (w, h)
         var out = [UInt8](repeating: 0, count: w * h * 3)
@@ -82,7 +87,7 @@ public enum ImageCodecs {
                 default: (ix, iy) = (w - 1 - oy, ox)           // 8: rotate 90 counter-clockwise
                 }
                 let s = (iy * w + ix) * 3, d = (oy * ow + ox) * 3
-                out[d] = image.pixels[s]; out[d + 1] = image.pixels[s + 1]; out[d + 2] = image.pixels[s + 2]
+                out[d] = pixels[s]; out[d + 1] = pixels[s + 1]; out[d + 2] = pixels[s + 2]
             }
         }
         return try RGBImage(width: ow, height: oh, pixels: out)
