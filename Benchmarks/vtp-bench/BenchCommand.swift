@@ -22,7 +22,7 @@ enum BenchCommand {
                      448x448, 896x896 and 1344x896 images, TTFT full and at 25 %/11 % per method;
                      7b writes (or reuses) a LLaVA-1.5-7B-shaped
                      BF16 checkpoint and reports load time, peak RSS, TTFT full and at 64 tokens, decode
-      show           --model DIR --image FILE.ppm --prompt "ID ID ..." --keep N|P% --svg FILE [--scorers a,b]
+      show           --model DIR --image FILE --prompt "ID ID ..." --keep N|P% --svg FILE [--scorers a,b]
       ask            --model DIR --image FILE [--tokenizer DIR] [--scorer NAME --keep N|P%]
                      [--positions keep|renumber] [--withdraw-layer K] [--kv-budget R] [--weights P]
                      [--max-tokens N] "question": streams the answer (PPM; PNG/JPEG with ImageCodecs);

@@ -9,7 +9,7 @@ enum ShowCommand {
     static func run(_ args: inout Arguments) throws {
         guard let modelPath = try args.value("--model"), let imagePath = try args.value("--image"),
               let keep = try args.value("--keep"), let svgPath = try args.value("--svg") else {
-            throw BenchError.usage("show needs --model DIR --image FILE.ppm [--prompt \"ID ID ...\"] --keep N|P% --svg FILE")
+            throw BenchError.usage("show needs --model DIR --image FILE [--prompt \"ID ID ...\"] --keep N|P% --svg FILE")
         }
         let promptText = try args.value("--prompt")
         let listed = try args.value("--scorers")?.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -30,7 +30,7 @@ enum ShowCommand {
         let model = try ModelRegistry.load(directory: directory)
         let c = model.modelDescription
         let names = listed ?? ScorerCatalog.names(for: c).filter { $0 != "none" }
-        let original = try PortablePixmap.read(URL(fileURLWithPath: imagePath))
+        let original = try ImageFile.read(URL(fileURLWithPath: imagePath))
         let prompt = try promptText.split(separator: " ").map { token -> Int in
             guard let id = Int(token) else { throw BenchError.usage("--prompt takes token ids separated by spaces, got '\(token)'") }
             return id
@@ -93,7 +93,7 @@ enum ShowCommand {
     /// The patches a standalone tower's last-layer [CLS] attention (averaged over heads) keeps, over the crop it saw.
     private static func showClassAttention(directory: URL, image: URL, budget: TokenBudget, output: OutputFile, path: String) throws {
         let model = try StandaloneVisionTower(directory: directory)
-        let backdrop = try model.processor.resizedAndCropped(try PortablePixmap.read(image))
+        let backdrop = try model.processor.resizedAndCropped(try ImageFile.read(image))
         let c = model.tower.configuration
         let scores = try model.classAttention(pixels: model.processor.normalize(backdrop), layer: c.layerCount - 1)
         let kept = Set(try TopK.indices(of: scores, k: try budget.resolve(available: scores.count)))
