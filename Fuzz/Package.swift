@@ -8,7 +8,8 @@ let package = Package(
     dependencies: [.package(name: "VisionTokenPruning", path: "..", traits: ["ImageCodecs"])],
     targets: [.target(name: "FuzzSupport")]
         + ["FuzzSafetensors", "FuzzConfiguration", "FuzzPortablePixmap", "FuzzEvaluationSet", "FuzzImageCodecs",
-           "FuzzTokenizer", "FuzzChatTemplate", "FuzzPreprocessorConfig", "FuzzPrefixKVProfile", "FuzzCheckpointIndex", "FuzzGGUF"].map { name in
+           "FuzzTokenizer", "FuzzChatTemplate", "FuzzPreprocessorConfig", "FuzzPrefixKVProfile", "FuzzCheckpointIndex", "FuzzGGUF",
+           "FuzzFamilyFolder", "FuzzCLIPText"].map { name in
             .executableTarget(name: name, dependencies: [
                 "FuzzSupport", .product(name: "VisionTokenPruning", package: "VisionTokenPruning"),
             ])
