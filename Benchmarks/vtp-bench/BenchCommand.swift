@@ -91,7 +91,7 @@ enum BenchCommand {
                 let precisions = try (try args.value("--weights") ?? (size == .oneBillion ? "f32" : "bf16"))
                     .split(separator: ",").map { text -> WeightPrecision in
                         guard case let .fixed(p) = try LoadPrecision(parsing: String(text)) else {
-                            throw BenchError.usage("e2e --weights takes f32, bf16, f16 or int8 (a generated model has no checkpoint precision)")
+                            throw BenchError.usage("e2e --weights takes f32, bf16, f16, int8 or int4 (a generated model has no checkpoint precision)")
                         }
                         return p
                     }

@@ -25,7 +25,7 @@ enum DotProductBlocking {
         let wordCapacity = (min(kc, k) + stepsPerWord - 1) / stepsPerWord
         let packedA = UnsafeMutablePointer<UInt32>.allocate(capacity: min(mc, (m + mr - 1) / mr * mr) * wordCapacity)
         defer { packedA.deallocate() }
-        let bytesPerWeight = panels.precision.bytesPerWeight, panelStride = panels.depth * nr * bytesPerWeight
+        let stepBytes = panels.precision.panelStepBytes, panelStride = panels.depth * stepBytes
         var pc = 0
         while pc < k {
             let kcb = min(kc, k - pc), words = (kcb + stepsPerWord - 1) / stepsPerWord
@@ -36,7 +36,7 @@ enum DotProductBlocking {
                 var jr = 0
                 while jr < n {
                     let columns = min(2 * nr, n - jr)
-                    let b0 = panels.bytes + (jr / nr) * panelStride + pc * nr * bytesPerWeight
+                    let b0 = panels.bytes + (jr / nr) * panelStride + pc * stepBytes
                     let b1 = columns > nr ? b0 + panelStride : nil
                     var ir = 0
                     while ir < mcb {

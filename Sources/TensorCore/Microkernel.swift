@@ -14,7 +14,7 @@ enum Microkernel {
         var c3 = SIMD16<Float>(), c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
         var pa = a
         var pb = b
-        let pairBytes = 32 * E.byteWidth
+        let pairBytes = 2 * E.stepBytes
         for _ in 0..<(depth / 2) {
             let (b0, b1) = E.loadPair(pb)
             F.apply(&c0, SIMD16(repeating: pa[0]), b0)

@@ -1,6 +1,7 @@
 /// A weight matrix `W [outputs, inputs]` (PyTorch linear layout) stored once, in a chosen `WeightPrecision`,
 /// in the SIMD GEMM's panel layout: groups of 16 outputs interleaved along the inputs
-/// (`[outputs/16][inputs][16]`, zero-padded), plus one Float32 scale per output for `int8`.
+/// (`[outputs/16][inputs][16]`, zero-padded), plus one Float32 scale per output for `int8`, or one IEEE half
+/// scale per 32 inputs of each output for `int4` (`[outputs/16][groups][16]`).
 ///
 /// Products read the panels directly and widen them to Float32 in registers, so a 16-bit matrix costs half
 /// the memory and half the bandwidth of a Float32 one, with no second copy. Packing also skips the per-call
@@ -14,9 +15,10 @@ public struct PackedMatrix: Sendable, Equatable {
     /// How the values are stored.
     public let precision: WeightPrecision
     /// Panel storage, `ceil(outputs / 16) · depth · 16` values of `precision` (depth = inputs, rounded up to
-    /// even for bfloat16, whose panels interleave pairs of steps).
+    /// even for bfloat16, whose panels interleave pairs of steps, and to whole groups of 32 for int4).
     let panels: PanelBytes
-    /// `int8` only: `ceil(outputs / 16) · 16` Float32 scales, zero for padding outputs.
+    /// `int8`: `ceil(outputs / 16) · 16` Float32 scales, zero for padding outputs. `int4`: IEEE half group
+    /// scales, `[ceil(outputs / 16)][depth / 32][16]`.
     let scales: PanelBytes?
 
     /// Packs `weight [outputs, inputs]` in `precision` (rounded to nearest even; see `WeightPrecision`).
@@ -47,16 +49,21 @@ public struct PackedMatrix: Sendable, Equatable {
             throw TensorError.invalidArgument(operation: "PackedMatrix", reason: "negative size \(outputs) x \(inputs)")
         }
         let nr = SIMDGemm.nr, k = inputs, depth = SIMDGemm.panelDepth(inputs, precision)
-        let (panelCount, valuesOverflow) = ((outputs + nr - 1) / nr).multipliedReportingOverflow(by: depth * nr)
-        let (byteCount, bytesOverflow) = panelCount.multipliedReportingOverflow(by: precision.bytesPerWeight)
-        guard !valuesOverflow, !bytesOverflow, depth <= Int.max / nr else {
+        let (panelSteps, stepsOverflow) = ((outputs + nr - 1) / nr).multipliedReportingOverflow(by: depth)
+        let (byteCount, bytesOverflow) = panelSteps.multipliedReportingOverflow(by: precision.panelStepBytes)
+        guard !stepsOverflow, !bytesOverflow, depth <= Int.max / nr else {
             throw TensorError.invalidArgument(operation: "PackedMatrix", reason: "size \(outputs) x \(inputs) overflows")
         }
         self.outputs = outputs
         self.inputs = inputs
         self.precision = precision
         let panels = PanelBytes(zeroedCount: byteCount)
-        let scales = precision == .int8 ? PanelBytes(zeroedCount: (outputs + nr - 1) / nr * nr * 4) : nil
+        let groups = depth / WeightPrecision.int4GroupSize
+        let scales: PanelBytes? = switch precision {
+        case .int8: PanelBytes(zeroedCount: (outputs + nr - 1) / nr * nr * 4)
+        case .int4: PanelBytes(zeroedCount: (outputs + nr - 1) / nr * groups * nr * 2)
+        default: nil
+        }
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, nr * k))
         defer { scratch.deallocate() }
         var start = 0
@@ -65,7 +72,7 @@ public struct PackedMatrix: Sendable, Equatable {
             try rows(start..<(start + live), scratch)
             if live < nr { (scratch + live * k).update(repeating: 0, count: (nr - live) * k) }
             try PanelPacking.checkFinite(scratch, rows: live, inputs: k, precision: precision, firstRow: start)
-            let destination = panels.pointer + (start / nr) * depth * nr * precision.bytesPerWeight
+            let destination = panels.pointer + (start / nr) * depth * precision.panelStepBytes
             switch precision {
             case .f32: PanelPacking.packFloat32(scratch, inputs: k, into: destination)
             case .bf16: PanelPacking.packBFloat16(scratch, inputs: k, into: destination)
@@ -73,6 +80,8 @@ public struct PackedMatrix: Sendable, Equatable {
             case .int8:
                 PanelPacking.packInt8(scratch, inputs: k, into: destination,
                                       scales: (scales!.pointer + start * 4).assumingMemoryBound(to: Float.self))
+            case .int4:
+                PanelPacking.packInt4(scratch, inputs: k, into: destination, groupScales: scales!.pointer + (start / nr) * groups * nr * 2)
             }
             start += nr
         }
@@ -80,11 +89,11 @@ public struct PackedMatrix: Sendable, Equatable {
         self.scales = scales
     }
 
-    /// Bytes held by the packed values and scales (padding to 16 outputs included).
+    /// Bytes held by the packed values and scales (padding to 16 outputs, and int4's to whole groups, included).
     public var storageBytes: Int { panels.count + (scales?.count ?? 0) }
 
     /// The matrix in its original `[outputs, inputs]` layout, as the Float32 values the GEMM multiplies by
-    /// (16-bit values widened, int8 values times their scale).
+    /// (16-bit values widened, int8 and int4 values times their scale).
     public func unpacked() -> Tensor {
         rows(Array(0..<outputs))
     }
@@ -100,11 +109,11 @@ public struct PackedMatrix: Sendable, Equatable {
 
     /// Rows `rows` (each in `0..<outputs`) widened to Float32.
     private func rows(_ rows: [Int]) -> Tensor {
-        let k = inputs, nr = SIMDGemm.nr, width = precision.bytesPerWeight
+        let k = inputs, nr = SIMDGemm.nr, width = precision.bitsPerWeight / 8
         let depth = SIMDGemm.panelDepth(k, precision)
         return Tensor(shape: [rows.count, k]) { out in
             for (i, row) in rows.enumerated() {
-                let panel = UnsafeRawPointer(panels.pointer) + (row / nr) * depth * nr * width
+                let panel = UnsafeRawPointer(panels.pointer) + (row / nr) * depth * precision.panelStepBytes
                 let base = panel + (row % nr) * width
                 let dst = out.baseAddress! + i * k
                 switch precision {
@@ -124,6 +133,16 @@ public struct PackedMatrix: Sendable, Equatable {
                 case .int8:
                     let scale = UnsafeRawPointer(scales!.pointer).load(fromByteOffset: row * 4, as: Float.self)
                     for p in 0..<k { dst[p] = Float(base.load(fromByteOffset: p * nr, as: Int8.self)) * scale }
+                case .int4:
+                    // Pair-interleaved: step p of output j is the low (even p) or high (odd p) nibble of byte j of pair p / 2.
+                    let groupSize = WeightPrecision.int4GroupSize
+                    let groupScales = UnsafeRawPointer(scales!.pointer) + (row / nr) * (depth / groupSize) * nr * 2 + (row % nr) * 2
+                    for p in 0..<k {
+                        let byte = panel.load(fromByteOffset: (p / 2) * 16 + row % nr, as: UInt8.self)
+                        let q = Int(p % 2 == 0 ? byte & 15 : byte >> 4) - 8
+                        let bits = groupScales.load(fromByteOffset: (p / groupSize) * nr * 2, as: UInt16.self)
+                        dst[p] = Float(q) * HalfPrecision.widenF16Lanes(SIMD16(repeating: UInt32(bits)))[0]
+                    }
                 }
             }
         }
@@ -131,7 +150,8 @@ public struct PackedMatrix: Sendable, Equatable {
 
     /// The per-output scales of an `int8` matrix (nil for other precisions).
     public var int8Scales: [Float]? {
-        scales.map { s in (0..<outputs).map { UnsafeRawPointer(s.pointer).load(fromByteOffset: $0 * 4, as: Float.self) } }
+        guard precision == .int8 else { return nil }
+        return scales.map { s in (0..<outputs).map { UnsafeRawPointer(s.pointer).load(fromByteOffset: $0 * 4, as: Float.self) } }
     }
 
     public static func == (lhs: PackedMatrix, rhs: PackedMatrix) -> Bool {
@@ -164,7 +184,9 @@ extension Tensor {
                         m: m, n: n, k: k, a: a.baseAddress!, lda: k,
                         panels: .init(bytes: UnsafeRawPointer(weight.panels.pointer), precision: weight.precision,
                                       depth: SIMDGemm.panelDepth(k, weight.precision),
-                                      scales: weight.scales.map { UnsafePointer($0.pointer.assumingMemoryBound(to: Float.self)) },
+                                      scales: weight.precision == .int8
+                                        ? weight.scales.map { UnsafePointer($0.pointer.assumingMemoryBound(to: Float.self)) } : nil,
+                                      groupScales: weight.precision == .int4 ? weight.scales.map { UnsafeRawPointer($0.pointer) } : nil,
                                       dotProductActivations: options.activations.usesDotProducts(for: weight.precision)
                                         && (m >= SIMDGemm.mr || weight.precision == .int8)),
                         c: c, ldc: n, accumulate: bias != nil, threads: options.threads)

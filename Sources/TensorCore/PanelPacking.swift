@@ -9,12 +9,21 @@ enum PanelPacking {
     /// rounds to the even, infinite, neighbour).
     static let bfloat16Limit = Float(bitPattern: 0x7F7F_8000)
 
+    /// Largest magnitude whose int4 group scale (`max|w| / 7`, IEEE half) stays finite.
+    static let int4Limit: Float = 7 * float16Limit
+
     /// Throws `TensorError.nonFinite` (flat index into the whole matrix) for the first NaN or infinite value
-    /// among the first `rows` rows, or for `.f16` and `.bf16`, the first value that would round to infinity.
+    /// among the first `rows` rows, or for `.f16` and `.bf16`, the first value that would round to infinity
+    /// (for `.int4`, whose group scale would).
     static func checkFinite(
         _ scratch: UnsafePointer<Float>, rows: Int, inputs k: Int, precision: WeightPrecision, firstRow: Int
     ) throws {
-        let limit: Float = precision == .f16 ? float16Limit : precision == .bf16 ? bfloat16Limit : .infinity
+        let limit: Float = switch precision {
+        case .f16: float16Limit
+        case .bf16: bfloat16Limit
+        case .int4: int4Limit
+        case .f32, .int8: .infinity
+        }
         for i in 0..<(rows * k) where !(abs(scratch[i]) < limit) {
             throw TensorError.nonFinite(operation: "packing a \(precision) weight", index: firstRow * k + i)
         }
@@ -72,6 +81,46 @@ enum PanelPacking {
             var q = column(scratch, p, k) / divisor
             q.replace(with: 0, where: zero)
             vtp_store_rounded_i8x16(q, out + p * 16)
+        }
+    }
+
+    /// Group-wise int4 (`WeightPrecision.int4`): for each of the 16 outputs and each group of 32 steps, the
+    /// scale `f16(max|w| / 7)` goes to `groupScales` (`[groups][16]` IEEE half) and each step's 16 values
+    /// `round-half-even(w / scale)`, clamped to ±7, plus 8, go to `out` pair-interleaved (see `Int4Panel`:
+    /// byte j of pair i holds output j of step 2i in its low nibble, of step 2i + 1 in its high one). Steps
+    /// past `inputs` up to the panel depth hold 8 (zero).
+    static func packInt4(
+        _ scratch: UnsafePointer<Float>, inputs k: Int, into out: UnsafeMutableRawPointer, groupScales: UnsafeMutableRawPointer
+    ) {
+        let groupSize = WeightPrecision.int4GroupSize
+        let depth = SIMDGemm.panelDepth(k, .int4)
+        let roundingShift = SIMD16<Float>(repeating: 12582912)  // 1.5 · 2^23: adding and subtracting it rounds to nearest even
+        var group = 0
+        while group * groupSize < depth {
+            let start = group * groupSize, end = min(k, start + groupSize)
+            var bits = SIMD16<UInt16>()
+            for j in 0..<16 {
+                var largest: Float = 0
+                for p in start..<max(start, end) { largest = max(largest, abs(scratch[j * k + p])) }
+                bits[j] = HalfPrecision.f16Bits(largest / 7)
+            }
+            groupScales.storeBytes(of: bits, toByteOffset: group * 32, as: SIMD16<UInt16>.self)
+            let scale = HalfPrecision.widenF16Lanes(SIMD16<UInt32>(truncatingIfNeeded: bits))
+            let zero = scale .== 0
+            let divisor = scale.replacing(with: 1, where: zero)
+            // Step p's 16 stored nibbles, 8 (zero) past the inputs.
+            func nibbles(_ p: Int) -> SIMD16<UInt8> {
+                guard p < end else { return SIMD16(repeating: 8) }
+                var q = (column(scratch, p, k) / divisor + roundingShift) - roundingShift
+                q.replace(with: -7, where: q .< -7)
+                q.replace(with: 7, where: q .> 7)
+                q.replace(with: 0, where: zero)
+                return SIMD16<UInt8>(truncatingIfNeeded: SIMD16<Int32>(q) &+ 8)
+            }
+            for p in stride(from: start, to: start + groupSize, by: 2) {
+                out.storeBytes(of: nibbles(p) | nibbles(p + 1) &<< 4, toByteOffset: p * 8, as: SIMD16<UInt8>.self)
+            }
+            group += 1
         }
     }
 }

@@ -1,3 +1,5 @@
+import _TensorShims
+
 /// The pure-Swift GEMM: BLIS-style blocking with packed panels and a 6x16 register-blocked microkernel.
 ///
 /// Loops: `jc` (NC columns) → `pc` (KC depth, pack B) → `ic` (MC rows, pack A) → `jr` (NR) → `ir` (MR) →
@@ -6,6 +8,7 @@
 enum SIMDGemm {
     static let mr = 6
     static let nr = 16
+    /// Depth block; a multiple of `WeightPrecision.int4GroupSize`, so every block starts an int4 group.
     static let kc = 384
     static let mc = 72
     static let nc = 2048
@@ -18,21 +21,29 @@ enum SIMDGemm {
         var depth: Int
         /// One scale per output column (`int8` only).
         var scales: UnsafePointer<Float>?
+        /// `int4` only: IEEE half group scales, `[n/16][depth/32][16]`.
+        var groupScales: UnsafeRawPointer? = nil
         /// True to multiply activations in the panels' precision with the CPU's dot products (`vdpbf16ps` for
         /// bfloat16 products of at least 6 rows, `vpdpbusd` for every int8 product; see `ActivationPrecision`).
         var dotProductActivations = false
 
         /// The panels restricted to columns starting at `column` (a multiple of 16).
         func columns(from column: Int) -> PackedPanels {
-            PackedPanels(bytes: bytes + (column / nr) * depth * nr * precision.bytesPerWeight, precision: precision,
-                         depth: depth, scales: scales.map { $0 + column }, dotProductActivations: dotProductActivations)
+            PackedPanels(bytes: bytes + (column / nr) * depth * precision.panelStepBytes, precision: precision,
+                         depth: depth, scales: scales.map { $0 + column },
+                         groupScales: groupScales.map { $0 + (column / nr) * (depth / WeightPrecision.int4GroupSize) * 32 },
+                         dotProductActivations: dotProductActivations)
         }
     }
 
     /// Steps per panel for a `k`-deep matrix in `precision`: bfloat16 panels interleave pairs of steps, so
-    /// their depth is padded to even.
+    /// their depth is padded to even; int4 panels hold whole groups, so theirs is padded to a multiple of 32.
     static func panelDepth(_ k: Int, _ precision: WeightPrecision) -> Int {
-        precision == .bf16 ? (k + 1) / 2 * 2 : k
+        switch precision {
+        case .bf16: return (k + 1) / 2 * 2
+        case .int4: return (k + WeightPrecision.int4GroupSize - 1) / WeightPrecision.int4GroupSize * WeightPrecision.int4GroupSize
+        default: return k
+        }
     }
 
     /// Where the right operand comes from: a row-major matrix packed on the fly, or panels packed in advance.
@@ -90,6 +101,7 @@ enum SIMDGemm {
         case .bf16: run(strategy, BFloat16Panel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
         case .f16: run(strategy, Float16Panel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
         case .int8: run(strategy, Int8Panel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
+        case .int4: run(strategy, Int4Panel.self, m, n, k, a, lda, b, c, ldc, accumulate, threads)
         }
     }
 
@@ -161,8 +173,9 @@ enum SIMDGemm {
         // Buffers sized to this product (small products, such as attention heads, stay small).
         let depth = min(kc, k)
         let aCount = min(mc, (m + mr - 1) / mr * mr) * depth
+        // A Float32 panel buffer for B packed on the fly, or grouped (int4) panels widened once per block.
         let bCount: Int
-        if case .matrix = b { bCount = min(nc, (n + nr - 1) / nr * nr) * depth } else { bCount = 1 }
+        if case .matrix = b { bCount = min(nc, (n + nr - 1) / nr * nr) * depth } else { bCount = E.groupSteps > 0 ? min(nc, (n + nr - 1) / nr * nr) * depth : 1 }
         let packedA = UnsafeMutableRawPointer.allocate(byteCount: aCount * 4, alignment: 64)
             .bindMemory(to: Float.self, capacity: aCount)
         let packedB = UnsafeMutableRawPointer.allocate(byteCount: bCount * 4, alignment: 64)
@@ -180,14 +193,19 @@ enum SIMDGemm {
                 // Panels of this depth block: packed now, or read in place from the prepacked matrix, where
                 // panel j's rows pc..<pc+kcb start at value j·k·16 + pc·16.
                 let panelBase: UnsafeRawPointer, panelStride: Int, scales: UnsafePointer<Float>?
+                var widened = false
                 switch b {
                 case let .matrix(b, ldb, transposed):
                     packB(b, ldb, transposed, row: pc, column: jc, depth: kcb, width: ncb, into: packedB)
                     (panelBase, panelStride, scales) = (UnsafeRawPointer(packedB), kcb * nr * 4, nil)
+                case let .panels(panels) where E.groupSteps > 0:
+                    // Grouped panels are widened and scaled once per block, then every row block runs the
+                    // Float32 kernel on them (widening in the tile would repeat for each of the m / 72 row blocks).
+                    widenGrouped(E.self, panels, column: jc, width: ncb, step: pc, depth: kcb, into: packedB)
+                    (panelBase, panelStride, scales, widened) = (UnsafeRawPointer(packedB), kcb * nr * 4, nil, true)
                 case let .panels(panels):
-                    let width = E.byteWidth
-                    (panelBase, panelStride) = (panels.bytes + ((jc / nr) * panels.depth * nr + pc * nr) * width,
-                                                panels.depth * nr * width)
+                    (panelBase, panelStride) = (panels.bytes + ((jc / nr) * panels.depth + pc) * E.stepBytes,
+                                                panels.depth * E.stepBytes)
                     scales = panels.scales.map { $0 + jc }
                 }
                 var ic = 0
@@ -200,10 +218,15 @@ enum SIMDGemm {
                         var ir = 0
                         while ir < mcb {
                             let rows = min(mr, mcb - ir)
-                            Microkernel.tile6x16(
-                                strategy, element, depth: kcb, a: packedA + ir * kcb, b: panelBase + (jr / nr) * panelStride,
-                                scales: scales.map { $0 + jr }, c: c + (ic + ir) * ldc + jc + jr, ldc: ldc,
-                                rows: rows, columns: cols, accumulate: accumulate || pc > 0)
+                            let tileA = packedA + ir * kcb, tileB = panelBase + (jr / nr) * panelStride
+                            let tileC = c + (ic + ir) * ldc + jc + jr, add = accumulate || pc > 0
+                            if widened {
+                                Microkernel.tile6x16(strategy, Float32Panel.self, depth: kcb, a: tileA, b: tileB, scales: nil,
+                                                     c: tileC, ldc: ldc, rows: rows, columns: cols, accumulate: add)
+                            } else {
+                                Microkernel.tile6x16(strategy, element, depth: kcb, a: tileA, b: tileB, scales: scales.map { $0 + jr },
+                                                     c: tileC, ldc: ldc, rows: rows, columns: cols, accumulate: add)
+                            }
                             ir += mr
                         }
                         jr += nr
@@ -213,6 +236,39 @@ enum SIMDGemm {
                 pc += kc
             }
             jc += nc
+        }
+    }
+
+    /// Widens steps `step ..< step + depth` of the grouped (int4) panels holding columns `column ..< column +
+    /// width` to Float32 panels `[width/16][depth][16]` in `out`: each value `(stored + offset) · scale`.
+    /// `step` starts a group (`kc` is a multiple of the group size).
+    private static func widenGrouped<E: PanelElement>(
+        _ element: E.Type, _ panels: PackedPanels, column: Int, width: Int, step: Int, depth: Int,
+        into out: UnsafeMutablePointer<Float>
+    ) {
+        let groupsPerPanel = panels.depth / E.groupSteps
+        var panel = 0
+        while panel < width {
+            let source = panels.bytes + ((column + panel) / nr * panels.depth + step) * E.stepBytes
+            let scales = panels.groupScales! + (column + panel) / nr * groupsPerPanel * 32
+            let destination = UnsafeMutableRawPointer(out + panel * depth)
+            var p = 0
+            while p < depth {
+                let s = vtp_widen_f16x16(scales + (step + p) / E.groupSteps * 32)
+                let shift = s * E.offset
+                let end = min(depth, p + E.groupSteps)
+                while p + 2 <= end {
+                    let (b0, b1) = E.loadPair(source + p * E.stepBytes)
+                    destination.storeBytes(of: b0 * s + shift, toByteOffset: p * 64, as: SIMD16<Float>.self)
+                    destination.storeBytes(of: b1 * s + shift, toByteOffset: (p + 1) * 64, as: SIMD16<Float>.self)
+                    p += 2
+                }
+                if p < end {
+                    destination.storeBytes(of: E.loadFirst(source + p * E.stepBytes) * s + shift, toByteOffset: p * 64, as: SIMD16<Float>.self)
+                    p += 1
+                }
+            }
+            panel += nr
         }
     }
 

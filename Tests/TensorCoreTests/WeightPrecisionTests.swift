@@ -34,6 +34,7 @@ final class WeightPrecisionTests: XCTestCase {
                 }
             }
             return out
+        case .int4: return referenceInt4(v, inputs: k)
         }
     }
 
@@ -82,6 +83,9 @@ final class WeightPrecisionTests: XCTestCase {
         XCTAssertEqual(try PackedMatrix(w, precision: .bf16).storageBytes, 32 * 4 * 2)
         XCTAssertEqual(try PackedMatrix(w, precision: .f16).storageBytes, 32 * 3 * 2)
         XCTAssertEqual(try PackedMatrix(w, precision: .int8).storageBytes, 32 * 3 + 32 * 4)
+        // int4: depth padded to whole groups of 32, half a byte per value, a 2-byte scale per group and output.
+        XCTAssertEqual(try PackedMatrix(w, precision: .int4).storageBytes, 2 * 32 * 8 + 2 * 1 * 16 * 2)
+        XCTAssertEqual(try PackedMatrix(randomTensor([16, 65], seed: 2), precision: .int4).storageBytes, 96 * 8 + 3 * 16 * 2)
         XCTAssertEqual(try PackedMatrix(w, precision: .bf16).precision, .bf16)
     }
 
@@ -109,6 +113,23 @@ final class WeightPrecisionTests: XCTestCase {
         XCTAssertEqual(c[3], 127 - 127 + 64 + 0 - 1)
     }
 
+    /// Int4 edge cases, by hand: an all-zero group (scale 0, exact zeros), a group whose largest value is 7
+    /// (scale 1: integers round half to even and clamp at ±7), one huge value beside small ones in a group
+    /// (they round to zero) next to a group of its own scale, and a width that is not a multiple of 32.
+    func testInt4GroupEdgeCases() throws {
+        var row = [Float](repeating: 0, count: 70)
+        for (i, v) in [7, -7, 2.5, 3.5, -0.5, 0.49, 6.9].enumerated() { row[32 + i] = Float(v) }
+        row[64] = 700; row[65] = 1; row[66] = -50; row[69] = 99
+        let packed = try PackedMatrix(try Tensor(shape: [1, 70], scalars: row), precision: .int4)
+        let u = packed.unpacked().scalars
+        XCTAssertEqual(Array(u[0..<32]), [Float](repeating: 0, count: 32))
+        XCTAssertEqual(Array(u[32..<39]), [7, -7, 2, 4, 0, 0, 7] as [Float])
+        XCTAssertEqual(Array(u[64..<70]), [700, 0, 0, 0, 0, 100] as [Float])  // scale 100: -50 rounds to -0 (half to even)
+        let ones = try Tensor(shape: [1, 70], scalars: [Float](repeating: 1, count: 70))
+        let expected: Float = 7 - 7 + 2 + 4 + 7 + 700 + 100
+        XCTAssertEqual(try ones.matmul(packed).scalars, [expected])
+    }
+
     /// NaN or infinite weights, and F16 weights that would overflow, are refused with their flat index.
     func testNonFiniteAndOutOfRangeWeightsThrow() throws {
         var w = randomTensor([3, 20], seed: 4)
@@ -125,6 +146,10 @@ final class WeightPrecisionTests: XCTestCase {
         XCTAssertNoThrow(try PackedMatrix(big, precision: .bf16))
         big[1, 1] = 65504
         XCTAssertNoThrow(try PackedMatrix(big, precision: .f16))
+        // int4: a group scale of max|w| / 7 must stay finite in IEEE half.
+        XCTAssertNoThrow(try PackedMatrix(big, precision: .int4))
+        big[1, 1] = 7 * 65520
+        assertThrows(try PackedMatrix(big, precision: .int4), TensorError.self, "packing a int4 weight: value at flat index 5")
         // bfloat16: the largest finite value (0x7F7F) packs; from half way to infinity on, values would round to it.
         for (bits, finite) in [(UInt32(0x7F7F_0000), true), (0x7F7F_7FFF, true), (0x7F7F_8000, false), (0xFF7F_8000, false), (0x7F7F_FFFF, false)] {
             big[0, 3] = Float(bitPattern: bits)

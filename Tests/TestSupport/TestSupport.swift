@@ -120,3 +120,20 @@ public func assertThrows<E: Error>(
         XCTAssertTrue("\(error)".contains(fragment), "\(message) '\(error)' lacks '\(fragment)'", file: file, line: line)
     }
 }
+
+/// The values `WeightPrecision.int4` stores for `values` (rows of `inputs`), written from its documented
+/// scheme without the library: per row, groups of 32 inputs, scale = IEEE half of max|w| / 7,
+/// q = round-half-even(w / scale) clamped to ±7, value q · scale (zero for a zero scale).
+public func referenceInt4(_ values: [Float], inputs k: Int) -> [Float] {
+    var out = [Float](repeating: 0, count: values.count)
+    for row in stride(from: 0, to: values.count, by: max(1, k)) {
+        for start in stride(from: row, to: row + k, by: 32) {
+            let group = start..<min(row + k, start + 32)
+            let scale = Float(Float16((values[group].map(abs).max() ?? 0) / 7))
+            guard scale > 0 else { continue }
+            for i in group { out[i] = max(-7, min(7, (values[i] / scale).rounded(.toNearestOrEven))) * scale }
+        }
+    }
+    return out
+}
+

@@ -78,6 +78,33 @@ final class WeightPrecisionLoadingTests: XCTestCase {
         XCTAssertGreaterThan(error, 0, "int8 quantisation changes the logits")
     }
 
+    /// A 4-bit load of a BF16 checkpoint converts each matrix while it is packed: every matrix holds only its
+    /// 4-bit storage (half a byte per weight, one 2-byte scale per 32), each holds the checkpoint's values
+    /// quantised by the documented scheme (stacked q/k/v rows and the embedding table checked), and the
+    /// logits differ from the checkpoint's own.
+    func testInt4LoadOfABFloat16CheckpointHoldsOnlyFourBitMatrices() throws {
+        let folder = try temporaryFolder()
+        try GeneratedCheckpoint.write(configuration: configuration, to: folder, dtype: .bf16)
+        let kept = try LlavaModel(directory: folder)
+        let int4 = try LlavaModel(directory: folder, weights: .fixed(.int4))
+        for (name, matrix, outputs, inputs) in matrices(int4) {
+            XCTAssertEqual(matrix.precision, .int4, name)
+            let depth = (inputs + 31) / 32 * 32
+            XCTAssertEqual(matrix.storageBytes, (outputs + 15) / 16 * (depth * 8 + depth / 32 * 32), name)
+        }
+        let checkpoint = try SafetensorsCheckpoint(directory: folder)
+        let p = "language_model.model.layers.1.self_attn."
+        let qkv = try ["q_proj", "k_proj", "v_proj"].flatMap { try checkpoint.floatTensor(p + $0 + ".weight").scalars }
+        XCTAssertEqual(int4.language.layers[1].qkv.weight.unpacked().scalars, referenceInt4(qkv, inputs: configuration.text.hiddenSize))
+        let table = try checkpoint.floatTensor("language_model.model.embed_tokens.weight")
+        XCTAssertEqual(int4.language.embeddingTable.unpacked().scalars, referenceInt4(table.scalars, inputs: configuration.text.hiddenSize))
+        let pixels = randomTensor([3, 8, 8], seed: 3)
+        let prompt = [1, 5, 36, 7, 9]
+        let a = try kept.nextTokenLogits(image: ImageInput(pixels: pixels), tokenIds: prompt)
+        let b = try int4.nextTokenLogits(image: ImageInput(pixels: pixels), tokenIds: prompt)
+        XCTAssertNotEqual(a, b, "int4 quantisation changes the logits")
+    }
+
     /// A NaN inside a stored matrix is reported with the tensor's name and the flat index inside it.
     func testNonFiniteWeightNamesTheTensor() throws {
         let folder = try temporaryFolder()
@@ -133,6 +160,7 @@ final class WeightPrecisionLoadingTests: XCTestCase {
     func testLoadPrecisionParsing() throws {
         XCTAssertEqual(try LoadPrecision(parsing: "checkpoint"), .checkpoint)
         XCTAssertEqual(try LoadPrecision(parsing: "int8"), .fixed(.int8))
+        XCTAssertEqual(try LoadPrecision(parsing: "int4"), .fixed(.int4))
         XCTAssertEqual(try LoadPrecision(parsing: "bf16"), .fixed(.bf16))
         XCTAssertThrowsError(try LoadPrecision(parsing: "q4")) { error in
             guard case let .invalidInput(message)? = error as? ModelError else { return XCTFail("\(error)") }

@@ -68,6 +68,17 @@ static inline __attribute__((always_inline)) vtp_f32x16 vtp_widen_i8x16(const vo
     return __builtin_convertvector(*(const vtp_i8x16_unaligned *)p, vtp_f32x16);
 }
 
+/// Two steps of an int4 panel (16 bytes at `p`, any alignment: lane j of the first step is the low nibble
+/// of byte j, of the second step its high nibble) as floats 0 ... 15, the stored values before their offset
+/// of -8: one mask (or shift) and one widening per step, no lane shuffle.
+typedef uint8_t vtp_u8x16_unaligned __attribute__((ext_vector_type(16), aligned(1)));
+static inline __attribute__((always_inline)) vtp_f32x16 vtp_i4_pair_low(const void *p) {
+    return __builtin_convertvector(*(const vtp_u8x16_unaligned *)p & (uint8_t)15, vtp_f32x16);
+}
+static inline __attribute__((always_inline)) vtp_f32x16 vtp_i4_pair_high(const void *p) {
+    return __builtin_convertvector(*(const vtp_u8x16_unaligned *)p >> 4, vtp_f32x16);
+}
+
 /// 1 when this CPU executes AVX512-BF16 dot products (`vdpbf16ps`), checked at run time.
 int vtp_cpu_has_bf16_dot(void);
 
