@@ -3,7 +3,7 @@ import VisionTokenPruning
 
 /// `vtp-bench kernels` precision columns: products with packed weights in each `WeightPrecision` against
 /// Float32 packed weights on the same shapes in the same run, at prefill sizes and at m = 1 (a decode step),
-/// with the weight bytes read per second next to a large-array copy.
+/// with the weight bytes read per second next to a large-array copy and a streaming read (`MemoryBandwidth`).
 struct PrecisionBenchmark {
     static let shapes = [
         KernelBenchmark.GemmShape(m: 577, k: 1024, n: 4096, label: "CLIP-L fc1"),
@@ -15,7 +15,7 @@ struct PrecisionBenchmark {
     var repetitions: Int
 
     func run() throws -> [String: Any] {
-        let copy = try Self.copyBandwidth(repetitions: repetitions)
+        let copy = MemoryBandwidth.copy(repetitions: repetitions), read = MemoryBandwidth.read(repetitions: repetitions)
         var rows: [[String: Any]] = []
         for shape in Self.shapes {
             Progress.say("packed gemm \(shape.m)x\(shape.k)x\(shape.n): \(WeightPrecision.allCases.count) precisions x \(repetitions)")
@@ -26,7 +26,7 @@ struct PrecisionBenchmark {
             // A decode step reads each weight once from memory, so at m = 1 the product cycles through enough
             // copies of the matrix (over 128 MB) that none is still in the last-level cache when read again.
             func copies(_ precision: WeightPrecision) -> Int {
-                shape.m > 1 ? 1 : min(16, 1 + (128 << 20) / (shape.n * shape.k * precision.bytesPerWeight))
+                shape.m > 1 ? 1 : min(16, 1 + (128 << 20) / (shape.n * shape.k * precision.bitsPerWeight / 8))
             }
             var configurations = try WeightPrecision.allCases.map { precision in
                 (label: precision.rawValue, packed: try (0..<copies(precision)).map { _ in try PackedMatrix(w, precision: precision) },
@@ -63,30 +63,11 @@ struct PrecisionBenchmark {
                     let gbPerSecond = Double(c.packed[0].storageBytes) / best[i] / 1e9
                     row["\(c.label)_weight_gb_per_s"] = gbPerSecond
                     row["\(c.label)_weight_read_over_copy"] = gbPerSecond / copy
+                    row["\(c.label)_weight_read_over_read"] = gbPerSecond / read
                 }
             }
             rows.append(row)
         }
-        return ["copy_gb_per_s": copy, "rows": rows]
-    }
-
-    /// Bytes read plus bytes written per second by a 256 MiB array copy (best of `repetitions`): the memory
-    /// bandwidth a decode step, which streams every weight once, can at best approach.
-    static func copyBandwidth(repetitions: Int) throws -> Double {
-        let count = 64 << 20
-        let source = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        let destination = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        defer { source.deallocate(); destination.deallocate() }
-        source.initialize(repeating: 1, count: count)
-        destination.initialize(repeating: 0, count: count)
-        let threads = ComputeOptions.current.threads
-        nonisolated(unsafe) let (from, to) = (UnsafePointer(source), destination)
-        let t = Stopwatch.best(repetitions: max(3, repetitions)) {
-            DispatchQueue.concurrentPerform(iterations: threads) { part in
-                let start = count / threads * part, end = part == threads - 1 ? count : count / threads * (part + 1)
-                (to + start).update(from: from + start, count: end - start)
-            }
-        }
-        return Double(2 * count * 4) / t.wallSeconds / 1e9
+        return ["copy_gb_per_s": copy, "read_gb_per_s": read, "rows": rows]
     }
 }

@@ -25,7 +25,7 @@ struct WeightsBenchmark {
         let config = models[0].model.configuration
         let pixels = BenchModels.pixels(size: config.vision.imageSize)
         let prompt = BenchModels.prompt(imageToken: config.imageTokenId)
-        let copy = try PrecisionBenchmark.copyBandwidth(repetitions: 3)
+        let copy = MemoryBandwidth.copy(repetitions: 3), readBandwidth = MemoryBandwidth.read(repetitions: 3)
         var best = [PipelineResult?](repeating: nil, count: models.count)
         var ttft = [Double](repeating: .infinity, count: models.count)
         var decodeRate = [Double](repeating: 0, count: models.count)
@@ -51,7 +51,7 @@ struct WeightsBenchmark {
                 "decode_tokens_per_s": decodeRate[i], "decode_speedup_vs_first": decodeRate[i] / max(decodeRate[0], 1e-12),
                 "tokens_generated": best[i]!.generatedTokens.count,
                 "lm_weight_bytes": bytes, "decode_weight_gb_per_s": read, "copy_gb_per_s": copy,
-                "weight_read_over_copy": read / copy,
+                "weight_read_over_copy": read / copy, "read_gb_per_s": readBandwidth, "weight_read_over_read": read / readBandwidth,
             ]
         }
     }
