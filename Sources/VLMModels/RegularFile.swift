@@ -7,9 +7,9 @@ import Musl
 import Darwin
 #endif
 
-/// Reading and writing files that users name: only regular files are read or replaced. A FIFO, device, directory or dangling
-/// symbolic link is a clear error, never a block (the file is opened non-blocking and checked before any
-/// read), and a size bound is checked before anything is allocated.
+/// Reading and writing files that users name: only regular files are read or replaced. A FIFO, device,
+/// directory or dangling symbolic link is a clear error, never a block (the file is opened non-blocking and
+/// checked before any read), and a size bound is checked before anything is allocated.
 public enum RegularFile {
     /// Largest image or data file read whole by default: 256 MiB.
     public static let defaultByteLimit = 256 << 20

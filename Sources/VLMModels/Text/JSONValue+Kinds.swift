@@ -31,6 +31,8 @@ extension JSONValue {
         switch self {
         case .object(let members):
             for member in members {
+                // A named member's scalar value has nothing to check (a vocabulary's ids).
+                if keysAreNames, member.value.kind != .object, member.value.kind != .array { continue }
                 let name = String(decoding: member.key, as: UTF8.self)
                 if !keysAreNames, let kinds = expected[name], !kinds.contains(member.value.kind) {
                     let listed = kinds.map(\.rawValue).sorted().joined(separator: " or ")
