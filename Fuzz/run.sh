@@ -19,7 +19,6 @@ FuzzFamilyFolder)
     for model in tiny-llava tiny-llava-next tiny-llava-onevision tiny-qwen2.5-vl; do
         join_seed "$model" "../../shared/fixtures/$model/config.json" "../../shared/fixtures/$model/preprocessor_config.json"
     done ;;
-FuzzCLIPText) join_seed tiny-clip ../Tests/Fixtures/tiny-clip/config.json ../Tests/Fixtures/tiny-clip/tokenizer.json ;;
 esac
 seeds="seeds/$target"
 exec ".build-fuzz/release/$target" "corpus/$target" ${seeds:+$( [ -d "$seeds" ] && echo "$seeds")} \
