@@ -94,7 +94,6 @@ enum PanelPacking {
     ) {
         let groupSize = WeightPrecision.int4GroupSize
         let depth = SIMDGemm.panelDepth(k, .int4)
-        let roundingShift = SIMD16<Float>(repeating: 12582912)  // 1.5 · 2^23: adding and subtracting it rounds to nearest even
         var group = 0
         while group * groupSize < depth {
             let start = group * groupSize, end = min(k, start + groupSize)
@@ -108,17 +107,13 @@ enum PanelPacking {
             let scale = HalfPrecision.widenF16Lanes(SIMD16<UInt32>(truncatingIfNeeded: bits))
             let zero = scale .== 0
             let divisor = scale.replacing(with: 1, where: zero)
-            // Step p's 16 stored nibbles, 8 (zero) past the inputs.
-            func nibbles(_ p: Int) -> SIMD16<UInt8> {
-                guard p < end else { return SIMD16(repeating: 8) }
-                var q = (column(scratch, p, k) / divisor + roundingShift) - roundingShift
-                q.replace(with: -7, where: q .< -7)
-                q.replace(with: 7, where: q .> 7)
-                q.replace(with: 0, where: zero)
-                return SIMD16<UInt8>(truncatingIfNeeded: SIMD16<Int32>(q) &+ 8)
+            // Step p's values over their scales; zero (stored 8) for a zero scale and past the inputs.
+            func quotients(_ p: Int) -> SIMD16<Float> {
+                guard p < end else { return SIMD16() }
+                return (column(scratch, p, k) / divisor).replacing(with: 0, where: zero)
             }
             for p in stride(from: start, to: start + groupSize, by: 2) {
-                out.storeBytes(of: nibbles(p) | nibbles(p + 1) &<< 4, toByteOffset: p * 8, as: SIMD16<UInt8>.self)
+                vtp_store_i4_pair(quotients(p), quotients(p + 1), out + p * 8)
             }
             group += 1
         }

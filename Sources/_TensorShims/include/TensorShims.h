@@ -99,6 +99,20 @@ static inline __attribute__((always_inline)) void vtp_store_rounded_i8x16(vtp_f3
     *(vtp_i8x16_unaligned *)p = __builtin_convertvector(q, vtp_i8x16_unaligned);
 }
 
+/// Stores two steps of 16 floats, already divided by their scales, as one int4 pair (16 bytes at `p`, any
+/// alignment): each rounded half to even, clamped to ±7, plus 8; the first step in the low nibbles, the second
+/// in the high ones (see `Int4Panel`).
+static inline __attribute__((always_inline)) void vtp_store_i4_pair(vtp_f32x16 first, vtp_f32x16 second, void *p) {
+    typedef int32_t vtp_i32x16_lanes __attribute__((ext_vector_type(16)));
+    typedef uint8_t vtp_u8x16_store __attribute__((ext_vector_type(16), aligned(1)));
+    const float shift = 12582912.0f;  // 1.5 · 2^23: adding and subtracting it rounds to nearest even
+    first = __builtin_elementwise_min(__builtin_elementwise_max((first + shift) - shift, (vtp_f32x16)(-7.0f)), (vtp_f32x16)(7.0f));
+    second = __builtin_elementwise_min(__builtin_elementwise_max((second + shift) - shift, (vtp_f32x16)(-7.0f)), (vtp_f32x16)(7.0f));
+    vtp_i32x16_lanes nibbles = (__builtin_convertvector(first, vtp_i32x16_lanes) + 8)
+        | ((__builtin_convertvector(second, vtp_i32x16_lanes) + 8) << 4);
+    *(vtp_u8x16_store *)p = __builtin_convertvector(nibbles, vtp_u8x16_store);
+}
+
 /// 1 when this CPU executes AVX512-VNNI byte dot products (`vpdpbusd`) and VBMI byte permutes, checked at
 /// run time.
 int vtp_cpu_has_int8_dot(void);
