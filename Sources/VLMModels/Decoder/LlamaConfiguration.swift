@@ -221,4 +221,15 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         }
         return p
     }
+
+    /// The ids generation stops at: `generationIds` (`generation_config.json`'s `eos_token_id`) when given, else
+    /// this configuration's `eosTokenIds`.
+    /// - Throws: `ModelError.invalidConfiguration` naming `generation_config.json` for an id outside the vocabulary.
+    func endOfSequenceSet(_ generationIds: [Int]?) throws -> Set<Int> {
+        if let bad = generationIds?.first(where: { !(0..<vocabularySize).contains($0) }) {
+            throw ModelError.invalidConfiguration(
+                path: "generation_config.json", reason: "eos_token_id \(bad) is outside the vocabulary 0..<\(vocabularySize)")
+        }
+        return Set(generationIds ?? eosTokenIds)
+    }
 }

@@ -53,11 +53,7 @@ public struct LlavaModel: VisionLanguageModel {
     ) throws {
         try configuration.validate()
         self.configuration = configuration
-        if let bad = endOfSequenceIds?.first(where: { !(0..<configuration.text.vocabularySize).contains($0) }) {
-            throw ModelError.invalidConfiguration(
-                path: "generation_config.json", reason: "eos_token_id \(bad) is outside the vocabulary 0..<\(configuration.text.vocabularySize)")
-        }
-        self.endOfSequenceIds = Set(endOfSequenceIds ?? configuration.text.eosTokenIds)
+        self.endOfSequenceIds = try configuration.text.endOfSequenceSet(endOfSequenceIds)
         self.imageProcessor = try imageProcessor ?? LlavaImageProcessor(configuration: configuration)
         imageNewline = configuration.isAnyResolution
             ? try weights.tensor("image_newline", shape: [configuration.text.hiddenSize]) : nil

@@ -39,11 +39,7 @@ public struct Qwen25VLModel: VisionLanguageModel {
         vision = try Qwen25VisionTower(configuration: configuration.vision, weights: &weights)
         language = try LlamaDecoder(configuration: configuration.text, weights: &weights)
         self.imageProcessor = imageProcessor ?? Qwen2VLImageProcessor(vision: configuration.vision)
-        if let bad = endOfSequenceIds?.first(where: { !(0..<configuration.text.vocabularySize).contains($0) }) {
-            throw ModelError.invalidConfiguration(
-                path: "generation_config.json", reason: "eos_token_id \(bad) is outside the vocabulary 0..<\(configuration.text.vocabularySize)")
-        }
-        self.endOfSequenceIds = Set(endOfSequenceIds ?? configuration.text.eosTokenIds)
+        self.endOfSequenceIds = try configuration.text.endOfSequenceSet(endOfSequenceIds)
     }
 
     /// A model with deterministic pseudo-random weights (benchmarks and tests), matrices held in `precision`.
