@@ -114,6 +114,7 @@ enum SIMDGemm {
         if m < mr {
             // Matrix-vector shapes (decoding): packing B would cost as much as the product itself.
             let chunks = min(usable, max(1, n / 64))
+            let groupOffsets = E.groupSteps > 0 ? SmallGemm.groupOffsets(element, m: m, k: k, a: a, lda: lda) : []
             Parallel.forEach(chunks, threads: chunks) { t in
                 let range = split(n, parts: chunks, index: t, align: nr)
                 switch b {
@@ -125,7 +126,7 @@ enum SIMDGemm {
                                         accumulate: accumulate)
                 case let .panels(panels):
                     SmallGemm.multiplyPanels(strategy, element, m: m, columns: range, k: k, a: a, lda: lda,
-                                             panels: panels, c: c, ldc: ldc, accumulate: accumulate)
+                                             panels: panels, groupOffsets: groupOffsets, c: c, ldc: ldc, accumulate: accumulate)
                 }
             }
             return

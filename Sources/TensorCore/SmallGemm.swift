@@ -29,27 +29,33 @@ enum SmallGemm {
         }
     }
 
-    /// `C[0..<m, columns] (+)= A · Wᵀ[:, columns]` with W as prepacked panels of `E` (`columns` starts on a
-    /// panel), widened in registers; a grouped element's (int4) group sums, with the offset folded in as
-    /// `offset · Σ x`, are multiplied by their group's scales; int8 panels' scales multiply each finished
-    /// 16-column group.
-    static func multiplyPanels<F: MultiplyAddStrategy, E: PanelElement>(
-        _ strategy: F.Type, _ element: E.Type, m: Int, columns: Range<Int>, k: Int, a: UnsafePointer<Float>, lda: Int,
-        panels: SIMDGemm.PackedPanels, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
-    ) {
-        let pairBytes = 2 * E.stepBytes
-        let grouped = E.groupSteps > 0
-        // Grouped elements: each row's sum over each group, times the offset, computed once for every panel.
-        let groups = grouped ? (k + E.groupSteps - 1) / E.groupSteps : 0
-        let offsets = UnsafeMutablePointer<Float>.allocate(capacity: max(1, m * groups))
-        defer { offsets.deallocate() }
-        for i in 0..<(grouped ? m : 0) {
+    /// A grouped element's (int4) offset terms for `multiplyPanels`: for each of the `m` rows of A and each
+    /// group of `E.groupSteps` steps, `E.offset` times the row's sum over the group (`[m][groups]`). One product
+    /// computes them once, for every thread's columns.
+    static func groupOffsets<E: PanelElement>(_ element: E.Type, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int) -> [Float] {
+        let groups = (k + E.groupSteps - 1) / E.groupSteps
+        var offsets = [Float](repeating: 0, count: m * groups)
+        for i in 0..<m {
             for g in 0..<groups {
                 var total: Float = 0
                 for q in (g * E.groupSteps)..<min(k, (g + 1) * E.groupSteps) { total += a[i * lda + q] }
                 offsets[i * groups + g] = total * E.offset
             }
         }
+        return offsets
+    }
+
+    /// `C[0..<m, columns] (+)= A · Wᵀ[:, columns]` with W as prepacked panels of `E` (`columns` starts on a
+    /// panel), widened in registers; a grouped element's (int4) group sums, plus their `groupOffsets` (the
+    /// offset folded in as `offset · Σ x`; empty for other elements), are multiplied by their group's scales;
+    /// int8 panels' scales multiply each finished 16-column group.
+    static func multiplyPanels<F: MultiplyAddStrategy, E: PanelElement>(
+        _ strategy: F.Type, _ element: E.Type, m: Int, columns: Range<Int>, k: Int, a: UnsafePointer<Float>, lda: Int,
+        panels: SIMDGemm.PackedPanels, groupOffsets offsets: [Float], c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    ) {
+        let pairBytes = 2 * E.stepBytes
+        let grouped = E.groupSteps > 0
+        let groups = grouped ? (k + E.groupSteps - 1) / E.groupSteps : 0
         var column = columns.lowerBound
         while column < columns.upperBound {
             let panel = panels.bytes + (column / 16) * panels.depth * E.stepBytes
