@@ -37,7 +37,7 @@ public struct LlavaNextImageProcessor: Sendable, Equatable {
         let url = directory.appendingPathComponent("preprocessor_config.json")
         guard RegularFile.isPresent(url) else { return }
         // Read and parsed once: the CLIP keys and the anyres keys come from the same document.
-        var json = try JSONValue.parseStrict(try RegularFile.read(url, limit: RegularFile.configurationByteLimit), path: url.path)
+        var json = try JSONValue.readStrict(url)
         if let size = json["size"], let height = size["height"], let width = size["width"] {
             // Views are already `viewSize` squares: resizing one to exactly height x width is the identity.
             guard height.integer == viewSize, width.integer == viewSize, size.members?.count == 2 else {

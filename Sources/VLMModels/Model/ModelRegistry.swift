@@ -19,7 +19,7 @@ public enum ModelRegistry {
     /// - Throws: `ModelError.fileUnreadable` or `.invalidConfiguration` for a missing, malformed or non-string value.
     public static func modelType(directory: URL) throws -> String {
         let url = directory.appendingPathComponent("config.json")
-        let json = try JSONValue.parseStrict(try RegularFile.read(url, limit: RegularFile.configurationByteLimit), path: url.path)
+        let json = try JSONValue.readStrict(url)
         guard json.members != nil else { throw ModelError.invalidConfiguration(path: url.path, reason: "not a JSON object") }
         guard let value = json["model_type"] else { return LlavaFamily.llava.rawValue }
         guard let type = value.string else {

@@ -34,7 +34,7 @@ public struct Qwen2VLImageProcessor: Sendable, Equatable {
         self.init(vision: vision)
         let url = directory.appendingPathComponent("preprocessor_config.json")
         guard RegularFile.isPresent(url) else { return }
-        let path = url.path, json = try JSONValue.parseStrict(try RegularFile.read(url, limit: RegularFile.configurationByteLimit), path: path)
+        let path = url.path, json = try JSONValue.readStrict(url)
         func fail(_ reason: String) -> ModelError { .invalidConfiguration(path: path, reason: reason) }
         normalization = try CLIPImageProcessor(preprocessorConfig: json, path: path, defaultSize: vision.patchSize)
         func count(_ keys: [(String, String?)]) throws -> Int? {

@@ -51,7 +51,7 @@ extension ChatTemplate {
         for file in ["chat_template.json", "tokenizer_config.json"] {
             let url = directory.appendingPathComponent(file)
             guard RegularFile.isPresent(url) else { continue }
-            let json = try JSONValue.parseStrict(try RegularFile.read(url, limit: RegularFile.configurationByteLimit), path: url.path)
+            let json = try JSONValue.readStrict(url)
             if let text = json["chat_template"]?.string {
                 try self.init(text)
                 return

@@ -94,6 +94,13 @@ public indirect enum JSONValue: Sendable, Equatable {
         return value
     }
 
+    /// Reads the regular file at `url` (at most `limit` bytes, checked before reading) and parses it as
+    /// `parseStrict` does, naming the file.
+    /// - Throws: `ModelError.fileUnreadable`, or `.invalidConfiguration` naming the path.
+    public static func readStrict(_ url: URL, limit: Int = RegularFile.configurationByteLimit) throws -> JSONValue {
+        try parseStrict(try RegularFile.read(url, limit: limit), path: url.path)
+    }
+
     /// Most nesting a document may have, so hostile input cannot exhaust the stack.
     public static let maximumDepth = 256
 

@@ -24,7 +24,7 @@ public struct TokenizerCases: Sendable {
     /// Reads a cases file.
     /// - Throws: `ModelError` for an unreadable file, `TokenizerError.malformed` for another schema.
     public init(url: URL) throws {
-        json = try JSONValue.parseStrict(try RegularFile.read(url, limit: RegularFile.tokenizerByteLimit), path: url.path)
+        json = try JSONValue.readStrict(url, limit: RegularFile.tokenizerByteLimit)
         guard json["schema"]?.string == "vtp-tokenizer-cases-1" else {
             throw TokenizerError.malformed(path: url.path, reason: "schema is not vtp-tokenizer-cases-1")
         }
