@@ -15,13 +15,19 @@ public enum CPUFeatures {
     /// which `ActivationPrecision.int8` uses for products with int8 weights.
     public static var hasInt8DotProduct: Bool { Int8DotProduct.isAvailable }
 
+    /// True when this CPU executes AVX2 byte multiply-adds with FMA and F16C (checked at run time), which
+    /// `ActivationPrecision.int8` uses for decoding products with int4 weights.
+    public static var hasInt4DotProduct: Bool { Int4DotProduct.isAvailable }
+
     /// Widest vector register the build may use, in bytes (16 SSE/NEON, 32 AVX2, 64 AVX-512).
     public static var vectorBytes: Int { Int(vtp_shim_vector_bytes()) }
 
-    /// One line for benchmark output, e.g. "FMA on, 32-byte vectors, BF16 dot products off, int8 dot products off".
+    /// One line for benchmark output, e.g. "FMA on, 32-byte vectors, BF16 dot products off, int8 dot products off,
+    /// int4 dot products on".
     public static var summary: String {
         "FMA \(hasFMA ? "on" : "OFF (build with -Xswiftc -target-cpu -Xswiftc native)"), \(vectorBytes)-byte vectors, "
-            + "BF16 dot products \(hasBFloat16DotProduct ? "on" : "off"), int8 dot products \(hasInt8DotProduct ? "on" : "off")"
+            + "BF16 dot products \(hasBFloat16DotProduct ? "on" : "off"), int8 dot products \(hasInt8DotProduct ? "on" : "off"), "
+            + "int4 dot products \(hasInt4DotProduct ? "on" : "off")"
     }
 }
 

@@ -34,14 +34,18 @@ public enum ActivationPrecision: String, Sendable, CaseIterable, CustomStringCon
     /// `CPUFeatures.hasBFloat16DotProduct`).
     case bf16
     /// With int8 weights: activations quantised to int8 per row (symmetric, `max|a| / 127`), int32
-    /// accumulation (`vpdpbusd`, AVX512-VNNI with VBMI, `CPUFeatures.hasInt8DotProduct`).
+    /// accumulation (`vpdpbusd`, AVX512-VNNI with VBMI, `CPUFeatures.hasInt8DotProduct`). With int4 weights,
+    /// in decoding products (fewer than 6 rows): activations quantised to int8 per group of 32 steps, int16
+    /// sums over each group (`vpmaddubsw`, AVX2 with FMA and F16C, `CPUFeatures.hasInt4DotProduct`).
     case int8
 
-    /// True when products with `weights` run this mode's dot products on this CPU.
-    func usesDotProducts(for weights: WeightPrecision) -> Bool {
+    /// True when a product of `rows` activation rows with `weights` runs this mode's dot products on this CPU:
+    /// bfloat16 from 6 rows (the blocked kernel), int8 at every size, int4 below 6 rows (decoding).
+    func usesDotProducts(for weights: WeightPrecision, rows: Int) -> Bool {
         switch (self, weights) {
-        case (.bf16, .bf16): return BFloat16DotProduct.isAvailable
+        case (.bf16, .bf16): return BFloat16DotProduct.isAvailable && rows >= SIMDGemm.mr
         case (.int8, .int8): return Int8DotProduct.isAvailable
+        case (.int8, .int4): return Int4DotProduct.isAvailable && rows < SIMDGemm.mr
         default: return false
         }
     }

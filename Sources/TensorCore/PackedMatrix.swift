@@ -187,8 +187,7 @@ extension Tensor {
                                       scales: weight.precision == .int8
                                         ? weight.scales.map { UnsafePointer($0.pointer.assumingMemoryBound(to: Float.self)) } : nil,
                                       groupScales: weight.precision == .int4 ? weight.scales.map { UnsafeRawPointer($0.pointer) } : nil,
-                                      dotProductActivations: options.activations.usesDotProducts(for: weight.precision)
-                                        && (m >= SIMDGemm.mr || weight.precision == .int8)),
+                                      dotProductActivations: options.activations.usesDotProducts(for: weight.precision, rows: m)),
                         c: c, ldc: n, accumulate: bias != nil, threads: options.threads)
                 }
             }

@@ -24,7 +24,8 @@ enum SIMDGemm {
         /// `int4` only: IEEE half group scales, `[n/16][depth/32][16]`.
         var groupScales: UnsafeRawPointer? = nil
         /// True to multiply activations in the panels' precision with the CPU's dot products (`vdpbf16ps` for
-        /// bfloat16 products of at least 6 rows, `vpdpbusd` for every int8 product; see `ActivationPrecision`).
+        /// bfloat16 products of at least 6 rows, `vpdpbusd` for every int8 product, `vpmaddubsw` for int4
+        /// products of fewer than 6 rows; see `ActivationPrecision`).
         var dotProductActivations = false
 
         /// The panels restricted to columns starting at `column` (a multiple of 16).
@@ -114,7 +115,14 @@ enum SIMDGemm {
         if m < mr {
             // Matrix-vector shapes (decoding): packing B would cost as much as the product itself.
             let chunks = min(usable, max(1, n / 64))
-            let groupOffsets = E.groupSteps > 0 ? SmallGemm.groupOffsets(element, m: m, k: k, a: a, lda: lda) : []
+            // Made once per product, before the threads split the columns.
+            var quantized: Int4DotProduct.QuantizedRows?
+            var groupOffsets: [Float] = []
+            if case let .panels(panels) = b, panels.dotProductActivations && panels.precision == .int4 {
+                quantized = Int4DotProduct.QuantizedRows(m: m, k: k, depth: panels.depth, a: a, lda: lda)
+            } else if E.groupSteps > 0 {
+                groupOffsets = SmallGemm.groupOffsets(element, m: m, k: k, a: a, lda: lda)
+            }
             Parallel.forEach(chunks, threads: chunks) { t in
                 let range = split(n, parts: chunks, index: t, align: nr)
                 switch b {
@@ -124,6 +132,8 @@ enum SIMDGemm {
                 case let .panels(panels) where panels.dotProductActivations && panels.precision == .int8:
                     Int8DotProduct.rows(m: m, columns: range, k: k, a: a, lda: lda, panels: panels, c: c, ldc: ldc,
                                         accumulate: accumulate)
+                case let .panels(panels) where quantized != nil:
+                    Int4DotProduct.rows(quantized!, m: m, columns: range, panels: panels, c: c, ldc: ldc, accumulate: accumulate)
                 case let .panels(panels):
                     SmallGemm.multiplyPanels(strategy, element, m: m, columns: range, k: k, a: a, lda: lda,
                                              panels: panels, groupOffsets: groupOffsets, c: c, ldc: ldc, accumulate: accumulate)

@@ -143,6 +143,85 @@ void vtp_i8_dot_row16(long quads, const uint32_t *a, const void *b, float rowSca
                              _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, columnScales), _mm512_set1_ps(rowScale)));
     vtp_store_lanes(out, v, mask, accumulate);
 }
+
+int vtp_cpu_has_int4_dot(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+
+__attribute__((target("avx2,fma")))
+void vtp_i8_quantize_groups(const float *x, long groups, int8_t *q, float *scales, int32_t *sums) {
+    const __m256 signBit = _mm256_set1_ps(-0.0f);
+    for (long g = 0; g < groups; g++) {
+        const float *p = x + 32 * g;
+        __m256 v[4] = {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), _mm256_loadu_ps(p + 16), _mm256_loadu_ps(p + 24)};
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(signBit, v[0]), _mm256_andnot_ps(signBit, v[1])),
+                                 _mm256_max_ps(_mm256_andnot_ps(signBit, v[2]), _mm256_andnot_ps(signBit, v[3])));
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+        float scale = _mm_cvtss_f32(h) / 127.0f;
+        scales[g] = scale;
+        __m256i words[4];
+        for (int i = 0; i < 4; i++) {
+            __m256 r = scale > 0 ? _mm256_round_ps(_mm256_div_ps(v[i], _mm256_set1_ps(scale)),
+                                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+                                 : _mm256_setzero_ps();
+            words[i] = _mm256_cvtps_epi32(r);
+        }
+        __m256i total = _mm256_add_epi32(_mm256_add_epi32(words[0], words[1]), _mm256_add_epi32(words[2], words[3]));
+        __m128i t = _mm_add_epi32(_mm256_castsi256_si128(total), _mm256_extracti128_si256(total, 1));
+        t = _mm_hadd_epi32(t, t);
+        t = _mm_hadd_epi32(t, t);
+        sums[g] = _mm_cvtsi128_si32(t);
+        // packs work within 128-bit lanes: restore step order with one cross-lane permute.
+        __m256i shorts = _mm256_packs_epi32(words[0], words[1]), shorts2 = _mm256_packs_epi32(words[2], words[3]);
+        __m256i bytes = _mm256_packs_epi16(shorts, shorts2);
+        bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(q + 32 * g), bytes);
+    }
+}
+
+__attribute__((target("avx2,fma,f16c")))
+void vtp_i4_dot_row16(long groups, const int8_t *q, const float *xScales, const int32_t *sums, const void *b,
+                      const void *groupScales, float *out, int columns, int accumulate) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    // Lane 0 repeats activation bytes 0, 1 (the pair's steps in the low lane), lane 1 bytes 2, 3.
+    const __m256i pairOrder = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,
+                                               2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    const uint8_t *w = (const uint8_t *)b;
+    const uint16_t *s = (const uint16_t *)groupScales;
+    for (long g = 0; g < groups; g++) {
+        // int16 sums over the group: at most 8 · 2 · 15 · 127 = 30480 in magnitude.
+        __m256i part0 = _mm256_setzero_si256(), part1 = _mm256_setzero_si256();
+        for (int t = 0; t < 8; t++) {
+            __m256i packed = _mm256_loadu_si256((const __m256i *)(w + 32 * t));
+            __m256i lo = _mm256_and_si256(packed, low), hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low);
+            int32_t four;
+            __builtin_memcpy(&four, q + 32 * g + 4 * t, 4);
+            __m256i x = _mm256_shuffle_epi8(_mm256_set1_epi32(four), pairOrder);
+            part0 = _mm256_add_epi16(part0, _mm256_maddubs_epi16(_mm256_unpacklo_epi8(lo, hi), x));
+            part1 = _mm256_add_epi16(part1, _mm256_maddubs_epi16(_mm256_unpackhi_epi8(lo, hi), x));
+        }
+        // Lane 0 of part0 holds columns 0-7 over steps 4t, 4t+1, lane 1 the same columns over 4t+2, 4t+3.
+        __m256i offset = _mm256_set1_epi32(8 * sums[g]);
+        __m256i sum0 = _mm256_sub_epi32(_mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(part0)),
+                                                         _mm256_cvtepi16_epi32(_mm256_extracti128_si256(part0, 1))), offset);
+        __m256i sum1 = _mm256_sub_epi32(_mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(part1)),
+                                                         _mm256_cvtepi16_epi32(_mm256_extracti128_si256(part1, 1))), offset);
+        __m256 xs = _mm256_set1_ps(xScales[g]);
+        __m256 s0 = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + 16 * g))), xs);
+        __m256 s1 = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + 16 * g + 8))), xs);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum0), s0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum1), s1, acc1);
+        w += 256;
+    }
+    float lanes[16];
+    _mm256_storeu_ps(lanes, acc0);
+    _mm256_storeu_ps(lanes + 8, acc1);
+    for (int j = 0; j < columns; j++) out[j] = accumulate ? out[j] + lanes[j] : lanes[j];
+}
 #else
 int vtp_cpu_has_bf16_dot(void) { return 0; }
 
@@ -162,5 +241,17 @@ void vtp_bf16_dot_tile6x32(long pairs, const uint32_t *a, const void *b0, const 
 void vtp_i8_dot_row16(long quads, const uint32_t *a, const void *b, float rowScale, const float *columnScales,
                       float *out, int columns, int accumulate) {
     (void)quads; (void)a; (void)b; (void)rowScale; (void)columnScales; (void)out; (void)columns; (void)accumulate;
+}
+
+int vtp_cpu_has_int4_dot(void) { return 0; }
+
+void vtp_i8_quantize_groups(const float *x, long groups, int8_t *q, float *scales, int32_t *sums) {
+    (void)x; (void)groups; (void)q; (void)scales; (void)sums;
+}
+
+void vtp_i4_dot_row16(long groups, const int8_t *q, const float *xScales, const int32_t *sums, const void *b,
+                      const void *groupScales, float *out, int columns, int accumulate) {
+    (void)groups; (void)q; (void)xScales; (void)sums; (void)b; (void)groupScales; (void)out; (void)columns;
+    (void)accumulate;
 }
 #endif

@@ -249,4 +249,40 @@ final class WeightPrecisionTests: XCTestCase {
             }
         }
     }
+
+    /// Int8 activations (opt-in) with int4 weights quantise each decoding row per group of 32 steps
+    /// (`max|a| / 127`, half to even) where the CPU has AVX2 byte multiply-adds; prefill (m >= 6) and CPUs
+    /// without them run the Float32 path unchanged. Depths that are not multiples of 32 exercise the padding.
+    func testInt4WithInt8ActivationsMatchesGroupQuantisedReferenceOrFallBack() throws {
+        for (m, n, k) in [(1, 16, 32), (1, 17, 3), (1, 65, 65), (3, 33, 577), (2, 2060, 401), (5, 1, 1), (1, 390, 2060),
+                          (6, 17, 65), (13, 40, 100)] {
+            var a = randomTensor([m, k], seed: UInt64(m * 11 + k)), w = randomTensor([n, k], seed: UInt64(n * 5 + k))
+            if k > 64 { for p in 32..<64 { a[0, p] = 0 } }  // an all-zero group: scale 0
+            if k > 40 { a[m - 1, 40] = 40 }                  // one large value beside small ones
+            let packed = try PackedMatrix(w, precision: .int4)
+            let exact = try a.matmul(packed).scalars
+            for threads in [1, 2] {
+                let options = ComputeOptions.standard.withThreads(threads).withActivations(.int8)
+                let c = try ComputeOptions.$current.withValue(options) { try a.matmul(packed) }.scalars
+                if CPUFeatures.hasInt4DotProduct && m < 6 {
+                    var quantised = a.scalars
+                    for r in 0..<m {
+                        for start in stride(from: 0, to: k, by: 32) {
+                            let group = (r * k + start)..<(r * k + min(k, start + 32))
+                            let scale = (a.scalars[group].map(abs).max() ?? 0) / 127
+                            for i in group {
+                                // Float32 division, as documented.
+                                quantised[i] = scale > 0 ? max(-127, min(127, (a.scalars[i] / scale).rounded(.toNearestOrEven))) * scale : 0
+                            }
+                        }
+                    }
+                    let expected = reference(try Tensor(shape: [m, k], scalars: quantised), referenceWeights(w, .int4), n: n, bias: nil)
+                    assertClose(c, expected, atol: 1e-5 * Double(k).squareRoot() + 1e-6, "int4 dot m=\(m) n=\(n) k=\(k) x\(threads)")
+                    if k > 1 { XCTAssertNotEqual(c, exact, "activations were quantised") }
+                } else {
+                    XCTAssertEqual(c, exact, "Float32 path where vpmaddubsw is not used, m=\(m)")
+                }
+            }
+        }
+    }
 }

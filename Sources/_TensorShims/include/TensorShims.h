@@ -133,3 +133,18 @@ void vtp_i8_dot_tile6x32(long quads, const uint32_t *a, const void *b0, const vo
 /// `vtp_cpu_has_int8_dot()` is 1.
 void vtp_i8_dot_row16(long quads, const uint32_t *a, const void *b, float rowScale, const float *columnScales,
                       float *out, int columns, int accumulate);
+
+/// 1 when this CPU executes AVX2 byte multiply-adds (`vpmaddubsw`), FMA and F16C, checked at run time.
+int vtp_cpu_has_int4_dot(void);
+
+/// Quantises `groups` groups of 32 floats at `x` to int8 per group (`scale = max|x| / 127`, `q = x / scale`
+/// rounded half to even; a zero group has scale 0 and quantises to 0): `q` receives 32 bytes a group,
+/// `scales` a float and `sums` the int32 sum of the group's `q`. Call only when `vtp_cpu_has_int4_dot()` is 1.
+void vtp_i8_quantize_groups(const float *x, long groups, int8_t *q, float *scales, int32_t *sums);
+
+/// `out[0..<columns] (+)= Σ_g xScales[g] · s[g] · (Σ_p nibble·q − 8 · sums[g])` for one activation row and one
+/// 16-column int4 panel (`Int4Panel`: 16-byte nibble pairs, 256 bytes a group) with its IEEE half group scales
+/// `s` (`[groups][16]`): `q`, `xScales`, `sums` as `vtp_i8_quantize_groups` writes them (`vpmaddubsw` into
+/// int16 over a group, exact for |q| <= 127). Call only when `vtp_cpu_has_int4_dot()` is 1.
+void vtp_i4_dot_row16(long groups, const int8_t *q, const float *xScales, const int32_t *sums, const void *b,
+                      const void *groupScales, float *out, int columns, int accumulate);
