@@ -31,6 +31,10 @@ enum BenchCommand {
       parity         --fixture DIR: the long checks of a real-weight fixture against its tolerances
                      (smollm2-135m-instruct: logits, hidden states, attention, 24 greedy tokens per prompt;
                      dinov2-small-photos: pixels, hidden states, [CLS] attention, top-64 patches per photo)
+      time           --model DIR|TEXT.gguf [--part decoder|vision] [--weights P] [--reps N]
+                     [--prompt-tokens 640] [--decode-tokens 32]: one part of a model on disk timed as
+                     llama-bench reports (mean and deviation after a warm-up): prefill from an empty cache and
+                     decode after it, or the vision tower's forward pass (Benchmarks/peers)
       tokenize       --tokenizer DIR (--check CASES.json | --throughput TEXTFILE | "text"): checks a
                      tokenizer.json against vtp-tokenizer-cases-1 (exit 1 on any mismatch), measures
                      single-thread encoding, or prints a text's ids and tokens
@@ -112,6 +116,8 @@ enum BenchCommand {
                 // Both write what they make elsewhere (an SVG, a streamed answer): no JSON object to print.
                 guard !json else { throw BenchError.usage("--json does not apply to \(command), which writes \(command == "show" ? "an SVG" : "the answer as text")") }
                 try command == "show" ? ShowCommand.run(&args) : AskCommand.run(&args)
+            case "time":
+                try TimeCommand.run(&args, json: json)
             case "tokenize":
                 try TokenizeCommand.run(&args, json: json)
             case "parity":
