@@ -68,6 +68,11 @@ public enum Attention {
         }
         let group = heads / kvHeads
         let scale = 1 / Float(d).squareRoot()
+        if t == 1, group > 1, probabilities == .none {
+            return AttentionResult(output: singleQueryGrouped(query: query, key: key, value: value, heads: heads, kvHeads: kvHeads,
+                                                              keyCount: causal ? queryOffset + 1 : s, options: options),
+                                   probabilities: nil)
+        }
         let inner = options.withThreads(1)
         // Freshly allocated and not yet shared, so the workers write their own slices of the storage directly.
         let wantsColumns = probabilities == .columnSums
@@ -124,5 +129,42 @@ public enum Attention {
             return AttentionResult(output: output, probabilities: averaged)
         }
         return AttentionResult(output: output, probabilities: probs)
+    }
+
+    /// One query row (a decoding step) with grouped key/value heads: the `heads / kvHeads` query heads that
+    /// share a key/value head are contiguous in the row, so each group is one `[group, d]` matrix multiplied by
+    /// its keys and values in two matrix products (each key read once per group, not once per head). Every
+    /// query sees the first `keyCount` keys.
+    private static func singleQueryGrouped(
+        query: Tensor, key: Tensor, value: Tensor, heads: Int, kvHeads: Int, keyCount s: Int, options: ComputeOptions
+    ) -> Tensor {
+        let d = query.shape[1] / heads, group = heads / kvHeads, kvWidth = kvHeads * d
+        let scale = 1 / Float(d).squareRoot()
+        // Threads go to the groups; a model with fewer groups than threads gives the rest to each product.
+        let inner = options.withThreads(max(1, options.threads / kvHeads))
+        return Tensor(shape: [1, heads * d]) { out in
+            query.withUnsafeBufferPointer { q in
+                key.withUnsafeBufferPointer { k in
+                    value.withUnsafeBufferPointer { v in
+                        let outBase = UncheckedSendable(out.baseAddress!)
+                        Parallel.forEach(kvHeads, threads: options.threads) { g in
+                            let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, group * s))
+                            defer { scores.deallocate() }
+                            Gemm.multiply(
+                                m: group, n: s, k: d, a: q.baseAddress! + g * group * d, lda: d,
+                                b: k.baseAddress! + g * d, ldb: kvWidth, transposeB: true, c: scores, ldc: s, options: inner)
+                            for r in 0..<group {
+                                let row = scores + r * s
+                                VectorMath.map(row, row, count: s) { $0 * scale }
+                                Softmax.row(row, count: s)
+                            }
+                            Gemm.multiply(
+                                m: group, n: d, k: s, a: scores, lda: s, b: v.baseAddress! + g * d, ldb: kvWidth,
+                                transposeB: false, c: outBase.value + g * group * d, ldc: d, options: inner)
+                        }
+                    }
+                }
+            }
+        }
     }
 }

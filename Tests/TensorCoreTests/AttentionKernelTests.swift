@@ -105,6 +105,29 @@ final class AttentionKernelTests: XCTestCase {
         }
     }
 
+    /// A decoding step (one query row) with 8 query heads per key/value head, as LLaMA-style models have:
+    /// causal over a cache with spare rows, and non-causal, at 1 and 2 threads, against the naive loop.
+    func testSingleQueryGroupedAttentionMatchesNaiveLoop() throws {
+        for (heads, kvHeads, d, rows, live) in [(32, 4, 16, 700, 641), (8, 1, 8, 9, 9), (6, 3, 5, 1, 1)] {
+            let q = randomTensor([1, heads * d], seed: UInt64(heads + rows))
+            let k = randomTensor([rows, kvHeads * d], seed: UInt64(rows + 100), range: -2...2)
+            let v = randomTensor([rows, kvHeads * d], seed: UInt64(rows + 200))
+            let liveK = try k.gatherRows(Array(0..<live)), liveV = try v.gatherRows(Array(0..<live))
+            let expected = reference(q, liveK, liveV, heads: heads, kvHeads: kvHeads, causal: true, offset: live - 1).out
+            for threads in [1, 2] {
+                let options = ComputeOptions.standard.withThreads(threads)
+                let causal = try Attention.scaledDotProduct(
+                    query: q, key: k, value: v, heads: heads, kvHeads: kvHeads, keyCount: live, causal: true,
+                    queryOffset: live - 1, options: options)
+                assertClose(causal.output.scalars, expected, atol: 1e-5, "causal \(heads)/\(kvHeads) over \(live) keys x\(threads)")
+                XCTAssertNil(causal.probabilities)
+                let open = try Attention.scaledDotProduct(
+                    query: q, key: liveK, value: liveV, heads: heads, kvHeads: kvHeads, causal: false, options: options)
+                assertClose(open.output.scalars, expected, atol: 1e-5, "non-causal \(heads)/\(kvHeads) x\(threads)")
+            }
+        }
+    }
+
     func testNonCausalAttentionReturnsChosenRowsOnly() throws {
         let heads = 4, d = 4, n = 17
         let q = randomTensor([n, heads * d], seed: 1), k = randomTensor([n, heads * d], seed: 2)
