@@ -40,7 +40,8 @@ enum BenchCommand {
                      single-thread encoding, or prints a text's ids and tokens
     common options: --json (one JSON object on stdout), --threads N, --activations f32|bf16|int8 (bf16 or
                     int8: products with weights of that precision reduce the activations to it too and use the
-                    CPU's AVX512-BF16 or AVX512-VNNI dot products where present)
+                    CPU's AVX512-BF16 or AVX512-VNNI dot products where present; int8 with int4 weights:
+                    decoding steps quantise activations per group of 32 and use AVX2 byte multiply-adds)
     scorers: \(ScorerCatalog.names.joined(separator: ", "))
     """
 

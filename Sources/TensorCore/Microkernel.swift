@@ -1,15 +1,14 @@
 /// The register-blocked inner kernel of `SIMDGemm`.
 enum Microkernel {
     /// `C[rows x columns] (+)= Apanel · Bpanel` for one 6x16 tile over `depth` packed steps.
-    /// `a` holds `[depth][6]`, `b` holds `[depth][16]` values of `E` (zero-padded, pairs of steps from its
-    /// start, see `PanelElement`), widened in registers;
-    /// `scales` (16 per-column factors, int8 panels) multiply the finished tile. Only `rows x columns` of C
-    /// are written.
+    /// `a` holds `[depth][6]`, `b` holds `[depth][16]` Float32 values (zero-padded; low-precision weights are
+    /// widened into such panels once per block, see `SIMDGemm`). Only `rows x columns` of C are written.
     @inline(__always)
-    static func tile6x16<F: MultiplyAddStrategy, E: PanelElement>(
-        _ strategy: F.Type, _ element: E.Type, depth: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer,
-        scales: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, accumulate: Bool
+    static func tile6x16<F: MultiplyAddStrategy>(
+        _ strategy: F.Type, depth: Int, a: UnsafePointer<Float>, b: UnsafeRawPointer,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, columns: Int, accumulate: Bool
     ) {
+        typealias E = Float32Panel
         var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>()
         var c3 = SIMD16<Float>(), c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
         var pa = a
@@ -40,10 +39,6 @@ enum Microkernel {
             F.apply(&c3, SIMD16(repeating: pa[3]), bv)
             F.apply(&c4, SIMD16(repeating: pa[4]), bv)
             F.apply(&c5, SIMD16(repeating: pa[5]), bv)
-        }
-        if let scales {
-            let s = UnsafeRawPointer(scales).loadUnaligned(as: SIMD16<Float>.self)
-            c0 *= s; c1 *= s; c2 *= s; c3 *= s; c4 *= s; c5 *= s
         }
         if rows == 6 && columns == 16 {
             store(c0, c, accumulate); store(c1, c + ldc, accumulate); store(c2, c + 2 * ldc, accumulate)

@@ -184,9 +184,9 @@ enum SIMDGemm {
         // Buffers sized to this product (small products, such as attention heads, stay small).
         let depth = min(kc, k)
         let aCount = min(mc, (m + mr - 1) / mr * mr) * depth
-        // A Float32 panel buffer for B packed on the fly, or grouped (int4) panels widened once per block.
-        let bCount: Int
-        if case .matrix = b { bCount = min(nc, (n + nr - 1) / nr * nr) * depth } else { bCount = E.groupSteps > 0 ? min(nc, (n + nr - 1) / nr * nr) * depth : 1 }
+        // A Float32 panel buffer for B packed on the fly, or prepacked low-precision panels widened once per block.
+        var bCount = min(nc, (n + nr - 1) / nr * nr) * depth
+        if case .panels = b, E.self == Float32Panel.self { bCount = 1 }  // Float32 panels are read in place
         let packedA = UnsafeMutableRawPointer.allocate(byteCount: aCount * 4, alignment: 64)
             .bindMemory(to: Float.self, capacity: aCount)
         let packedB = UnsafeMutableRawPointer.allocate(byteCount: bCount * 4, alignment: 64)
@@ -203,21 +203,19 @@ enum SIMDGemm {
                 let kcb = min(kc, k - pc)
                 // Panels of this depth block: packed now, or read in place from the prepacked matrix, where
                 // panel j's rows pc..<pc+kcb start at value j·k·16 + pc·16.
-                let panelBase: UnsafeRawPointer, panelStride: Int, scales: UnsafePointer<Float>?
-                var widened = false
+                let panelBase: UnsafeRawPointer, panelStride: Int
                 switch b {
                 case let .matrix(b, ldb, transposed):
                     packB(b, ldb, transposed, row: pc, column: jc, depth: kcb, width: ncb, into: packedB)
-                    (panelBase, panelStride, scales) = (UnsafeRawPointer(packedB), kcb * nr * 4, nil)
-                case let .panels(panels) where E.groupSteps > 0:
-                    // Grouped panels are widened and scaled once per block, then every row block runs the
-                    // Float32 kernel on them (widening in the tile would repeat for each of the m / 72 row blocks).
-                    widenGrouped(E.self, panels, column: jc, width: ncb, step: pc, depth: kcb, into: packedB)
-                    (panelBase, panelStride, scales, widened) = (UnsafeRawPointer(packedB), kcb * nr * 4, nil, true)
+                    (panelBase, panelStride) = (UnsafeRawPointer(packedB), kcb * nr * 4)
+                case let .panels(panels) where E.self != Float32Panel.self:
+                    // Low-precision panels are widened and scaled once per block, then every row tile runs the
+                    // Float32 kernel on them (widening in the tile would repeat for each of the m / 6 row tiles).
+                    widen(E.self, panels, column: jc, width: ncb, step: pc, depth: kcb, into: packedB)
+                    (panelBase, panelStride) = (UnsafeRawPointer(packedB), kcb * nr * 4)
                 case let .panels(panels):
                     (panelBase, panelStride) = (panels.bytes + ((jc / nr) * panels.depth + pc) * E.stepBytes,
                                                 panels.depth * E.stepBytes)
-                    scales = panels.scales.map { $0 + jc }
                 }
                 var ic = 0
                 while ic < m {
@@ -231,13 +229,8 @@ enum SIMDGemm {
                             let rows = min(mr, mcb - ir)
                             let tileA = packedA + ir * kcb, tileB = panelBase + (jr / nr) * panelStride
                             let tileC = c + (ic + ir) * ldc + jc + jr, add = accumulate || pc > 0
-                            if widened {
-                                Microkernel.tile6x16(strategy, Float32Panel.self, depth: kcb, a: tileA, b: tileB, scales: nil,
-                                                     c: tileC, ldc: ldc, rows: rows, columns: cols, accumulate: add)
-                            } else {
-                                Microkernel.tile6x16(strategy, element, depth: kcb, a: tileA, b: tileB, scales: scales.map { $0 + jr },
-                                                     c: tileC, ldc: ldc, rows: rows, columns: cols, accumulate: add)
-                            }
+                            Microkernel.tile6x16(strategy, depth: kcb, a: tileA, b: tileB, c: tileC, ldc: ldc,
+                                                 rows: rows, columns: cols, accumulate: add)
                             ir += mr
                         }
                         jr += nr
@@ -250,24 +243,28 @@ enum SIMDGemm {
         }
     }
 
-    /// Widens steps `step ..< step + depth` of the grouped (int4) panels holding columns `column ..< column +
-    /// width` to Float32 panels `[width/16][depth][16]` in `out`: each value `(stored + offset) · scale`.
-    /// `step` starts a group (`kc` is a multiple of the group size).
-    private static func widenGrouped<E: PanelElement>(
+    /// Widens steps `step ..< step + depth` of the prepacked panels holding columns `column ..< column + width`
+    /// to Float32 panels `[width/16][depth][16]` in `out`, scaled: per column for int8, per group for int4
+    /// (`(stored + offset) · scale`). `step` is even and starts a group (`kc` is a multiple of the group size).
+    private static func widen<E: PanelElement>(
         _ element: E.Type, _ panels: PackedPanels, column: Int, width: Int, step: Int, depth: Int,
         into out: UnsafeMutablePointer<Float>
     ) {
-        let groupsPerPanel = panels.depth / E.groupSteps
+        let groupsPerPanel = E.groupSteps > 0 ? panels.depth / E.groupSteps : 0
         var panel = 0
         while panel < width {
             let source = panels.bytes + ((column + panel) / nr * panels.depth + step) * E.stepBytes
-            let scales = panels.groupScales! + (column + panel) / nr * groupsPerPanel * 32
             let destination = UnsafeMutableRawPointer(out + panel * depth)
+            // int8 panels' scales are padded to whole panels, so 16 can always be read.
+            let columnScales = panels.scales.map { UnsafeRawPointer($0 + column + panel).loadUnaligned(as: SIMD16<Float>.self) }
             var p = 0
             while p < depth {
-                let s = vtp_widen_f16x16(scales + (step + p) / E.groupSteps * 32)
-                let shift = s * E.offset
-                let end = min(depth, p + E.groupSteps)
+                var s = columnScales ?? SIMD16(repeating: 1), shift = SIMD16<Float>(), end = depth
+                if E.groupSteps > 0 {
+                    s = vtp_widen_f16x16(panels.groupScales! + ((column + panel) / nr * groupsPerPanel + (step + p) / E.groupSteps) * 32)
+                    shift = s * E.offset
+                    end = min(depth, p + E.groupSteps)
+                }
                 while p + 2 <= end {
                     let (b0, b1) = E.loadPair(source + p * E.stepBytes)
                     destination.storeBytes(of: b0 * s + shift, toByteOffset: p * 64, as: SIMD16<Float>.self)
